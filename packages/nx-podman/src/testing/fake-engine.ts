@@ -1,0 +1,50 @@
+import type { PodmanEngine } from '../adapters/podman-engine';
+import type { ProcessResult, RunProcessOptions } from '../adapters/process-runner';
+import type { PodmanConnection, PodmanVersion } from '../core/podman-version';
+
+/** A scripted answer for commands whose arguments start with `prefix`. */
+export interface FakeResponse {
+  prefix: string[];
+  result?: Partial<ProcessResult>;
+  /** Computes the result (and may have side effects, e.g. write an --iidfile). */
+  respond?: (args: readonly string[], options?: RunProcessOptions) => Partial<ProcessResult> | Promise<Partial<ProcessResult>>;
+}
+
+/** A fake {@link PodmanEngine} that records every argument array and answers from a script. Unscripted commands exit 0. */
+export class FakeEngine implements PodmanEngine {
+  readonly calls: string[][] = [];
+  readonly connection: PodmanConnection = { podman: 'podman', remote: false };
+  private readonly responses: FakeResponse[] = [];
+
+  constructor(private readonly podmanVersion: PodmanVersion = { client: '4.3.1', server: '4.3.1', major: 4, minor: 3, patch: 1 }) {}
+
+  /** Adds a scripted response; later ones win over earlier ones for the same prefix. */
+  on(prefix: string[], result: FakeResponse['result'] | FakeResponse['respond']): this {
+    this.responses.unshift(typeof result === 'function' ? { prefix, respond: result } : { prefix, result });
+    return this;
+  }
+
+  async exec(args: readonly string[], options?: RunProcessOptions): Promise<ProcessResult> {
+    this.calls.push([...args]);
+    const match = this.responses.find((response) => response.prefix.every((part, index) => args[index] === part));
+    const partial = match?.respond ? await match.respond(args, options) : (match?.result ?? {});
+    return { command: ['podman', ...args].join(' '), exitCode: 0, stdout: '', stderr: '', aborted: false, timedOut: false, ...partial };
+  }
+
+  async version(): Promise<PodmanVersion> {
+    return this.podmanVersion;
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    return (await this.exec(['image', 'exists', ref])).exitCode === 0;
+  }
+
+  async containerExists(name: string): Promise<boolean> {
+    return (await this.exec(['container', 'exists', name])).exitCode === 0;
+  }
+
+  /** The recorded calls whose first arguments equal `prefix`. */
+  callsStartingWith(...prefix: string[]): string[][] {
+    return this.calls.filter((call) => prefix.every((part, index) => call[index] === part));
+  }
+}
