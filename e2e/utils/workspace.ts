@@ -5,8 +5,11 @@ import { dirname, join } from 'node:path';
 
 /** Repository root. */
 export const REPO_ROOT = join(__dirname, '..', '..');
-/** Where the e2e template workspace (with nx and the packed plugin installed) lives. Shared across test files. */
-export const TEMPLATE_DIR = join(tmpdir(), 'nx-podman-e2e-template');
+/**
+ * Where the e2e template workspace (with nx and the packed plugin installed) lives; shared by the test files of one
+ * run. NX_PODMAN_E2E_TEMPLATE overrides it, so that two runs on one machine do not share it.
+ */
+export const TEMPLATE_DIR = process.env.NX_PODMAN_E2E_TEMPLATE ?? join(tmpdir(), 'nx-podman-e2e-template');
 export const GO_BUILDER_IMAGE = 'localhost/prism/go-builder:1.19';
 export const BUSYBOX_IMAGE = 'localhost/prism/busybox:latest';
 
@@ -23,11 +26,11 @@ export const E2E_ENV: Record<string, string> = {
 
 /** Packs the plugin and installs nx + the tarball into TEMPLATE_DIR. Called once, from global setup. */
 export function prepareE2eTemplate(): void {
-  const out = execFileSync('npm', ['run', '--silent', 'package'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  const tarball = out.trim().split('\n').pop()!;
-  if (!existsSync(tarball)) throw new Error(`npm run package did not print a tarball path (got "${tarball}")`);
   rmSync(TEMPLATE_DIR, { recursive: true, force: true });
   mkdirSync(TEMPLATE_DIR, { recursive: true });
+  const out = execFileSync('npm', ['run', '--silent', 'package', '--', '--out', TEMPLATE_DIR], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const tarball = out.trim().split('\n').pop()!;
+  if (!existsSync(tarball)) throw new Error(`npm run package did not print a tarball path (got "${tarball}")`);
   const rootPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
   writeFileSync(
     join(TEMPLATE_DIR, 'package.json'),
