@@ -88,7 +88,9 @@ export function createE2eWorkspace(name: string, options: { plugins?: unknown[] 
   );
   writeFileSync(join(root, '.gitignore'), 'node_modules\n.nx\n');
   const env = (extra: Record<string, string> = {}) => ({ ...process.env, ...E2E_ENV, ...extra });
-  const nxBin = join(root, 'node_modules', 'nx', 'bin', 'nx.js');
+  // nx 24 ships its CLI at dist/bin/nx.js; read the path from its package.json so a layout change does not break e2e.
+  const nxPackage = JSON.parse(readFileSync(join(TEMPLATE_DIR, 'node_modules', 'nx', 'package.json'), 'utf8')) as { bin: { nx: string } };
+  const nxBin = join(root, 'node_modules', 'nx', nxPackage.bin.nx);
   return {
     root,
     write(path, content) {

@@ -1,0 +1,62 @@
+/** Options of the `@prism/nx-podman` plugin entry in nx.json (`plugins: [{ plugin: '@prism/nx-podman', options: {...} }]`). */
+export interface PodmanPluginOptions {
+  /** Name of the inferred image build target. @default "podman-build" */
+  buildTargetName?: string;
+  /** Name of the inferred container (re)start target. @default "podman-run" */
+  runTargetName?: string;
+  /** Name of the inferred watch-and-reload target. @default "watch-reload" */
+  watchTargetName?: string;
+  /**
+   * Whether imports in `_test.go` files make graph edges. Off by default: tests are not part of the image, and an edge
+   * from a test-only import would rebuild and restart a plugin whose binary did not change. @default false
+   */
+  includeTestImports?: boolean;
+}
+
+/** Plugin options with defaults applied and validated once. */
+export interface NormalizedPodmanPluginOptions {
+  buildTargetName: string;
+  runTargetName: string;
+  watchTargetName: string;
+  includeTestImports: boolean;
+}
+
+const TARGET_NAME_OPTIONS = ['buildTargetName', 'runTargetName', 'watchTargetName'] as const;
+
+/** Applies defaults and checks the plugin options; throws an error naming the option, the value and the fix. */
+export function normalizePluginOptions(options: PodmanPluginOptions | undefined): NormalizedPodmanPluginOptions {
+  const raw = (options ?? {}) as Record<string, unknown>;
+  const normalized: NormalizedPodmanPluginOptions = {
+    buildTargetName: 'podman-build',
+    runTargetName: 'podman-run',
+    watchTargetName: 'watch-reload',
+    includeTestImports: false,
+  };
+  for (const key of TARGET_NAME_OPTIONS) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.trim() === '' || value.includes(':')) {
+      throw new Error(
+        `@prism/nx-podman plugin option "${key}" must be a non-empty target name without ":" (got ${JSON.stringify(value)}). ` +
+          'Fix it in nx.json under plugins[].options, or remove it to use the default.',
+      );
+    }
+    normalized[key] = value;
+  }
+  if (raw.includeTestImports !== undefined) {
+    if (typeof raw.includeTestImports !== 'boolean') {
+      throw new Error(
+        `@prism/nx-podman plugin option "includeTestImports" must be true or false (got ${JSON.stringify(raw.includeTestImports)}). Fix it in nx.json under plugins[].options.`,
+      );
+    }
+    normalized.includeTestImports = raw.includeTestImports;
+  }
+  const names = TARGET_NAME_OPTIONS.map((key) => normalized[key]);
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate !== undefined) {
+    throw new Error(
+      `@prism/nx-podman plugin options buildTargetName, runTargetName and watchTargetName must differ (two are "${duplicate}"). Rename one in nx.json under plugins[].options.`,
+    );
+  }
+  return Object.freeze(normalized);
+}
