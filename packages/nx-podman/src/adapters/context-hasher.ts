@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { ParsedContainerfile } from '../core/containerfile';
+import {
+  computeInputHash,
+  createSourceMatcher,
+  parseIgnoreFile,
+  selectContextSources,
+  type HashedFile,
+  type IgnoreMatcher,
+  type SourceMatcher,
+} from '../core/input-hash';
+
+/** What to hash for one build. */
+export interface ContextHashRequest {
+  /** Absolute build context directory. */
+  context: string;
+  /** Containerfile text and its parse. */
+  containerfile: string;
+  parsed: ParsedContainerfile;
+  stage: string;
+  buildArgs: Readonly<Record<string, string>>;
+  labels: Readonly<Record<string, string>>;
+  platforms: readonly string[];
+  extraArgs: readonly string[];
+  /** Absolute directories never hashed (the workspace's `.nx`: build records must not change the next hash). */
+  excludeDirectories?: readonly string[];
+}
+
+/** The input hash and the context files that went into it. */
+export interface ContextHash {
+  inputHash: string;
+  /** Context-relative paths of the hashed files, sorted. */
+  files: string[];
+  /** True when a COPY source was the whole context (`.`) or not known (`$VAR`). */
+  wholeContext: boolean;
+}
+
+/** The port that hashes build inputs; podman-build takes it as a dependency. */
+export interface ContextHasher {
+  hash(request: ContextHashRequest): Promise<ContextHash>;
+}
+
+/** Thrown when the context directory cannot be read. */
+export class ContextReadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ContextReadError';
+  }
+}
+
+/** Reads `.containerignore`, else `.dockerignore`, at the context root (what podman build uses). */
+async function readIgnoreMatcher(context: string): Promise<IgnoreMatcher> {
+  for (const name of ['.containerignore', '.dockerignore']) {
+    try {
+      return parseIgnoreFile(await readFile(join(context, name), 'utf8'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return parseIgnoreFile('');
+}
+
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+const toPosix = (path: string) => (sep === '/' ? path : path.split(sep).join('/'));
+
+/** Walks the context, keeping files the COPY/ADD sources select and the ignore file does not exclude. */
+async function listContextFiles(
+  context: string,
+  sources: SourceMatcher,
+  ignore: IgnoreMatcher,
+  exclude: readonly string[],
+): Promise<{ path: string; absolute: string }[]> {
+  const found: { path: string; absolute: string }[] = [];
+  const walk = async (directory: string): Promise<void> => {
+    const entries = await readdir(directory, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      // A sub-directory removed while we walk is just gone; a missing context is an error.
+      if (error.code === 'ENOENT' && directory !== context) return [];
+      throw error;
+    });
+    for (const entry of entries) {
+      const absolute = join(directory, entry.name);
+      const path = toPosix(relative(context, absolute));
+      if (entry.isDirectory()) {
+        if (exclude.includes(absolute) || ignore.ignoresWholeDirectory(path) || !sources.mayContain(path)) continue;
+        await walk(absolute);
+      } else if ((entry.isFile() || entry.isSymbolicLink()) && sources.selects(path) && !ignore.ignores(path)) {
+        found.push({ path, absolute });
+      }
+    }
+  };
+  await walk(context);
+  return found;
+}
+
+/** Hashes files a few at a time: fast on many small Go files without opening thousands at once. */
+async function hashFiles(files: { path: string; absolute: string }[]): Promise<HashedFile[]> {
+  const result: HashedFile[] = new Array(files.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const index = next++;
+      const file = files[index];
+      try {
+        const stats = await lstat(file.absolute);
+        const digest = stats.isSymbolicLink()
+          ? createHash('sha256').update(`symlink:${await readlink(file.absolute)}`).digest('hex')
+          : await hashFile(file.absolute);
+        result[index] = { path: file.path, digest, executable: (stats.mode & 0o111) !== 0 };
+      } catch (error) {
+        // Deleted between listing and hashing (an editor's save, a watch event in flight): it is simply not there.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
+  return result.filter((file) => file !== undefined);
+}
+
+/**
+ * Creates the real hasher: only the context files the target stage's COPY/ADD sources select (minus ignored ones),
+ * plus the Containerfile, stage, build args, labels, platforms and extra args.
+ */
+export function createContextHasher(): ContextHasher {
+  return {
+    async hash(request) {
+      const selection = selectContextSources(request.parsed, request.stage);
+      if (!selection) throw new Error(`stage "${request.stage}" is not in the Containerfile`);
+      let hashed: HashedFile[];
+      try {
+        const ignore = await readIgnoreMatcher(request.context);
+        hashed = await hashFiles(await listContextFiles(request.context, createSourceMatcher(selection), ignore, request.excludeDirectories ?? []));
+      } catch (error) {
+        throw new ContextReadError(`Cannot read the build context "${request.context}": ${(error as Error).message}`);
+      }
+      const inputHash = computeInputHash({
+        containerfile: request.containerfile,
+        stage: request.stage,
+        buildArgs: request.buildArgs,
+        labels: request.labels,
+        platforms: request.platforms,
+        extraArgs: request.extraArgs,
+        files: hashed,
+      });
+      return { inputHash, files: hashed.map((file) => file.path).sort(), wholeContext: selection.wholeContext };
+    },
+  };
+}

@@ -1,0 +1,190 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { defaultTags, expandTokens, type BuildPullPolicy, type TokenValues } from '../../core/build-args';
+import type { PodmanConnection } from '../../core/podman-version';
+import type { PodmanBuildExecutorSchema } from './schema';
+
+/** podman-build options after defaults, validation and token expansion: no optional fields, frozen. */
+export interface NormalizedPodmanBuildOptions {
+  readonly projectName: string;
+  /** Workspace-relative project root. */
+  readonly projectRoot: string;
+  /** Absolute workspace root (where build records live). */
+  readonly workspaceRoot: string;
+  /** Absolute Containerfile path (it may not exist: {@link runPodmanBuild} reports that before building). */
+  readonly file: string;
+  /** Absolute build context directory. */
+  readonly context: string;
+  readonly stage: string;
+  /** Tags with `{projectName}`, `{stage}` and `{env.NAME}` expanded; `{shortCommitSha}` is expanded at build time. */
+  readonly tags: readonly string[];
+  readonly buildArgs: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Undefined: podman's default (no `--pull` flag). */
+  readonly pull: BuildPullPolicy | undefined;
+  readonly noCache: boolean;
+  readonly platforms: readonly string[];
+  readonly push: boolean;
+  readonly pushDestination: string | undefined;
+  readonly extraArgs: readonly string[];
+  /** Rebuild even when an image with the same input hash exists. */
+  readonly force: boolean;
+  /** Keep podman's output to the failure tail instead of streaming it through `logger.output`. */
+  readonly quiet: boolean;
+  readonly connection: PodmanConnection;
+}
+
+/** What normalization needs to know about the project being built. */
+export interface PodmanBuildContext {
+  projectName: string;
+  /** Workspace-relative project root. */
+  projectRoot: string;
+  workspaceRoot: string;
+  /** Environment for `{env.NAME}` tokens. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Invalid podman-build options; the message names the option, the value and the fix. */
+export class PodmanBuildOptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PodmanBuildOptionsError';
+  }
+}
+
+const PULL_POLICIES: readonly BuildPullPolicy[] = ['always', 'missing', 'never', 'newer'];
+const STAGE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+// [host[:port]/]path[:tag]: podman rejects upper case in the repository path.
+const TAG = /^([A-Za-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
+
+function fail(option: string, value: unknown, expected: string): never {
+  throw new PodmanBuildOptionsError(`Invalid podman-build option "${option}": expected ${expected}, received ${JSON.stringify(value)}.`);
+}
+
+function optionalString(options: Record<string, unknown>, name: string): string | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') fail(name, value, 'a non-empty string');
+  return value;
+}
+
+function optionalBoolean(options: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(name, value, 'true or false');
+  return value;
+}
+
+function stringArray(options: Record<string, unknown>, name: string): string[] | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+    fail(name, value, `an array of strings${name === 'extraArgs' ? ' (one argument per item, e.g. ["--squash"])' : ''}`);
+  }
+  return value as string[];
+}
+
+function stringMap(options: Record<string, unknown>, name: string): Record<string, string> {
+  const value = options[name];
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(name, value, 'an object of name/value strings');
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== 'string') fail(`${name}.${key}`, item, 'a string');
+  }
+  return value as Record<string, string>;
+}
+
+/** `dir:out/x` and the like are relative to the workspace root, not to wherever podman happens to run. */
+function resolveLocalTransport(workspaceRoot: string, destination: string): string {
+  const match = destination.match(/^(dir|oci|oci-archive|docker-archive):(.+)$/);
+  return match ? `${match[1]}:${absolute(workspaceRoot, match[2])}` : destination;
+}
+
+function absolute(workspaceRoot: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(workspaceRoot, path);
+}
+
+/**
+ * Applies defaults, validates and expands tokens. Throws {@link PodmanBuildOptionsError} (or a `TokenError`) naming the
+ * option. Only looks at the file system to pick the default Containerfile (`Containerfile`, else `Dockerfile`).
+ */
+export function normalizePodmanBuildOptions(
+  options: PodmanBuildExecutorSchema,
+  ctx: PodmanBuildContext,
+): NormalizedPodmanBuildOptions {
+  const raw = (options ?? {}) as Record<string, unknown>;
+  const env = ctx.env ?? process.env;
+  const stage = optionalString(raw, 'stage') ?? 'production';
+  if (!STAGE.test(stage)) fail('stage', stage, 'a build stage name (letters, digits, "_", "." or "-"), e.g. "production" or "debug"');
+  const tokens: TokenValues = { projectName: ctx.projectName, stage, env };
+
+  const projectDir = absolute(ctx.workspaceRoot, ctx.projectRoot);
+  const fileOption = optionalString(raw, 'file');
+  const file = fileOption
+    ? absolute(ctx.workspaceRoot, fileOption)
+    : ['Containerfile', 'Dockerfile'].map((name) => join(projectDir, name)).find((path) => existsSync(path)) ?? join(projectDir, 'Containerfile');
+  const contextOption = optionalString(raw, 'context');
+  const context = contextOption ? absolute(ctx.workspaceRoot, contextOption) : projectDir;
+
+  const tagOption = stringArray(raw, 'tags');
+  if (tagOption && tagOption.length === 0) fail('tags', tagOption, 'at least one tag (leave "tags" out for the default prism/<project>-plugin:<stage>)');
+  const tags = (tagOption ?? defaultTags(ctx.projectName, stage)).map((tag, index) => {
+    const expanded = expandTokens(tag, tokens, `tags[${index}]`);
+    if (!TAG.test(expanded.replaceAll('{shortCommitSha}', 'abc1234'))) {
+      fail(`tags[${index}]`, expanded, 'an image name like "prism/postgres-plugin:v1" (lower-case repository, tag of letters, digits, "_", "." or "-")');
+    }
+    return expanded;
+  });
+
+  const buildArgs = Object.fromEntries(
+    Object.entries(stringMap(raw, 'buildArgs')).map(([name, value]) => {
+      if (!BUILD_ARG_NAME.test(name)) fail(`buildArgs.${name}`, name, 'a build arg name (letters, digits and "_")');
+      return [name, expandTokens(value, tokens, `buildArgs.${name}`)];
+    }),
+  );
+  const labels = Object.fromEntries(
+    Object.entries(stringMap(raw, 'labels')).map(([name, value]) => [name, expandTokens(value, tokens, `labels.${name}`)]),
+  );
+
+  const pull = optionalString(raw, 'pull') as BuildPullPolicy | undefined;
+  if (pull !== undefined && !PULL_POLICIES.includes(pull)) fail('pull', pull, `one of ${PULL_POLICIES.join(', ')}`);
+
+  const platforms = stringArray(raw, 'platforms') ?? [];
+  platforms.forEach((platform, index) => {
+    if (!PLATFORM.test(platform)) fail(`platforms[${index}]`, platform, 'os/arch[/variant], e.g. "linux/amd64" or "linux/arm64/v8"');
+  });
+  if (new Set(platforms).size !== platforms.length) fail('platforms', platforms, 'each platform once');
+
+  const pushDestinationOption = optionalString(raw, 'pushDestination');
+  const pushDestination = pushDestinationOption
+    ? resolveLocalTransport(ctx.workspaceRoot, expandTokens(pushDestinationOption, tokens, 'pushDestination'))
+    : undefined;
+  const push = optionalBoolean(raw, 'push', false);
+  if (pushDestination && !push) fail('push', raw.push, 'true when "pushDestination" is set (or remove "pushDestination")');
+
+  const podman = optionalString(raw, 'podman') ?? 'podman';
+  const connectionName = optionalString(raw, 'connection');
+
+  return Object.freeze({
+    projectName: ctx.projectName,
+    projectRoot: ctx.projectRoot,
+    workspaceRoot: ctx.workspaceRoot,
+    file,
+    context,
+    stage,
+    tags: Object.freeze(tags),
+    buildArgs: Object.freeze(buildArgs),
+    labels: Object.freeze(labels),
+    pull,
+    noCache: optionalBoolean(raw, 'noCache', false),
+    platforms: Object.freeze([...platforms]),
+    push,
+    pushDestination,
+    extraArgs: Object.freeze([...(stringArray(raw, 'extraArgs') ?? [])]),
+    force: optionalBoolean(raw, 'force', false),
+    quiet: optionalBoolean(raw, 'quiet', false),
+    connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', false) || connectionName !== undefined, connection: connectionName }),
+  });
+}

@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createBuildRecordStore } from '../../adapters/build-record-store';
+import { createLogger } from '../../adapters/logger';
+import { createPodmanEngine } from '../../adapters/podman-engine';
+import { describeWithPodman } from '../../testing/podman-available';
+import { createTempDir } from '../../testing/temp-dir';
+import { normalizePodmanBuildOptions } from './normalize-options';
+import { runPodmanBuild, type PodmanBuildDeps } from './run-podman-build';
+import type { PodmanBuildExecutorSchema } from './schema';
+
+const BUSYBOX = 'localhost/prism/busybox:latest';
+// Unique per run: layer caches of earlier runs must not make a build look faster or a manifest look complete.
+const RUN = `${process.pid}-${Date.now()}`;
+const PROJECT = `nxp-test-build-${process.pid}`;
+const REPO = `localhost/nxp-test-build/${PROJECT}`;
+
+// Real builds on a shared 2-core machine: generous per-test time.
+jest.setTimeout(180_000);
+
+function podman(...args: string[]): string {
+  return execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function podmanOk(...args: string[]): boolean {
+  try {
+    podman(...args);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describeWithPodman('runPodmanBuild (real podman)', () => {
+  let ws: ReturnType<typeof createTempDir>;
+  let out: string;
+  const write = (path: string, content: string) => {
+    mkdirSync(dirname(join(ws.path, path)), { recursive: true });
+    writeFileSync(join(ws.path, path), content);
+  };
+  const options = (schema: PodmanBuildExecutorSchema = {}) =>
+    normalizePodmanBuildOptions(
+      { tags: [`${REPO}:{stage}`], ...schema },
+      { projectName: PROJECT, projectRoot: 'plugin', workspaceRoot: ws.path, env: {} },
+    );
+  const deps = (extra: Partial<PodmanBuildDeps> = {}): PodmanBuildDeps => ({
+    engine: createPodmanEngine({ podman: 'podman', remote: false }),
+    records: createBuildRecordStore(ws.path),
+    logger: createLogger({ verbose: false, stream: { write: (text: string) => ((out += text), true) } as never }),
+    ...extra,
+  });
+
+  beforeEach(() => {
+    ws = createTempDir('nxp-build-int-');
+    out = '';
+    write(
+      'plugin/Containerfile',
+      `FROM ${BUSYBOX} AS builder
+COPY app.txt /app.txt
+RUN cp /app.txt /built.txt
+FROM scratch AS production
+COPY --from=builder /built.txt /built.txt
+FROM ${BUSYBOX} AS debug
+COPY --from=builder /built.txt /built.txt
+COPY debug.txt /debug.txt
+`,
+    );
+    write('plugin/app.txt', `app ${RUN}\n`);
+    write('plugin/debug.txt', `debug ${RUN}\n`);
+  });
+  afterEach(() => ws.cleanup());
+  afterAll(() => {
+    // Every image this file made carries the project label (intermediate ones too); manifest lists are named.
+    const ids = podman('images', '-a', '--quiet', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`).split('\n').filter(Boolean);
+    podmanOk('manifest', 'rm', `${REPO}:multi`);
+    for (const ref of [`${REPO}:production`, `${REPO}:debug`]) podmanOk('rmi', '-f', ref);
+    for (const id of new Set(ids)) podmanOk('rmi', '-f', id);
+  });
+
+  it('builds a stage, records the image id, then skips an unchanged build and rebuilds after a change', async () => {
+    const first = await runPodmanBuild(options(), deps());
+    expect(first.status).toBe('built');
+    if (first.status !== 'built') return;
+    expect(podman('image', 'inspect', '--format', '{{.Id}}', `${REPO}:production`)).toBe(first.record.imageId.replace(/^sha256:/, ''));
+    expect(podman('image', 'inspect', '--format', '{{index .Labels "io.prism.nx-podman.input-hash"}}', `${REPO}:production`)).toBe(first.record.inputHash);
+    expect(out).toMatch(/^INFO building plugin plugin=nxp-test-build-\d+ stage=production\n/);
+    expect(out).toContain('STEP 1/'); // podman's own output was streamed
+    expect(out).toMatch(/INFO build completed plugin=nxp-test-build-\d+ duration=\d+\.\ds\n$/);
+    const record = JSON.parse(execFileSync('cat', [join(ws.path, `.nx/podman/builds/${PROJECT}/production.json`)], { encoding: 'utf8' }));
+    expect(record).toEqual({ ...first.record });
+
+    out = '';
+    const second = await runPodmanBuild(options(), deps());
+    expect(second).toEqual({ status: 'up-to-date', record: { ...first.record } });
+    expect(out).toMatch(/^INFO image up to date plugin=nxp-test-build-\d+ stage=production image=[0-9a-f]{12}\n$/);
+
+    // Moving the tag away does not fool the skip: the tag is pointed back at the image.
+    podman('rmi', `${REPO}:production`);
+    expect((await runPodmanBuild(options(), deps())).status).toBe('up-to-date');
+    expect(podmanOk('image', 'exists', `${REPO}:production`)).toBe(true);
+
+    // debug.txt is copied by the debug stage only.
+    write('plugin/debug.txt', `debug changed ${RUN}\n`);
+    expect((await runPodmanBuild(options(), deps())).status).toBe('up-to-date');
+
+    write('plugin/app.txt', `app changed ${RUN}\n`);
+    const third = await runPodmanBuild(options(), deps());
+    expect(third.status).toBe('built');
+    if (third.status !== 'built') return;
+    expect(third.record.imageId).not.toBe(first.record.imageId);
+    expect(third.record.inputHash).not.toBe(first.record.inputHash);
+
+    const forced = await runPodmanBuild(options({ force: true, quiet: true }), deps());
+    expect(forced.status).toBe('built');
+  });
+
+  it('builds the debug stage from the same Containerfile', async () => {
+    const outcome = await runPodmanBuild(options({ stage: 'debug' }), deps());
+    expect(outcome).toMatchObject({ status: 'built', record: { stage: 'debug', tags: [`${REPO}:debug`] } });
+    expect(podman('run', '--rm', `${REPO}:debug`, 'cat', '/debug.txt')).toBe(`debug ${RUN}`);
+  });
+
+  it('fails with podman exit code and the last lines of its output', async () => {
+    write('plugin/Containerfile', `FROM ${BUSYBOX} AS production\nRUN echo "about to fail ${RUN}" && exit 3\n`);
+    const outcome = await runPodmanBuild(options({ quiet: true }), deps());
+    expect(outcome).toMatchObject({ status: 'failed' });
+    if (outcome.status !== 'failed') return;
+    expect(outcome.exitCode).not.toBe(0);
+    expect(outcome.message).toMatch(new RegExp(`^podman build failed for "${PROJECT}" \\(exit ${outcome.exitCode}\\): `));
+    expect(outcome.message).toContain('exit status 3');
+    expect(outcome.message).toMatch(/Run with --verbose for the full output.$/);
+    expect(out).toContain(`ERROR build failed plugin=${PROJECT} exit=${outcome.exitCode}`);
+    expect(existsSync(join(ws.path, `.nx/podman/builds/${PROJECT}/production.json`))).toBe(false);
+  });
+
+  it('kills podman when aborted', async () => {
+    write('plugin/Containerfile', `FROM ${BUSYBOX} AS production\nRUN echo "sleeping ${RUN}" && sleep 120\n`);
+    const controller = new AbortController();
+    const started = Date.now();
+    const outcome = runPodmanBuild(options(), deps({ signal: controller.signal }));
+    await waitFor(() => out.includes(`sleeping ${RUN}`), 60_000);
+    controller.abort();
+    expect(await outcome).toEqual({ status: 'aborted' });
+    expect(Date.now() - started).toBeLessThan(100_000); // far below the 120 s sleep: the build was killed
+    expect(podman('ps', '-a', '--external', '--format', '{{.Command}}').split('\n').filter((line) => line.includes(`sleeping ${RUN}`))).toEqual([]);
+  });
+
+  it('builds several platforms into a manifest list and tags it', async () => {
+    write('plugin/Containerfile', `FROM scratch AS production\nCOPY app.txt /app.txt\n`);
+    const outcome = await runPodmanBuild(options({ tags: [`${REPO}:multi`], platforms: ['linux/amd64', 'linux/arm64'] }), deps());
+    if (outcome.status === 'failed') throw new Error(outcome.message);
+    expect(outcome).toMatchObject({ status: 'built', record: { platforms: ['linux/amd64', 'linux/arm64'] } });
+    const list = JSON.parse(podman('manifest', 'inspect', `${REPO}:multi`)) as { manifests: { platform: { architecture: string } }[] };
+    expect(list.manifests.map((entry) => entry.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
+    expect(podman('images', '--format', '{{.Repository}}').split('\n').filter((name) => name.includes(`nx-podman-manifest/${PROJECT}`))).toEqual([]);
+    expect((await runPodmanBuild(options({ tags: [`${REPO}:multi`], platforms: ['linux/amd64', 'linux/arm64'] }), deps())).status).toBe('up-to-date');
+    podmanOk('manifest', 'rm', `${REPO}:multi`);
+  });
+
+  it('pushes to an oci-archive destination, also when the image is up to date', async () => {
+    write('plugin/app.txt', `push ${RUN}\n`);
+    const outcome = await runPodmanBuild(options({ push: true, pushDestination: 'oci-archive:dist/{projectName}-{stage}.tar' }), deps());
+    if (outcome.status === 'failed') throw new Error(outcome.message);
+    expect(outcome.status).toBe('built');
+    expect(existsSync(join(ws.path, `dist/${PROJECT}-production.tar`))).toBe(true);
+    const again = await runPodmanBuild(options({ push: true, pushDestination: 'oci-archive:dist/again.tar' }), deps());
+    expect(again.status).toBe('up-to-date');
+    expect(existsSync(join(ws.path, 'dist/again.tar'))).toBe(true);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

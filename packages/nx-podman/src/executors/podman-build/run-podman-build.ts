@@ -1,0 +1,365 @@
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { ContextReadError, createContextHasher, type ContextHasher } from '../../adapters/context-hasher';
+import { createGitReader, type GitReader, type GitRevision } from '../../adapters/git';
+import type { BuildRecordStore } from '../../adapters/build-record-store';
+import type { Logger } from '../../adapters/logger';
+import { PodmanUnavailableError, type PodmanEngine } from '../../adapters/podman-engine';
+import { lastLines, formatCommand, type ProcessResult } from '../../adapters/process-runner';
+import {
+  buildPodmanBuildArgs,
+  buildPodmanPushArgs,
+  defaultLabels,
+  imageNameComponent,
+  qualifyImageName,
+  UnsupportedPodmanError,
+  expandTokens,
+  maskBuildArgValues,
+  usesCommitSha,
+  type TokenValues,
+} from '../../core/build-args';
+import { INPUT_HASH_LABEL, type BuildRecord } from '../../core/build-record';
+import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } from '../../core/containerfile';
+import type { NormalizedPodmanBuildOptions } from './normalize-options';
+
+/**
+ * How one `runPodmanBuild` ended.
+ * - `built`: podman built the image; `record` was written.
+ * - `up-to-date`: an image labelled with the same input hash exists; no `podman build` ran, the tags were pointed at
+ *   it and `record` was refreshed.
+ * - `failed`: `exitCode` is podman's, or 1 when the build could not start (no Containerfile, unknown stage, podman
+ *   missing); `message` is the full user-facing message, `outputTail` the last lines of podman's output.
+ * - `aborted`: `signal` aborted; podman was killed.
+ */
+export type PodmanBuildOutcome =
+  | { status: 'built'; record: BuildRecord; durationMs: number }
+  | { status: 'up-to-date'; record: BuildRecord }
+  | { status: 'failed'; exitCode: number; message: string; outputTail: string }
+  | { status: 'aborted' };
+
+/** What {@link runPodmanBuild} works with; everything that touches the world is passed in. */
+export interface PodmanBuildDeps {
+  engine: PodmanEngine;
+  logger: Logger;
+  records: BuildRecordStore;
+  /** Aborting kills a running `podman build` (SIGTERM, then SIGKILL). */
+  signal?: AbortSignal;
+  /** @default createContextHasher() */
+  hasher?: ContextHasher;
+  /** @default createGitReader() */
+  git?: GitReader;
+  /** Milliseconds clock for the duration. @default Date.now */
+  now?: () => number;
+}
+
+/** A precondition failed before podman could build: reported as a `failed` outcome with exit 1. */
+class BuildNotStarted extends Error {}
+
+const OUTPUT_TAIL_LINES = 20;
+
+function workspacePath(options: NormalizedPodmanBuildOptions, path: string): string {
+  return relative(options.workspaceRoot, path) || '.';
+}
+
+async function readContainerfile(options: NormalizedPodmanBuildOptions): Promise<{ text: string; parsed: ParsedContainerfile }> {
+  let text: string;
+  try {
+    text = await readFile(options.file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = workspacePath(options, options.file);
+    throw new BuildNotStarted(
+      code === 'ENOENT' || code === 'EISDIR'
+        ? `No Containerfile for "${options.projectName}": ${where} does not exist. Create it, or set the "file" option to the Containerfile's path (default: Containerfile, else Dockerfile, in ${options.projectRoot || 'the project root'}).`
+        : `Cannot read the Containerfile of "${options.projectName}" (${where}): ${(error as Error).message}`,
+    );
+  }
+  const parsed = parseContainerfile(text);
+  if (!stagesFor(parsed, options.stage)) {
+    const names = stageNames(parsed);
+    const has = names.length ? `its stages are ${names.map((name) => `"${name}"`).join(', ')}` : 'it has no named stages (FROM <image> AS <name>)';
+    throw new BuildNotStarted(
+      `Unknown stage "${options.stage}" for "${options.projectName}": ${workspacePath(options, options.file)} does not define it; ${has}. Set the "stage" option (or run the production/debug configuration) to a stage the Containerfile defines.`,
+    );
+  }
+  return { text, parsed };
+}
+
+async function checkContext(options: NormalizedPodmanBuildOptions): Promise<void> {
+  const isDirectory = await stat(options.context).then((stats) => stats.isDirectory(), () => false);
+  if (!isDirectory) {
+    throw new BuildNotStarted(
+      `Build context of "${options.projectName}" is not a directory: ${workspacePath(options, options.context)}. Set the "context" option to a directory (default: the project root).`,
+    );
+  }
+}
+
+/** Expands `{shortCommitSha}` where used; a missing commit is an error naming the option. */
+function expandCommit(options: NormalizedPodmanBuildOptions, revision: GitRevision | undefined) {
+  const values: TokenValues = { projectName: options.projectName, stage: options.stage, env: {}, shortCommitSha: revision?.short };
+  const expand = (text: string, option: string) => {
+    if (!usesCommitSha(text)) return text;
+    if (!revision) {
+      throw new BuildNotStarted(
+        `Option "${option}" ("${text}") uses {shortCommitSha} but ${options.workspaceRoot} is not a git repository with a commit (or git is not installed). Commit first, or remove the token.`,
+      );
+    }
+    return expandTokens(text, values, option);
+  };
+  const mapValues = (map: Readonly<Record<string, string>>, option: string) =>
+    Object.fromEntries(Object.entries(map).map(([name, value]) => [name, expand(value, `${option}.${name}`)]));
+  return {
+    tags: options.tags.map((tag, index) => expand(tag, `tags[${index}]`)),
+    buildArgs: mapValues(options.buildArgs, 'buildArgs'),
+    labels: mapValues(options.labels, 'labels'),
+    pushDestination: options.pushDestination === undefined ? undefined : expand(options.pushDestination, 'pushDestination'),
+  };
+}
+
+function needsCommit(options: NormalizedPodmanBuildOptions): boolean {
+  return [...options.tags, ...Object.values(options.buildArgs), ...Object.values(options.labels), options.pushDestination ?? ''].some(usesCommitSha);
+}
+
+/** The image podman already has for this input hash, if any, with the names that point at it. */
+async function findUpToDateImage(
+  options: NormalizedPodmanBuildOptions,
+  deps: PodmanBuildDeps,
+  inputHash: string,
+  previous: BuildRecord | undefined,
+): Promise<{ id: string; names: string[] } | undefined> {
+  if (options.platforms.length > 1) {
+    // A manifest list carries no labels of its own: trust the record, if the list it names still exists.
+    if (previous?.inputHash !== inputHash) return undefined;
+    return (await deps.engine.imageExists(previous.imageId)) ? { id: previous.imageId, names: [] } : undefined;
+  }
+  const result = await deps.engine.exec(
+    ['image', 'ls', '--no-trunc', '--filter', `label=${INPUT_HASH_LABEL}=${inputHash}`, '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'],
+    { signal: deps.signal },
+  );
+  if (result.exitCode !== 0) return undefined;
+  // One line per name (`<none>:<none>` for an untagged image).
+  const images = new Map<string, string[]>();
+  for (const line of result.stdout.split('\n')) {
+    const [id, name] = line.trim().split(/\s+/);
+    if (!id) continue;
+    const names = images.get(id) ?? [];
+    if (name && name !== '<none>:<none>') names.push(name);
+    images.set(id, names);
+  }
+  // Prefer the recorded image when several match (e.g. rebuilt with --force).
+  const id = previous && images.has(previous.imageId) ? previous.imageId : [...images.keys()][0];
+  return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
+}
+
+function fullImageId(id: string): string {
+  const trimmed = id.trim();
+  return trimmed.startsWith('sha256:') ? trimmed : `sha256:${trimmed}`;
+}
+
+function failure(options: NormalizedPodmanBuildOptions, what: string, result: ProcessResult, streamed: boolean): PodmanBuildOutcome {
+  const outputTail = lastLines(result.stderr.trim() ? result.stderr : result.stdout, OUTPUT_TAIL_LINES);
+  const lines = [`${what} failed for "${options.projectName}" (exit ${result.exitCode}): ${outputTail || '(no output)'}`];
+  if (!streamed) lines.push('Run with --verbose for the full output.');
+  return { status: 'failed', exitCode: result.exitCode, message: lines.join('\n'), outputTail };
+}
+
+/** The platforms a manifest list holds (`podman manifest inspect`). */
+async function manifestPlatforms(engine: PodmanEngine, manifest: string): Promise<string[] | undefined> {
+  const result = await engine.exec(['manifest', 'inspect', manifest]);
+  if (result.exitCode !== 0) return undefined;
+  try {
+    const list = JSON.parse(result.stdout) as { manifests?: { platform?: { os?: string; architecture?: string; variant?: string } }[] };
+    return (list.manifests ?? []).map(({ platform = {} }) => [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Errors that mean "the build could not start": reported as a `failed` outcome, never thrown. */
+function isNotStarted(error: unknown): error is Error {
+  return (
+    error instanceof BuildNotStarted ||
+    error instanceof PodmanUnavailableError ||
+    error instanceof UnsupportedPodmanError ||
+    error instanceof ContextReadError
+  );
+}
+
+/**
+ * Builds one image: checks the Containerfile, stage and context first, skips the build when an image with the same
+ * input hash exists (unless `force`/`noCache`), otherwise checks `podman version` (once per engine), streams podman's
+ * output unless `quiet`, records the image id and pushes when asked. Never throws for a build problem: it returns a
+ * `failed` outcome whose message is ready to show.
+ */
+export async function runPodmanBuild(options: NormalizedPodmanBuildOptions, deps: PodmanBuildDeps): Promise<PodmanBuildOutcome> {
+  if (deps.signal?.aborted) return { status: 'aborted' };
+  try {
+    return await buildOrSkip(options, deps);
+  } catch (error) {
+    if (!isNotStarted(error)) throw error;
+    deps.logger.error('build not started', { plugin: options.projectName, stage: options.stage });
+    return { status: 'failed', exitCode: 1, message: error.message, outputTail: '' };
+  }
+}
+
+async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBuildDeps): Promise<PodmanBuildOutcome> {
+  const { engine, logger, records, signal } = deps;
+  const now = deps.now ?? Date.now;
+  const plugin = options.projectName;
+  const stage = options.stage;
+  const started = now();
+
+  const containerfile = await readContainerfile(options);
+  await checkContext(options);
+  // git only when a value needs {shortCommitSha} (it is part of the hash) or a build will label the revision.
+  const git = deps.git ?? createGitReader();
+  let revision = needsCommit(options) ? await git.revision(options.workspaceRoot) : undefined;
+  const resolved = expandCommit(options, revision);
+
+  const { inputHash, files, wholeContext } = await (deps.hasher ?? createContextHasher()).hash({
+    context: options.context,
+    containerfile: containerfile.text,
+    parsed: containerfile.parsed,
+    stage,
+    buildArgs: resolved.buildArgs,
+    labels: resolved.labels,
+    platforms: options.platforms,
+    extraArgs: options.extraArgs,
+    excludeDirectories: [join(options.workspaceRoot, '.nx')],
+  });
+  logger.debug('input hash', { plugin, stage, hash: inputHash, files: files.length, wholeContext });
+  if (signal?.aborted) return { status: 'aborted' };
+
+  const previous = await records.read(plugin, stage);
+  const makeRecord = (imageId: string, builtAt: string): BuildRecord => ({
+    version: 1,
+    project: plugin,
+    stage,
+    imageId,
+    tags: resolved.tags,
+    inputHash,
+    file: workspacePath(options, options.file),
+    context: workspacePath(options, options.context),
+    platforms: [...options.platforms],
+    builtAt,
+  });
+
+  const push = async (record: BuildRecord): Promise<PodmanBuildOutcome | undefined> => {
+    if (!options.push) return undefined;
+    const local = resolved.pushDestination?.match(/^(?:dir|oci|oci-archive|docker-archive):([^:]+)/);
+    // podman does not create the parent folder of a file destination.
+    if (local) await mkdir(dirname(local[1]), { recursive: true });
+    for (const args of buildPodmanPushArgs({ tags: record.tags, imageId: record.imageId, platforms: options.platforms, destination: resolved.pushDestination })) {
+      logger.info('pushing image', { plugin, stage, destination: args.at(-1) });
+      const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
+      if (result.aborted) return { status: 'aborted' };
+      if (result.exitCode !== 0) {
+        logger.error('push failed', { plugin, stage, exit: result.exitCode });
+        return failure(options, 'podman push', result, !options.quiet);
+      }
+    }
+    return undefined;
+  };
+
+  if (!options.force && !options.noCache) {
+    const existing = await findUpToDateImage(options, deps, inputHash, previous);
+    if (existing) {
+      const missingTags = resolved.tags.filter((tag) => !existing.names.includes(qualifyImageName(tag)));
+      const tagged = missingTags.length ? await engine.exec(['tag', existing.id, ...missingTags], { signal }) : undefined;
+      if (!tagged || tagged.exitCode === 0) {
+        const record = makeRecord(existing.id, previous?.imageId === existing.id ? previous.builtAt : new Date(now()).toISOString());
+        await records.write(record);
+        logger.info('image up to date', { plugin, stage, image: existing.id.replace(/^sha256:/, '').slice(0, 12) });
+        return (await push(record)) ?? { status: 'up-to-date', record };
+      }
+      logger.debug('tagging the up-to-date image failed; building', { plugin, stage, exit: tagged.exitCode });
+    }
+  }
+
+  const version = await engine.version();
+  revision ??= await git.revision(options.workspaceRoot);
+  const tmp = await mkdtemp(join(tmpdir(), 'nx-podman-build-'));
+  try {
+    const multiPlatform = options.platforms.length > 1;
+    // Build the list under a name of our own: --manifest adds to an existing list, and tags move only on success.
+    const manifest = multiPlatform ? `localhost/nx-podman-manifest/${imageNameComponent(plugin)}-${imageNameComponent(stage)}:${inputHash.slice(0, 16)}` : undefined;
+    const argsFor = (noCache: boolean) =>
+      buildPodmanBuildArgs(
+        {
+          file: options.file,
+          context: options.context,
+          stage,
+          tags: resolved.tags,
+          buildArgs: resolved.buildArgs,
+          labels: {
+            ...defaultLabels({ projectName: plugin, stage, inputHash, revision: revision?.full }),
+            ...resolved.labels,
+            [INPUT_HASH_LABEL]: inputHash,
+          },
+          pull: options.pull,
+          noCache,
+          platforms: [...options.platforms],
+          manifest,
+          iidfile: join(tmp, 'iid'),
+          extraArgs: [...options.extraArgs],
+        },
+        version,
+      );
+    argsFor(options.noCache); // throws UnsupportedPodmanError before anything runs
+
+    logger.info('building plugin', { plugin, stage });
+    let imageId: string | undefined;
+    for (let noCache = options.noCache; imageId === undefined; noCache = true) {
+      const args = argsFor(noCache);
+      if (manifest) await engine.exec(['manifest', 'rm', manifest]);
+      logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, maskBuildArgValues(args)) });
+      const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
+      if (result.aborted || signal?.aborted) {
+        logger.warn('build aborted', { plugin, stage });
+        return { status: 'aborted' };
+      }
+      if (result.exitCode !== 0) {
+        logger.error('build failed', { plugin, exit: result.exitCode });
+        return failure(options, 'podman build', result, !options.quiet);
+      }
+      if (!manifest) {
+        imageId = fullImageId(await readFile(join(tmp, 'iid'), 'utf8'));
+        break;
+      }
+      const built = await manifestPlatforms(engine, manifest);
+      const missing = options.platforms.filter((platform) => !built?.includes(platform));
+      if (missing.length === 0) {
+        const listed = await engine.exec(['image', 'ls', '--no-trunc', '--format', '{{.ID}}', '--filter', `reference=${manifest}`]);
+        imageId = fullImageId(listed.stdout.split('\n')[0] ?? '');
+        break;
+      }
+      // Podman 4.3 builds the platforms in parallel and can take one platform's cached layers (a COPY onto
+      // `FROM scratch`) for another's, leaving the list short. Without the cache every platform gets its own image.
+      if (noCache) {
+        logger.error('build failed', { plugin, reason: 'incomplete manifest list' });
+        return {
+          status: 'failed',
+          exitCode: 1,
+          message: `podman build made an incomplete manifest list for "${plugin}": ${missing.join(', ')} missing even without the layer cache. Check that podman can build for ${missing.join(', ')} (qemu-user-static for RUN steps).`,
+          outputTail: '',
+        };
+      }
+      logger.warn('manifest list incomplete, rebuilding without the layer cache', { plugin, stage, missing: missing.join(',') });
+    }
+    if (manifest) {
+      const tagged = await engine.exec(['tag', manifest, ...resolved.tags]);
+      if (tagged.exitCode !== 0) return failure(options, 'podman tag', tagged, false);
+      // With other names on the list, `manifest rm` only drops this one (`rmi`/`untag` resolve the name to a platform image).
+      await engine.exec(['manifest', 'rm', manifest]);
+    }
+
+    const durationMs = now() - started;
+    const record = makeRecord(imageId, new Date(now()).toISOString());
+    await records.write(record);
+    logger.info('build completed', { plugin, duration: `${(durationMs / 1000).toFixed(1)}s` });
+    return (await push(record)) ?? { status: 'built', record, durationMs };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
