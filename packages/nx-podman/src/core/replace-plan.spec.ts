@@ -1,0 +1,296 @@
+import type { HealthProbe, ProbeCheck, ProbeOptions } from '../adapters/health-probe';
+import type { Logger } from '../adapters/logger';
+import type { RunProcessOptions } from '../adapters/process-runner';
+import type { Clock } from '../adapters/system-clock';
+import { FakeEngine } from '../testing/fake-engine';
+import type { HealthSettings, ProbeResult } from './health-check';
+import { replaceContainer, type ReplaceRequest } from './replace-plan';
+import type { ContainerRunSpec } from './run-args';
+
+const NEW = 'sha256:' + 'b'.repeat(64);
+const OLD = 'a'.repeat(64); // podman inspect prints ids without the prefix
+const SECRET = 'p4ssw0rd-never-printed';
+
+/** A clock whose sleeps pass instantly (time jumps), so timeouts run in microseconds. */
+class InstantClock implements Clock {
+  time = 0;
+  now() {
+    return this.time;
+  }
+  async sleep(ms: number, signal?: AbortSignal) {
+    if (!signal?.aborted) this.time += ms;
+  }
+}
+
+/** A recording logger: every line as text, the way a user would read it. */
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const line = (level: string) => (msg: string, fields: Record<string, unknown> = {}) =>
+    lines.push([level, msg, ...Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)].join(' '));
+  return { lines, verbose: true, debug: line('DEBUG'), info: line('INFO'), warn: line('WARN'), error: line('ERROR'), output: (text) => lines.push(`OUTPUT ${text}`) };
+}
+
+interface FakeContainer {
+  imageId: string;
+  running: boolean;
+  exitCode: number;
+}
+
+/**
+ * A small model of podman on top of FakeEngine: containers by name, and per image what happens when it runs
+ * (`ok`, `exits` at once with code 3, `fails-run` with exit 125).
+ */
+function fakePodman(behaviour: Record<string, 'ok' | 'exits' | 'fails-run'> = {}) {
+  const engine = new FakeEngine();
+  const containers = new Map<string, FakeContainer>();
+  const runEnvs: (RunProcessOptions['env'] | undefined)[] = [];
+  engine.on(['container', 'inspect'], (args) => {
+    const container = containers.get(args[2]!);
+    if (!container) return { exitCode: 125, stderr: `Error: no such container ${args[2]}` };
+    return { stdout: JSON.stringify([{ Image: container.imageId, State: { Status: container.running ? 'running' : 'exited', Running: container.running, ExitCode: container.exitCode } }]) };
+  });
+  engine.on(['stop'], (args) => {
+    const container = containers.get(args.at(-1)!);
+    if (container) container.running = false;
+    return {};
+  });
+  engine.on(['rm'], (args) => {
+    containers.delete(args.at(-1)!);
+    return {};
+  });
+  engine.on(['logs'], () => ({ stdout: 'starting\npanic: cannot connect to database\n' }));
+  engine.on(['image', 'exists'], (args) => ({ exitCode: args[2] === 'missing' ? 1 : 0 }));
+  engine.on(['run'], (args, options) => {
+    runEnvs.push(options?.env);
+    const name = args[args.indexOf('--name') + 1]!;
+    const image = args.find((arg) => arg.startsWith('io.prism.nx-podman.image='))!.split('=')[1]!;
+    const mode = behaviour[image] ?? 'ok';
+    if (mode === 'fails-run') return { exitCode: 125, stderr: 'Error: crun: executable file `/plugin` not found' };
+    containers.set(name, { imageId: image.replace(/^sha256:/, ''), running: mode === 'ok', exitCode: mode === 'exits' ? 3 : 0 });
+    return { stdout: 'containerid\n' };
+  });
+  return { engine, containers, runEnvs };
+}
+
+/**
+ * A probe answering from a script while the container runs (and like a refused connection when it does not);
+ * each attempt takes 10 ms of fake time.
+ */
+function scriptedProbe(clock: InstantClock, isRunning: (name: string) => boolean, answer: (attempt: number) => ProbeResult) {
+  const calls: { check: ProbeCheck; options: ProbeOptions }[] = [];
+  const probe: HealthProbe = {
+    async probe(check, options) {
+      calls.push({ check, options });
+      clock.time += 10;
+      return isRunning(options.container) ? answer(calls.length) : { ok: false, reason: 'ECONNREFUSED' };
+    },
+  };
+  return { probe, calls };
+}
+
+const spec: ContainerRunSpec = {
+  name: 'postgres-plugin',
+  project: 'postgres',
+  stage: 'production',
+  ports: ['127.0.0.1:9090:9090'],
+  env: { DB_PASSWORD: SECRET },
+  envFiles: [],
+  volumes: [],
+  network: undefined,
+  labels: {},
+  extraArgs: [],
+  command: [],
+  stopTimeoutSeconds: 10,
+};
+const http: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9090/healthz' }, timeoutMs: 30_000, intervalMs: 1000 };
+const request = (overrides: Partial<ReplaceRequest> = {}): ReplaceRequest => ({ container: spec, imageId: NEW, health: http, rollback: true, ...overrides });
+
+function setup(options: { behaviour?: Record<string, 'ok' | 'exits' | 'fails-run'>; old?: FakeContainer; probe?: (attempt: number) => ProbeResult } = {}) {
+  const world = fakePodman(options.behaviour);
+  if (options.old) world.containers.set('postgres-plugin', options.old);
+  const clock = new InstantClock();
+  const logger = recordingLogger();
+  const { probe, calls } = scriptedProbe(clock, (name) => world.containers.get(name)?.running ?? true, options.probe ?? (() => ({ ok: true })));
+  return { ...world, clock, logger, probe, probeCalls: calls, ports: { engine: world.engine, probe, clock, logger } };
+}
+
+const commands = (engine: FakeEngine) => engine.calls.map((call) => call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]);
+
+describe('replaceContainer', () => {
+  it('starts the first container when none exists (a missing old container is normal)', async () => {
+    const t = setup();
+    const result = await replaceContainer(request(), t.ports);
+    expect(result).toEqual({ status: 'healthy', container: 'postgres-plugin', imageId: NEW, durationMs: 10, downtimeMs: undefined });
+    expect(commands(t.engine)).toEqual(['container inspect', 'run']);
+    expect(t.logger.lines.filter((line) => line.startsWith('INFO'))).toEqual([
+      'INFO starting plugin container plugin=postgres image=bbbbbbbbbbbb',
+      'INFO plugin container started plugin=postgres container=postgres-plugin',
+      'INFO plugin healthy plugin=postgres duration=0.0s check=http',
+    ]);
+  });
+
+  it('stops the old container with the stop timeout, removes it, then runs the new image', async () => {
+    const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 }, probe: (attempt) => (attempt < 3 ? { ok: false, reason: 'ECONNREFUSED' } : { ok: true }) });
+    const result = await replaceContainer(request(), t.ports);
+    expect(result).toMatchObject({ status: 'healthy', downtimeMs: 2030 });
+    expect(t.engine.callsStartingWith('stop')).toEqual([['stop', '--ignore', '--time', '10', 'postgres-plugin']]);
+    expect(t.engine.callsStartingWith('rm')).toEqual([['rm', '--force', '--ignore', 'postgres-plugin']]);
+    expect(commands(t.engine).slice(0, 4)).toEqual(['container inspect', 'stop', 'rm', 'run']);
+    expect(t.logger.lines).toContain('INFO plugin healthy plugin=postgres duration=2.0s check=http downtime=2.0s');
+    expect(t.containers.get('postgres-plugin')?.imageId).toBe('b'.repeat(64));
+  });
+
+  it('gives each probe attempt at most the time left and waits the interval between attempts', async () => {
+    const t = setup({ probe: () => ({ ok: false, reason: 'HTTP 503' }) });
+    await replaceContainer(request({ health: { ...http, timeoutMs: 3000, intervalMs: 1000 } }), t.ports);
+    expect(t.probeCalls.map((call) => call.options.timeoutMs)).toEqual([3000, 1990, 980]);
+    expect(t.probeCalls[0]!.options.container).toBe('postgres-plugin');
+  });
+
+  it('hands env values to podman through the environment only and never prints them', async () => {
+    const t = setup({ behaviour: { [NEW]: 'exits' }, old: { imageId: OLD, running: true, exitCode: 0 } });
+    const result = await replaceContainer(request(), t.ports);
+    expect(t.runEnvs).toEqual([{ DB_PASSWORD: SECRET }, { DB_PASSWORD: SECRET }]);
+    const runArgs = t.engine.callsStartingWith('run');
+    expect(runArgs.flat()).not.toContain(SECRET);
+    expect(runArgs[0]).toEqual(expect.arrayContaining(['--env', 'DB_PASSWORD']));
+    expect(JSON.stringify(result) + t.logger.lines.join('\n')).not.toContain(SECRET);
+  });
+
+  it('when the new container exits: shows the last 50 log lines and rolls back to the previous image', async () => {
+    const t = setup({ behaviour: { [NEW]: 'exits' }, old: { imageId: OLD, running: true, exitCode: 0 } });
+    const result = await replaceContainer(request(), t.ports);
+    expect(result).toEqual({
+      status: 'failed',
+      rolledBack: true,
+      message:
+        'The new container "postgres-plugin" of "postgres" (image bbbbbbbbbbbb) failed: the container exited with code 3. Rolled back: the previous image aaaaaaaaaaaa is running again in "postgres-plugin".',
+    });
+    expect(t.engine.callsStartingWith('logs')).toEqual([['logs', '--tail', '50', 'postgres-plugin']]);
+    expect(t.logger.lines).toEqual(
+      expect.arrayContaining([
+        'ERROR plugin container failed plugin=postgres container=postgres-plugin reason=the container exited with code 3',
+        'OUTPUT starting\npanic: cannot connect to database\n',
+        'WARN rolling back to the previous image plugin=postgres image=aaaaaaaaaaaa',
+      ]),
+    );
+    const runs = t.engine.callsStartingWith('run');
+    expect(runs).toHaveLength(2);
+    expect(runs[1]).toContain(OLD);
+    expect(runs[1]).toContain(`io.prism.nx-podman.image=${OLD}`);
+    expect(t.containers.get('postgres-plugin')).toEqual({ imageId: OLD, running: true, exitCode: 0 });
+    // The failed container is removed before the old image is started again under the same name.
+    expect(commands(t.engine).slice(-4)).toEqual(['logs', 'image exists', 'rm', 'run']);
+  });
+
+  it('when the health check never passes: fails after the timeout with the last probe error, then rolls back', async () => {
+    let failing = true;
+    const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 }, probe: () => (failing ? { ok: false, reason: 'GET http://127.0.0.1:9090/healthz answered HTTP 503' } : { ok: true }) });
+    t.engine.on(['logs'], () => {
+      failing = false; // the rollback's container is healthy
+      return { stdout: 'log line\n' };
+    });
+    const result = await replaceContainer(request({ health: { ...http, timeoutMs: 5000 } }), t.ports);
+    expect(result.status).toBe('failed');
+    expect(result).toMatchObject({ rolledBack: true });
+    expect((result as { message: string }).message).toContain(
+      'failed: not healthy after 5.0s (GET http://127.0.0.1:9090/healthz): GET http://127.0.0.1:9090/healthz answered HTTP 503.',
+    );
+    expect(t.logger.lines).toContain('INFO plugin healthy plugin=postgres duration=0.0s check=http rollback=true');
+  });
+
+  it('does not retry a fatal probe failure (e.g. no HEALTHCHECK in the image)', async () => {
+    const t = setup({ probe: () => ({ ok: false, fatal: true, reason: 'the image has no HEALTHCHECK' }) });
+    const result = await replaceContainer(request({ health: { check: { kind: 'image' }, timeoutMs: 30_000, intervalMs: 1000 } }), t.ports);
+    expect(t.probeCalls).toHaveLength(1);
+    expect(result).toMatchObject({ status: 'failed', rolledBack: false });
+    expect((result as { message: string }).message).toMatch(/failed: the image has no HEALTHCHECK\. No previous container was running/);
+  });
+
+  it('with rollback off: leaves the failed container for inspection and starts nothing else', async () => {
+    const t = setup({ behaviour: { [NEW]: 'exits' }, old: { imageId: OLD, running: true, exitCode: 0 } });
+    const result = await replaceContainer(request({ rollback: false }), t.ports);
+    expect(result).toMatchObject({ status: 'failed', rolledBack: false });
+    expect((result as { message: string }).message).toContain('Rollback is off; the container is left for inspection ("podman logs postgres-plugin")');
+    expect(t.engine.callsStartingWith('run')).toHaveLength(1);
+    expect(t.containers.get('postgres-plugin')?.running).toBe(false);
+  });
+
+  it('does not roll back to an old container that was not running, nor to the same image', async () => {
+    const exited = setup({ behaviour: { [NEW]: 'exits' }, old: { imageId: OLD, running: false, exitCode: 1 } });
+    const a = await replaceContainer(request(), exited.ports);
+    expect((a as { message: string }).message).toContain('No previous container was running');
+    expect(exited.engine.callsStartingWith('run')).toHaveLength(1);
+
+    const same = setup({ behaviour: { [NEW]: 'exits' }, old: { imageId: 'b'.repeat(64), running: true, exitCode: 0 } });
+    const b = await replaceContainer(request(), same.ports);
+    expect((b as { message: string }).message).toContain('the same image');
+    expect(same.engine.callsStartingWith('run')).toHaveLength(1);
+  });
+
+  it('reports a podman run failure with podman\'s message and rolls back', async () => {
+    const t = setup({ behaviour: { [NEW]: 'fails-run' }, old: { imageId: OLD, running: true, exitCode: 0 } });
+    const result = await replaceContainer(request(), t.ports);
+    expect(result).toMatchObject({ status: 'failed', rolledBack: true });
+    expect((result as { message: string }).message).toContain('failed: podman run failed (exit 125): Error: crun: executable file `/plugin` not found.');
+    // Nothing was created, so there are no logs to show.
+    expect(t.engine.callsStartingWith('logs')).toHaveLength(0);
+  });
+
+  it('says so when the rollback fails too', async () => {
+    const t = setup({ behaviour: { [NEW]: 'exits', [OLD]: 'exits' }, old: { imageId: OLD, running: true, exitCode: 0 } });
+    const result = await replaceContainer(request(), t.ports);
+    expect(result).toMatchObject({ status: 'failed', rolledBack: false });
+    expect((result as { message: string }).message).toContain('Rolling back to the previous image aaaaaaaaaaaa failed too: the container exited with code 3.');
+    expect(t.engine.callsStartingWith('logs')).toHaveLength(2);
+  });
+
+  it('without a health check: ready once the container ran through the grace period', async () => {
+    const t = setup();
+    const result = await replaceContainer(request({ health: { check: { kind: 'running', graceMs: 2000 }, timeoutMs: 30_000, intervalMs: 1000 } }), t.ports);
+    expect(result).toMatchObject({ status: 'healthy', durationMs: 2000 });
+    expect(t.probeCalls).toHaveLength(0);
+    expect(t.engine.callsStartingWith('container', 'inspect').length).toBeGreaterThan(2);
+    expect(t.logger.lines).toContain('INFO plugin healthy plugin=postgres duration=2.0s check=running');
+  });
+
+  it('without a health check: a container that exits during the grace period fails', async () => {
+    const t = setup();
+    let inspections = 0;
+    t.engine.on(['container', 'inspect'], () => {
+      inspections++;
+      if (inspections === 1) return { exitCode: 125 };
+      const running = inspections < 4;
+      return { stdout: JSON.stringify([{ Image: NEW, State: { Status: running ? 'running' : 'exited', Running: running, ExitCode: running ? 0 : 2 } }]) };
+    });
+    const result = await replaceContainer(request({ health: { check: { kind: 'running', graceMs: 2000 }, timeoutMs: 30_000, intervalMs: 1000 } }), t.ports);
+    expect((result as { message: string }).message).toContain('failed: the container exited with code 2.');
+  });
+
+  it('stops waiting when aborted, leaving the container alone and not rolling back', async () => {
+    const controller = new AbortController();
+    const t = setup({
+      old: { imageId: OLD, running: true, exitCode: 0 },
+      probe: () => {
+        controller.abort();
+        return { ok: false, reason: 'aborted' };
+      },
+    });
+    const result = await replaceContainer(request(), { ...t.ports, signal: controller.signal });
+    expect(result).toEqual({ status: 'failed', rolledBack: false, message: 'aborted' });
+    expect(t.engine.callsStartingWith('run')).toHaveLength(1);
+    expect(t.engine.callsStartingWith('logs')).toHaveLength(0);
+  });
+
+  it('fails with a clear message when the old container cannot be removed', async () => {
+    const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 } });
+    t.engine.on(['rm'], { exitCode: 2, stderr: 'Error: container is busy' });
+    const result = await replaceContainer(request(), t.ports);
+    expect(result).toEqual({
+      status: 'failed',
+      rolledBack: false,
+      message: 'Could not remove the old container "postgres-plugin" of "postgres" (exit 2): Error: container is busy. Remove it with "podman rm -f postgres-plugin" and try again.',
+    });
+    expect(t.engine.callsStartingWith('run')).toHaveLength(0);
+  });
+});

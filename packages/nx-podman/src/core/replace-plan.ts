@@ -1,0 +1,225 @@
+import type { HealthProbe } from '../adapters/health-probe';
+import type { Logger } from '../adapters/logger';
+import type { PodmanEngine } from '../adapters/podman-engine';
+import type { Clock } from '../adapters/system-clock';
+import { describeHealthCheck, healthCheckLabel, type HealthSettings } from './health-check';
+import {
+  buildInspectArgs,
+  buildLogsArgs,
+  buildRemoveArgs,
+  buildRunArgs,
+  buildStopArgs,
+  parseContainerInspect,
+  type ContainerRunSpec,
+  type ContainerState,
+} from './run-args';
+
+/** How many lines of `podman logs` a failure shows. */
+export const FAILURE_LOG_LINES = 50;
+/** Upper bound of one probe attempt, so that a hanging server cannot eat the whole timeout in one go. */
+const MAX_ATTEMPT_MS = 5000;
+/** How often the `running` check (no health check configured) looks at the container during its grace period. */
+const RUNNING_POLL_MS = 250;
+
+/** One container replacement: the container to create, the image to run in it and how to judge it. */
+export interface ReplaceRequest {
+  readonly container: ContainerRunSpec;
+  /** Full id of an image that exists locally (the caller checked). */
+  readonly imageId: string;
+  readonly health: HealthSettings;
+  /** Start the previous container's image again when the new one fails. */
+  readonly rollback: boolean;
+}
+
+/** The ports the replace sequence drives. */
+export interface ReplacePorts {
+  engine: PodmanEngine;
+  probe: HealthProbe;
+  clock: Clock;
+  logger: Logger;
+  /** Aborting stops waiting for health (the container is left as it is) and skips the remaining steps. */
+  signal?: AbortSignal;
+}
+
+/** The outcome of {@link replaceContainer}. */
+export type ReplaceResult =
+  | {
+      status: 'healthy';
+      container: string;
+      imageId: string;
+      /** From the start of the replacement (before stopping the old container) until the new one was healthy. */
+      durationMs: number;
+      /** From the old container having stopped until the new one was healthy; undefined when none was running. */
+      downtimeMs: number | undefined;
+    }
+  | { status: 'failed'; message: string; rolledBack: boolean };
+
+/** `sha256:0123456789abcdef...` → `0123456789ab` (what `podman images` shows). */
+export function shortImageId(imageId: string): string {
+  const hex = imageId.replace(/^sha256:/, '');
+  return /^[0-9a-f]{64}$/.test(hex) ? hex.slice(0, 12) : imageId;
+}
+
+/** Whether two image ids name the same image (`podman inspect` omits the `sha256:` prefix that `--iidfile` writes). */
+export function sameImage(a: string, b: string): boolean {
+  return a.replace(/^sha256:/, '') === b.replace(/^sha256:/, '');
+}
+
+/** Milliseconds as seconds with one decimal, for log fields: `1.2s`. */
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+type StartResult = { ok: true; healthyAt: number; startedAt: number } | { ok: false; reason: string; created: boolean; aborted: boolean };
+
+async function inspect(ports: ReplacePorts, name: string): Promise<ContainerState | undefined> {
+  const result = await ports.engine.exec(buildInspectArgs(name));
+  return result.exitCode === 0 ? parseContainerInspect(result.stdout) : undefined;
+}
+
+function exitReason(state: ContainerState | undefined): string {
+  if (!state) return 'the container disappeared';
+  return `the container exited with code ${state.exitCode}${state.status && state.status !== 'exited' && state.status !== 'stopped' ? ` (status ${state.status})` : ''}`;
+}
+
+/** Waits until the started container passes its health check, exits, or the timeout passes. */
+async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, startedAt: number): Promise<StartResult> {
+  const { clock, signal } = ports;
+  const { check, timeoutMs, intervalMs } = request.health;
+  const name = request.container.name;
+  let lastReason = 'no attempt finished';
+  for (;;) {
+    if (signal?.aborted) return { ok: false, reason: 'aborted', created: true, aborted: true };
+    const elapsed = clock.now() - startedAt;
+    if (check.kind === 'running') {
+      const state = await inspect(ports, name);
+      if (!state || !state.running) return { ok: false, reason: exitReason(state), created: state !== undefined, aborted: false };
+      if (elapsed >= check.graceMs) return { ok: true, healthyAt: clock.now(), startedAt };
+      await clock.sleep(Math.min(RUNNING_POLL_MS, check.graceMs - elapsed), signal);
+      continue;
+    }
+    // Probe first and look at the container only when the probe fails: a passing probe needs no inspect, which
+    // keeps one podman process (hundreds of ms on a busy machine) out of the downtime.
+    const attempt = await ports.probe.probe(check, { container: name, timeoutMs: Math.max(1, Math.min(MAX_ATTEMPT_MS, timeoutMs - elapsed)), signal });
+    if (attempt.ok) return { ok: true, healthyAt: clock.now(), startedAt };
+    if (signal?.aborted) return { ok: false, reason: 'aborted', created: true, aborted: true };
+    lastReason = attempt.reason;
+    ports.logger.debug('plugin not healthy yet', { plugin: request.container.project, check: healthCheckLabel(check), reason: attempt.reason });
+    const state = await inspect(ports, name);
+    if (!state || !state.running) return { ok: false, reason: exitReason(state), created: state !== undefined, aborted: false };
+    if (attempt.fatal) return { ok: false, reason: attempt.reason, created: true, aborted: false };
+    const remaining = timeoutMs - (clock.now() - startedAt);
+    if (remaining > 0) await clock.sleep(Math.min(intervalMs, remaining), signal);
+    if (clock.now() - startedAt >= timeoutMs && !signal?.aborted) {
+      return { ok: false, reason: `not healthy after ${formatSeconds(timeoutMs)} (${describeHealthCheck(check)}): ${lastReason}`, created: true, aborted: false };
+    }
+  }
+}
+
+/** Runs the container detached and waits for health. */
+async function startAndWait(request: ReplaceRequest, ports: ReplacePorts, imageId: string): Promise<StartResult> {
+  const spec = request.container;
+  const { args, env } = buildRunArgs(spec, imageId);
+  const run = await ports.engine.exec(args, { env });
+  if (run.exitCode !== 0) {
+    // podman may have created the container before failing to start it.
+    const state = await inspect(ports, spec.name);
+    const output = (run.stderr || run.stdout).trim().split('\n').slice(-10).join('\n');
+    return { ok: false, reason: `podman run failed (exit ${run.exitCode}): ${output}`, created: state !== undefined, aborted: false };
+  }
+  const startedAt = ports.clock.now();
+  ports.logger.info('plugin container started', { plugin: spec.project, container: spec.name });
+  return waitHealthy(request, ports, startedAt);
+}
+
+async function showLogs(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
+  const logs = await ports.engine.exec(buildLogsArgs(spec.name, FAILURE_LOG_LINES), { signal: ports.signal });
+  const text = [logs.stdout, logs.stderr].filter((part) => part.trim() !== '').join('');
+  ports.logger.info(`last ${FAILURE_LOG_LINES} lines of the container log`, { plugin: spec.project, container: spec.name, empty: text === '' ? true : undefined });
+  if (text !== '') ports.logger.output(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/**
+ * The replace sequence: stop and remove the old container (a missing one is normal), run the new image detached,
+ * wait for health. On failure: show the last {@link FAILURE_LOG_LINES} lines of the container log and, with
+ * `rollback`, start the image the old container was running (if it was running and differs from the new image).
+ * Expected failures are results, not exceptions.
+ */
+export async function replaceContainer(request: ReplaceRequest, ports: ReplacePorts): Promise<ReplaceResult> {
+  const { engine, clock, logger } = ports;
+  const spec = request.container;
+  const plugin = spec.project;
+  const begin = clock.now();
+  logger.info('starting plugin container', { plugin, image: shortImageId(request.imageId) });
+
+  const previous = await inspect(ports, spec.name);
+  let stoppedAt: number | undefined;
+  if (previous) {
+    logger.debug('stopping old container', { plugin, container: spec.name, image: shortImageId(previous.imageId), status: previous.status });
+    const stop = await engine.exec(buildStopArgs(spec.name, spec.stopTimeoutSeconds));
+    if (stop.exitCode !== 0) logger.debug('podman stop failed; removing by force', { plugin, container: spec.name, exit: stop.exitCode });
+    const remove = await engine.exec(buildRemoveArgs(spec.name));
+    if (remove.exitCode !== 0) {
+      return {
+        status: 'failed',
+        rolledBack: false,
+        message: `Could not remove the old container "${spec.name}" of "${plugin}" (exit ${remove.exitCode}): ${(remove.stderr || remove.stdout).trim()}. Remove it with "podman rm -f ${spec.name}" and try again.`,
+      };
+    }
+    if (previous.running) stoppedAt = clock.now();
+  } else {
+    logger.debug('no old container to replace', { plugin, container: spec.name });
+  }
+  if (ports.signal?.aborted) return { status: 'failed', rolledBack: false, message: 'aborted' };
+
+  const started = await startAndWait(request, ports, request.imageId);
+  if (started.ok) {
+    logger.info('plugin healthy', {
+      plugin,
+      duration: formatSeconds(started.healthyAt - started.startedAt),
+      check: healthCheckLabel(request.health.check),
+      downtime: stoppedAt === undefined ? undefined : formatSeconds(started.healthyAt - stoppedAt),
+    });
+    return {
+      status: 'healthy',
+      container: spec.name,
+      imageId: request.imageId,
+      durationMs: started.healthyAt - begin,
+      downtimeMs: stoppedAt === undefined ? undefined : started.healthyAt - stoppedAt,
+    };
+  }
+  if (started.aborted) return { status: 'failed', rolledBack: false, message: 'aborted' };
+
+  logger.error('plugin container failed', { plugin, container: spec.name, reason: started.reason });
+  if (started.created) await showLogs(ports, spec);
+  const failure = `The new container "${spec.name}" of "${plugin}" (image ${shortImageId(request.imageId)}) failed: ${started.reason}.`;
+
+  if (!request.rollback) {
+    return { status: 'failed', rolledBack: false, message: `${failure} Rollback is off; the container is left for inspection ("podman logs ${spec.name}").` };
+  }
+  if (!previous || !previous.running) {
+    return {
+      status: 'failed',
+      rolledBack: false,
+      message: `${failure} No previous container was running, so there is nothing to roll back to; the container is left for inspection ("podman logs ${spec.name}").`,
+    };
+  }
+  if (sameImage(previous.imageId, request.imageId)) {
+    return { status: 'failed', rolledBack: false, message: `${failure} The previous container ran the same image, so a rollback would not help.` };
+  }
+  if (!(await engine.imageExists(previous.imageId))) {
+    return { status: 'failed', rolledBack: false, message: `${failure} The previous image ${shortImageId(previous.imageId)} no longer exists, so it cannot be rolled back to.` };
+  }
+
+  logger.warn('rolling back to the previous image', { plugin, image: shortImageId(previous.imageId) });
+  await engine.exec(buildRemoveArgs(spec.name));
+  const rolled = await startAndWait(request, ports, previous.imageId);
+  if (rolled.ok) {
+    logger.info('plugin healthy', { plugin, duration: formatSeconds(rolled.healthyAt - rolled.startedAt), check: healthCheckLabel(request.health.check), rollback: true });
+    return { status: 'failed', rolledBack: true, message: `${failure} Rolled back: the previous image ${shortImageId(previous.imageId)} is running again in "${spec.name}".` };
+  }
+  if (rolled.aborted) return { status: 'failed', rolledBack: false, message: `${failure} The rollback was aborted.` };
+  logger.error('rollback failed', { plugin, container: spec.name, reason: rolled.reason });
+  if (rolled.created) await showLogs(ports, spec);
+  return { status: 'failed', rolledBack: false, message: `${failure} Rolling back to the previous image ${shortImageId(previous.imageId)} failed too: ${rolled.reason}.` };
+}

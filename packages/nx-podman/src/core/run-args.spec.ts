@@ -1,0 +1,111 @@
+import { buildRunArgs, buildStopArgs, normalizePort, parseContainerInspect, PortSpecError, type ContainerRunSpec } from './run-args';
+
+const spec = (overrides: Partial<ContainerRunSpec> = {}): ContainerRunSpec => ({
+  name: 'postgres-plugin',
+  project: 'postgres',
+  stage: 'production',
+  ports: [],
+  env: {},
+  envFiles: [],
+  volumes: [],
+  network: undefined,
+  labels: {},
+  extraArgs: [],
+  command: [],
+  stopTimeoutSeconds: 10,
+  ...overrides,
+});
+
+describe('buildRunArgs', () => {
+  it('runs detached with the name, the plugin labels, never pulling', () => {
+    expect(buildRunArgs(spec(), 'sha256:abc').args).toEqual([
+      'run', '-d', '--name', 'postgres-plugin', '--pull=never', '--stop-timeout', '10',
+      '--label', 'io.prism.nx-podman.project=postgres',
+      '--label', 'io.prism.nx-podman.stage=production',
+      '--label', 'io.prism.nx-podman.image=sha256:abc',
+      'sha256:abc',
+    ]);
+  });
+
+  it('places every option before the image and the command after it', () => {
+    const { args } = buildRunArgs(
+      spec({
+        stage: 'debug',
+        name: 'postgres-plugin-debug',
+        ports: ['127.0.0.1:9090:9090', '0.0.0.0:2345:2345'],
+        envFiles: ['/ws/.env'],
+        env: { DB_URL: 'postgres://secret', LOG_LEVEL: 'debug' },
+        volumes: ['/ws/data:/data:ro'],
+        network: 'prism',
+        labels: { team: 'db' },
+        extraArgs: ['--init', '--memory', '256m'],
+        command: ['/plugin', '--port', '9090'],
+        stopTimeoutSeconds: 3,
+      }),
+      'sha256:def',
+    );
+    expect(args).toEqual([
+      'run', '-d', '--name', 'postgres-plugin-debug', '--pull=never', '--stop-timeout', '3',
+      '--label', 'team=db',
+      '--label', 'io.prism.nx-podman.project=postgres',
+      '--label', 'io.prism.nx-podman.stage=debug',
+      '--label', 'io.prism.nx-podman.image=sha256:def',
+      '-p', '127.0.0.1:9090:9090', '-p', '0.0.0.0:2345:2345',
+      '--env-file', '/ws/.env',
+      '--env', 'DB_URL', '--env', 'LOG_LEVEL',
+      '-v', '/ws/data:/data:ro',
+      '--network', 'prism',
+      '--init', '--memory', '256m',
+      'sha256:def',
+      '/plugin', '--port', '9090',
+    ]);
+  });
+
+  it('passes env values through the child environment, never in the arguments', () => {
+    const invocation = buildRunArgs(spec({ env: { TOKEN: 's3cr3t-value' } }), 'img');
+    expect(invocation.env).toEqual({ TOKEN: 's3cr3t-value' });
+    expect(invocation.args.join(' ')).not.toContain('s3cr3t-value');
+    expect(invocation.args).toEqual(expect.arrayContaining(['--env', 'TOKEN']));
+  });
+
+  it('labels the container with the image it runs, also when the reference differs from the id', () => {
+    expect(buildRunArgs(spec(), 'abc123', 'sha256:abc123full').args).toContain('io.prism.nx-podman.image=sha256:abc123full');
+  });
+});
+
+describe('buildStopArgs', () => {
+  it('ignores a missing container and uses the stop timeout', () => {
+    expect(buildStopArgs('x', 7)).toEqual(['stop', '--ignore', '--time', '7', 'x']);
+  });
+});
+
+describe('normalizePort', () => {
+  it.each([
+    ['9090', '127.0.0.1:9090:9090'],
+    [9090, '127.0.0.1:9090:9090'],
+    ['8080:9090', '127.0.0.1:8080:9090'],
+    ['0.0.0.0:9090:9090', '0.0.0.0:9090:9090'],
+    ['127.0.0.1::9090', '127.0.0.1::9090'],
+    ['9090/udp', '127.0.0.1:9090:9090/udp'],
+    ['[::1]:9090:9090', '[::1]:9090:9090'],
+    ['9000-9001:9000-9001', '127.0.0.1:9000-9001:9000-9001'],
+  ])('%p → %p', (input, expected) => {
+    expect(normalizePort(input)).toBe(expected);
+  });
+
+  it.each([['abc'], ['70000'], ['1.2.3:80:80'], ['a:b:c:d'], ['9090/http'], ['[::1]:9090'], ['0']])('rejects %p', (input) => {
+    expect(() => normalizePort(input)).toThrow(PortSpecError);
+  });
+});
+
+describe('parseContainerInspect', () => {
+  it('reads image, status, exit code and health', () => {
+    const json = JSON.stringify([{ Image: 'abc', State: { Status: 'exited', Running: false, ExitCode: 3, Health: { Status: 'unhealthy' } } }]);
+    expect(parseContainerInspect(json)).toEqual({ imageId: 'abc', status: 'exited', running: false, exitCode: 3, health: 'unhealthy' });
+  });
+
+  it('returns undefined for anything else', () => {
+    expect(parseContainerInspect('[]')).toBeUndefined();
+    expect(parseContainerInspect('Error: no such container')).toBeUndefined();
+  });
+});

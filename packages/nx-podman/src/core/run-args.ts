@@ -1,0 +1,160 @@
+/** Label naming the Nx project on every container `podman-run` creates. */
+export const PROJECT_LABEL = 'io.prism.nx-podman.project';
+/** Label naming the build stage (`production`, `debug`, ...) on every container `podman-run` creates. */
+export const STAGE_LABEL = 'io.prism.nx-podman.stage';
+/** Label carrying the full id of the image the container runs. */
+export const IMAGE_LABEL = 'io.prism.nx-podman.image';
+/** Prefix reserved for the plugin's own labels; user `labels` may not use it. */
+export const RESERVED_LABEL_PREFIX = 'io.prism.nx-podman.';
+
+/** Everything about a plugin container except the image, normalized: no optional fields, no defaults left to apply. */
+export interface ContainerRunSpec {
+  /** Container name, e.g. `postgres-plugin` or `postgres-plugin-debug`. */
+  readonly name: string;
+  /** Nx project name (label value). */
+  readonly project: string;
+  /** Build stage (label value). */
+  readonly stage: string;
+  /** Normalized `-p` values, always with a host address: `127.0.0.1:9090:9090`, `0.0.0.0:8080:80/udp`. */
+  readonly ports: readonly string[];
+  /** Environment of the container. Values travel through the podman child's environment, never its arguments. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Absolute paths of `--env-file` files. */
+  readonly envFiles: readonly string[];
+  /** `-v` values, host paths already resolved. */
+  readonly volumes: readonly string[];
+  /** `--network` value, or undefined for podman's default. */
+  readonly network: string | undefined;
+  /** User labels (the plugin's own labels are added by {@link buildRunArgs}). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Extra `podman run` arguments, inserted before the image. */
+  readonly extraArgs: readonly string[];
+  /** Command and arguments after the image; empty = the image's default. */
+  readonly command: readonly string[];
+  /** Seconds podman waits after SIGTERM before SIGKILL (`podman stop --time`, `podman run --stop-timeout`). */
+  readonly stopTimeoutSeconds: number;
+}
+
+/** A `podman run` invocation: the argument array and the environment its child process needs for `--env NAME`. */
+export interface RunInvocation {
+  args: string[];
+  /** Values for the `--env NAME` arguments. Pass as the child's environment; never log. */
+  env: Record<string, string>;
+}
+
+/**
+ * Builds `run -d ...` for a container spec and an image (an id or a reference that exists locally).
+ * Env values are not in the arguments: `--env NAME` makes podman read NAME from its own environment, so values
+ * never appear in process listings, logs or error messages that quote the command.
+ */
+export function buildRunArgs(spec: ContainerRunSpec, image: string, imageId: string = image): RunInvocation {
+  const args = ['run', '-d', '--name', spec.name, '--pull=never', '--stop-timeout', String(spec.stopTimeoutSeconds)];
+  for (const [key, value] of Object.entries(spec.labels)) args.push('--label', `${key}=${value}`);
+  args.push('--label', `${PROJECT_LABEL}=${spec.project}`, '--label', `${STAGE_LABEL}=${spec.stage}`, '--label', `${IMAGE_LABEL}=${imageId}`);
+  for (const port of spec.ports) args.push('-p', port);
+  for (const file of spec.envFiles) args.push('--env-file', file);
+  // After --env-file so that explicit values win, as on the podman command line.
+  for (const name of Object.keys(spec.env)) args.push('--env', name);
+  for (const volume of spec.volumes) args.push('-v', volume);
+  if (spec.network !== undefined) args.push('--network', spec.network);
+  args.push(...spec.extraArgs, image, ...spec.command);
+  return { args, env: { ...spec.env } };
+}
+
+/** `stop --ignore --time N NAME`: a missing container is not an error. */
+export function buildStopArgs(name: string, stopTimeoutSeconds: number): string[] {
+  return ['stop', '--ignore', '--time', String(stopTimeoutSeconds), name];
+}
+
+/** `rm --force --ignore NAME`: a missing container is not an error. */
+export function buildRemoveArgs(name: string): string[] {
+  return ['rm', '--force', '--ignore', name];
+}
+
+/** `logs --tail N NAME`. */
+export function buildLogsArgs(name: string, tail: number): string[] {
+  return ['logs', '--tail', String(tail), name];
+}
+
+/** `container inspect NAME` (JSON array on stdout; exit 125 when missing). */
+export function buildInspectArgs(name: string): string[] {
+  return ['container', 'inspect', name];
+}
+
+/** The parts of `podman container inspect` that the replace sequence needs. */
+export interface ContainerState {
+  /** Full image id the container runs. */
+  imageId: string;
+  /** `created`, `running`, `exited`, `stopped`, `paused`, ... */
+  status: string;
+  running: boolean;
+  exitCode: number;
+  /** podman's own health status when the image has a HEALTHCHECK (`starting`, `healthy`, `unhealthy`), else ''. */
+  health: string;
+}
+
+/** Parses `podman container inspect` output; undefined when it is not a container description. */
+export function parseContainerInspect(json: string): ContainerState | undefined {
+  try {
+    const value = JSON.parse(json) as unknown;
+    const first = (Array.isArray(value) ? value[0] : value) as
+      | { Image?: string; State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } } }
+      | undefined;
+    if (!first || typeof first.Image !== 'string' || !first.State) return undefined;
+    const state = first.State;
+    return {
+      imageId: first.Image,
+      status: state.Status ?? '',
+      running: state.Running === true,
+      exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : 0,
+      health: state.Health?.Status ?? state.Healthcheck?.Status ?? '',
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a `ports` entry was rejected. */
+export class PortSpecError extends Error {}
+
+const PORT_PART = /^\d{1,5}(-\d{1,5})?$/;
+
+/**
+ * Normalizes one `ports` entry to `HOST_IP:HOST_PORT:CONTAINER_PORT[/PROTO]`, binding to 127.0.0.1 unless a host
+ * address is given: `9090` → `127.0.0.1:9090:9090`, `8080:9090` → `127.0.0.1:8080:9090`,
+ * `0.0.0.0:9090:9090` and `[::1]:9090:9090` are kept. An empty host port (`127.0.0.1::9090`) lets podman choose.
+ * Throws {@link PortSpecError} for anything else.
+ */
+export function normalizePort(value: string | number): string {
+  const text = String(value).trim();
+  const [mapping = '', protocol, ...rest] = text.split('/');
+  if (rest.length > 0 || (protocol !== undefined && !/^(tcp|udp|sctp)$/.test(protocol))) {
+    throw new PortSpecError(`unknown protocol in "${text}" (expected tcp, udp or sctp)`);
+  }
+  const suffix = protocol === undefined ? '' : `/${protocol}`;
+  let host = '127.0.0.1';
+  let ports = mapping;
+  const bracketed = /^\[([0-9a-fA-F:.]+)\]:(.*)$/.exec(mapping);
+  if (bracketed) {
+    host = `[${bracketed[1]}]`;
+    ports = bracketed[2] ?? '';
+    if (!ports.includes(':')) throw new PortSpecError(`"${text}" has a host address but no host port (use "${host}:9090:9090")`);
+  } else {
+    const parts = mapping.split(':');
+    if (parts.length === 3) {
+      host = parts[0] ?? '';
+      ports = `${parts[1]}:${parts[2]}`;
+      if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(host)) throw new PortSpecError(`"${host}" in "${text}" is not an IPv4 address (IPv6 goes in brackets: "[::1]:9090:9090")`);
+    } else if (parts.length > 3) {
+      throw new PortSpecError(`"${text}" has too many ":" (IPv6 host addresses go in brackets: "[::1]:9090:9090")`);
+    }
+  }
+  const [hostPort, containerPort] = ports.includes(':') ? ports.split(':') : [ports, ports];
+  if (containerPort === undefined || !PORT_PART.test(containerPort) || !(hostPort === '' || PORT_PART.test(hostPort ?? ''))) {
+    throw new PortSpecError(`"${text}" is not a port mapping (expected "9090", "8080:9090" or "0.0.0.0:9090:9090")`);
+  }
+  for (const port of [...(hostPort ?? '').split('-'), ...containerPort.split('-')]) {
+    if (port !== '' && (Number(port) < 1 || Number(port) > 65535)) throw new PortSpecError(`port ${port} in "${text}" is out of range 1-65535`);
+  }
+  return `${host}:${hostPort}:${containerPort}${suffix}`;
+}
