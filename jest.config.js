@@ -19,7 +19,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: ['<rootDir>/packages/*/src/**/*.int.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-      testTimeout: 180_000,
+      setupFilesAfterEnv: ['<rootDir>/tools/jest-slow-timeout.js'],
     },
     {
       ...preset,
@@ -28,7 +28,7 @@ module.exports = {
       testMatch: ['<rootDir>/e2e/**/*.e2e.spec.ts'],
       testPathIgnorePatterns: ['/node_modules/'],
       globalSetup: '<rootDir>/e2e/utils/global-setup.ts',
-      testTimeout: 600_000,
+      setupFilesAfterEnv: ['<rootDir>/tools/jest-slow-timeout.js'],
     },
   ],
 };
