@@ -4,6 +4,7 @@
 // (integration, e2e) one file at a time since they share podman and two cores.
 // Extra arguments go to every jest run (e.g. a test path filter).
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereqs.mjs';
@@ -18,17 +19,34 @@ const podmanEnv = ensurePodmanWorks({ fix: 'env', confDir: join(root, 'tmp') });
 ensureGoBuilderImage();
 
 const extra = process.argv.slice(2);
+const reports = join(root, 'tmp', 'test-reports');
+rmSync(reports, { recursive: true, force: true });
+mkdirSync(reports, { recursive: true });
+const jest = (name, args) => ['npx', ['jest', ...args, '--json', '--outputFile', join(reports, `${name}.json`), ...extra]];
 const steps = [
   ['typecheck', 'npx', ['tsc', '-p', 'packages/nx-podman/tsconfig.spec.json', '--noEmit']],
-  ['unit', 'npx', ['jest', '--selectProjects', 'unit', ...extra]],
-  ['integration + e2e', 'npx', ['jest', '--selectProjects', 'integration', 'e2e', '--runInBand', ...extra]],
+  ['unit', ...jest('unit', ['--selectProjects', 'unit'])],
+  ['integration + e2e', ...jest('real', ['--selectProjects', 'integration', 'e2e', '--runInBand'])],
 ];
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let failedStep;
 for (const [name, file, args] of steps) {
   console.log(`\n=== ${name}: ${file} ${args.join(' ')}`);
   const result = spawnSync(file, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...podmanEnv } });
+  const report = join(reports, `${name === 'unit' ? 'unit' : 'real'}.json`);
+  if (name !== 'typecheck' && existsSync(report)) {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    totals.passed += json.numPassedTests;
+    totals.failed += json.numFailedTests + json.numRuntimeErrorTestSuites;
+    totals.skipped += json.numPendingTests + json.numTodoTests;
+  }
   if (result.status !== 0) {
-    console.error(`\n=== ${name} failed (exit ${result.status ?? result.signal})`);
-    process.exit(result.status ?? 1);
+    failedStep = `${name} (exit ${result.status ?? result.signal})`;
+    if (name === 'typecheck') totals.failed += 1;
+    break;
   }
 }
-console.log('\n=== all test layers passed');
+console.log(failedStep ? `\n=== failed: ${failedStep}` : '\n=== all test layers passed');
+// The plain closing line CI reads (suites that crashed before running count as failures).
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(failedStep ? 1 : 0);
