@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { REPO_ROOT, removePodmanObjects, spawnLongRunning, type LongRunning } from './utils/workspace';
+
+// `npm run demo -- --scripted`, exactly as the README runs it: its own workspace in demo-workspace/, the generators,
+// real podman and Go, watch-reload with reload, a plugin edit and a core edit.
+const PLUGINS = ['postgres', 'kafka', 'redis'];
+const CONTAINERS = PLUGINS.flatMap((name) => [`${name}-plugin`, `${name}-plugin-debug`]);
+
+jest.setTimeout(20 * 60_000);
+
+function containerExists(name: string): boolean {
+  return spawnSync('podman', ['container', 'exists', name]).status === 0;
+}
+
+/** Processes still running the demo's watch target (the demo starts it in its own process group). */
+function watchProcesses(): string {
+  return spawnSync('pgrep', ['-af', 'run demo:watch-reload'], { encoding: 'utf8' }).stdout.trim();
+}
+
+describe('npm run demo -- --scripted (e2e)', () => {
+  let demo: LongRunning | undefined;
+  let exitCode: number | null = null;
+
+  beforeAll(async () => {
+    demo = spawnLongRunning('npm', ['run', 'demo', '--', '--scripted'], REPO_ROOT, { ...process.env, FORCE_COLOR: '0' });
+    exitCode = await new Promise<number | null>((resolve) => {
+      if (demo!.child.exitCode !== null) resolve(demo!.child.exitCode);
+      else demo!.child.on('close', (code) => resolve(code));
+    });
+  });
+
+  afterAll(async () => {
+    await demo?.stop();
+    // Only a safety net: the demo removes its containers and images itself (asserted below).
+    removePodmanObjects({
+      containers: CONTAINERS,
+      images: PLUGINS.flatMap((name) => ['production', 'latest', 'debug'].map((tag) => `localhost/prism/${name}-plugin:${tag}`)),
+    });
+  });
+
+  it('exits 0 with a summary of the rebuilds, reloads and health checks', () => {
+    const output = demo!.output();
+    if (exitCode !== 0) throw new Error(`demo exited ${exitCode}:\n${output.slice(-6000)}`);
+
+    const summary = output.slice(output.indexOf('=== demo summary'));
+    process.stdout.write(`${summary}\n`);
+    expect(output).toMatch(/=== demo summary\n/);
+    expect(output).toMatch(/initial build \+ start\s+3 plugins healthy after \d+\.\ds/);
+    expect(output).toMatch(/edit plugins\/postgres\/main\.go\s+save -> build started \d+\.\ds, save -> healthy \d+\.\ds, rebuilt: postgres\n/);
+    expect(output).toMatch(/edit plugins\/core\/version\.go\s+save -> build started \d+\.\ds, save -> healthy \d+\.\ds, rebuilt: postgres, kafka, redis\n/);
+    expect(output).toContain('health: postgres http://127.0.0.1:');
+    expect(output).toMatch(/=== demo passed\n/);
+  });
+
+  it('showed the loop working: generators, one rebuild for a plugin edit, one per plugin for a core edit', () => {
+    const output = demo!.output();
+
+    for (const name of PLUGINS) expect(output).toContain(`demo: nx g @prism/nx-podman:plugin ${name} --port=`);
+    expect(output).toMatch(/INFO watcher ready projects=4/);
+    expect(output).toMatch(/"message":"hello again from postgres, edited by the demo"/);
+    expect(output).toContain('demo: every plugin reports core 0.2.0 on /healthz');
+  });
+
+  it('left no container and no watch process behind', () => {
+    expect(demo!.output()).toMatch(/demo: removed the demo containers \(postgres-plugin, kafka-plugin, redis-plugin\) and the \d+ images this run built/);
+    for (const name of CONTAINERS) expect(containerExists(name)).toBe(false);
+    expect(watchProcesses()).toBe('');
+  });
+});

@@ -1,0 +1,139 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { BUSYBOX_IMAGE, createE2eWorkspace, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
+
+// Unique per run: container <name>-plugin and images prism/<name>-plugin:* belong to this test only.
+const NAME = `nxpgen${process.pid}`;
+const REPO = `localhost/prism/${NAME}-plugin`;
+const CONTAINERS = [`${NAME}-plugin`, `${NAME}-plugin-debug`];
+const IMAGES = [`${REPO}:production`, `${REPO}:latest`, `${REPO}:debug`];
+
+// Real Go builds in podman on a shared 2-core machine.
+jest.setTimeout(600_000);
+
+/** A port nothing listens on now (and its +1000 debug twin), so the test does not depend on 9090 being free. */
+async function freePortPair(): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let port = 19300 + (process.pid % 500); port < 30000; port++) {
+    if ((await isFree(port)) && (await isFree(port + 1000))) return port;
+  }
+  throw new Error('no free port pair found');
+}
+
+function podman(...args: string[]): string {
+  return execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+async function getJson(url: string): Promise<Record<string, string>> {
+  const response = await fetch(url);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, string>;
+}
+
+describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)', () => {
+  let ws: E2eWorkspace;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePortPair();
+    ws = createE2eWorkspace('generator');
+  });
+
+  afterAll(() => {
+    removePodmanObjects({ containers: CONTAINERS, images: IMAGES });
+    ws?.cleanup();
+  });
+
+  it('generates core and a plugin with local images', () => {
+    const result = ws.nx([
+      'g', '@prism/nx-podman:plugin', NAME, `--port=${port}`,
+      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive',
+    ]);
+
+    expect(result.output).toContain(`created ${NAME} in plugins/${NAME} and the core module in plugins/core (port ${port})`);
+    expect(result.code).toBe(0);
+    for (const file of ['core/go.mod', 'core/server.go', `${NAME}/go.mod`, `${NAME}/main.go`, `${NAME}/Containerfile`, `${NAME}/project.json`, '.containerignore']) {
+      expect(existsSync(join(ws.root, 'plugins', file))).toBe(true);
+    }
+    // The workspace's .gitignore already ignores .nx: init says so and leaves the file alone.
+    expect(result.output).toContain('skipped: .gitignore already ignores .nx/podman');
+    expect(ws.read('.gitignore')).toBe('node_modules\n.nx\n');
+  });
+
+  it('writes nothing with --dry-run', () => {
+    const result = ws.nx(['g', '@prism/nx-podman:plugin', `${NAME}dry`, '--dry-run', '--no-interactive']);
+
+    expect(result.code).toBe(0);
+    expect(result.output).toMatch(new RegExp(`CREATE plugins/${NAME}dry/Containerfile`));
+    expect(existsSync(join(ws.root, 'plugins', `${NAME}dry`))).toBe(false);
+  });
+
+  it('refuses to generate the same plugin again and leaves its files alone', () => {
+    const main = ws.read(`plugins/${NAME}/main.go`);
+
+    const result = ws.nx(['g', '@prism/nx-podman:plugin', NAME, '--no-interactive']);
+
+    expect(result.code).not.toBe(0);
+    expect(result.output).toContain(`A project named "${NAME}" already exists at "plugins/${NAME}"`);
+    expect(ws.read(`plugins/${NAME}/main.go`)).toBe(main);
+  });
+
+  it('gets its targets from inference, with the generated run options merged in', () => {
+    const result = ws.nx(['show', 'project', NAME, '--json']);
+    expect(result.code).toBe(0);
+    const project = JSON.parse(result.output.slice(result.output.indexOf('{')));
+
+    expect(project.tags).toEqual(['plugin']);
+    expect(project.targets['podman-build']).toMatchObject({
+      executor: '@prism/nx-podman:podman-build',
+      options: { file: `plugins/${NAME}/Containerfile`, context: 'plugins' },
+    });
+    expect(project.targets['podman-run']).toMatchObject({
+      executor: '@prism/nx-podman:podman-run',
+      options: { ports: [`${port}`], healthCheck: { http: `http://127.0.0.1:${port}/healthz` } },
+      configurations: { debug: { stage: 'debug', ports: [`${port + 1000}:${port}`] } },
+    });
+    expect(project.targets['watch-reload']).toMatchObject({ executor: '@prism/nx-podman:watch-reload' });
+  });
+
+  it('builds and runs the production image: healthy, serving the plugin and core version', async () => {
+    const build = ws.nx(['run', `${NAME}:podman-build`]);
+    expect(build.code).toBe(0);
+    expect(podman('image', 'exists', `${REPO}:production`)).toBe('');
+
+    const run = ws.nx(['run', `${NAME}:podman-run`]);
+    expect(run.output).toMatch(new RegExp(`INFO plugin healthy plugin=${NAME}`));
+    expect(run.code).toBe(0);
+
+    expect(await getJson(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 'ok', plugin: NAME, core: '0.1.0' });
+    expect(await getJson(`http://127.0.0.1:${port}/`)).toEqual({ plugin: NAME, core: '0.1.0', message: `hello from ${NAME}` });
+    // Nonroot: the numeric user of the Containerfile.
+    expect(podman('inspect', '--format', '{{.Config.User}}', `${NAME}-plugin`)).toBe('65532:65532');
+  });
+
+  it('stops cleanly on SIGTERM (exit 0, not killed after the stop timeout)', () => {
+    podman('stop', '--time', '30', `${NAME}-plugin`);
+
+    expect(podman('inspect', '--format', '{{.State.ExitCode}}', `${NAME}-plugin`)).toBe('0');
+    // The plugin logs to stderr; podman logs replays it there.
+    const logs = spawnSync('podman', ['logs', `${NAME}-plugin`], { encoding: 'utf8' });
+    expect(logs.stderr).toMatch(new RegExp(`INFO shutting down plugin=${NAME}`));
+    expect(logs.stderr).toMatch(new RegExp(`INFO stopped plugin=${NAME}`));
+  });
+
+  it('builds and runs the debug image beside it, on the debug port, with a shell', async () => {
+    expect(ws.nx(['run', `${NAME}:podman-build:debug`]).code).toBe(0);
+    const run = ws.nx(['run', `${NAME}:podman-run:debug`]);
+    expect(run.code).toBe(0);
+
+    expect(await getJson(`http://127.0.0.1:${port + 1000}/healthz`)).toMatchObject({ status: 'ok', plugin: NAME });
+    expect(podman('exec', `${NAME}-plugin-debug`, 'sh', '-c', 'echo $LOG_LEVEL')).toBe('debug');
+  });
+});

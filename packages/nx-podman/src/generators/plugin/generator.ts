@@ -1,0 +1,92 @@
+import {
+  addProjectConfiguration,
+  formatFiles,
+  generateFiles,
+  logger,
+  OverwriteStrategy,
+  type ProjectConfiguration,
+  type Tree,
+} from '@nx/devkit';
+import { join } from 'node:path';
+import { initGenerator } from '../init/generator';
+import { normalizePluginOptions, type NormalizedPluginOptions } from './normalize-options';
+import type { PluginGeneratorSchema } from './schema';
+
+const FILES = join(__dirname, 'files');
+
+function healthCheckOption(options: NormalizedPluginOptions, hostPort: number): Record<string, unknown> | undefined {
+  switch (options.healthCheck) {
+    case 'http':
+      return { http: `http://127.0.0.1:${hostPort}/healthz` };
+    case 'tcp':
+      return { tcp: hostPort };
+    case 'command':
+      return { command: ['/plugin', '-healthcheck'] };
+    case 'none':
+      return undefined;
+  }
+}
+
+function runOptions(options: NormalizedPluginOptions, hostPort: number): Record<string, unknown> {
+  const health = healthCheckOption(options, hostPort);
+  return {
+    ports: [hostPort === options.port ? `${options.port}` : `${hostPort}:${options.port}`],
+    ...(health ? { healthCheck: health } : {}),
+  };
+}
+
+/**
+ * The project.json of a plugin. Build, run and watch targets come from the graph inference; only what inference cannot
+ * know is written here: the container's run options (merged by Nx into the inferred run target), for production and,
+ * on another host port so both can run at once, for debug.
+ */
+export function buildPluginProjectConfiguration(options: NormalizedPluginOptions): ProjectConfiguration {
+  return {
+    name: options.name,
+    root: options.projectRoot,
+    sourceRoot: options.projectRoot,
+    projectType: 'application',
+    tags: [...options.tags],
+    targets: {
+      [options.runTargetName]: {
+        options: { ...runOptions(options, options.port), env: { PORT: `${options.port}` } },
+        configurations: { debug: runOptions(options, options.debugPort) },
+      },
+    },
+  };
+}
+
+function templateValues(options: NormalizedPluginOptions): Record<string, unknown> {
+  return { ...options, tmpl: '', dot: '.' };
+}
+
+/** Writes the core Go module (when missing), the plugin's files and project.json, and the context's .containerignore. */
+function writePlugin(tree: Tree, options: NormalizedPluginOptions): void {
+  const values = templateValues(options);
+  if (!options.coreExists) generateFiles(tree, join(FILES, 'core'), options.coreRoot, values);
+  generateFiles(tree, join(FILES, 'plugin'), options.projectRoot, values);
+  // One .containerignore per build context (podman reads it only there); a user's own is kept.
+  generateFiles(tree, join(FILES, 'context'), options.context, values, { overwriteStrategy: OverwriteStrategy.KeepExisting });
+  addProjectConfiguration(tree, options.name, buildPluginProjectConfiguration(options));
+}
+
+/**
+ * Scaffolds a Prism Go plugin that builds and runs as is: go.mod (replacing the core module), main.go, a multi-stage
+ * Containerfile, README and the podman-run options; creates the core module beside it when missing, and registers
+ * the plugin in nx.json when needed. Every check runs before anything is written.
+ */
+export async function pluginGenerator(tree: Tree, schema: PluginGeneratorSchema): Promise<NormalizedPluginOptions> {
+  const options = normalizePluginOptions(tree, schema);
+  await initGenerator(tree, { skipFormat: true });
+  writePlugin(tree, options);
+  if (!options.skipFormat) await formatFiles(tree);
+  const created = options.coreExists ? '' : ` and the core module in ${options.coreRoot}`;
+  logger.info(`nx-podman plugin: created ${options.name} in ${options.projectRoot}${created} (port ${options.port}).`);
+  logger.info(`  next: nx run ${options.name}:podman-build && nx run ${options.name}:podman-run, then curl http://127.0.0.1:${options.port}/`);
+  return options;
+}
+
+export default async function (tree: Tree, schema: PluginGeneratorSchema): Promise<void> {
+  await pluginGenerator(tree, schema);
+}
+

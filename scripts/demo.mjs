@@ -1,0 +1,421 @@
+// `npm run demo [-- --scripted]`: the product for real. Scaffolds a sample Nx workspace in demo-workspace/ (core +
+// postgres, kafka, redis through the generators, the packed plugin installed), makes sure podman works and the base
+// images exist (made locally from Debian packages: no registry needed), then starts watch-reload with reload on all
+// plugins. Interactive: prints what to edit and curl, runs until Ctrl-C. --scripted: edits a plugin file, then a core
+// file, checks the rebuilds, reloads and health answers, prints a summary with timings and exits 0 (1 on a failure).
+// Either way the demo's containers and the images it built are removed on exit (Ctrl-C and SIGTERM too).
+//
+// Options: --scripted  --plugins=a,b,c (default postgres,kafka,redis)  --dir=PATH (default demo-workspace)
+//          --tarball=PATH (install this packed plugin instead of running `npm run package`)  --verbose
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereqs.mjs';
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DEMO_PROJECT = 'demo';
+// The label podman-build puts on its images (src/core/build-record.ts).
+const INPUT_HASH_LABEL = 'io.prism.nx-podman.input-hash';
+const FIRST_PORT = 9090;
+const DEBUG_PORT_OFFSET = 1000;
+// Generous: a cold Go build of three plugins on a busy 2-core machine takes minutes.
+const STARTUP_TIMEOUT_MS = 15 * 60_000;
+const RELOAD_TIMEOUT_MS = 5 * 60_000;
+const NX_ENV = { NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true' };
+
+function parseArgs(argv) {
+  const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const known = ['--scripted', '--verbose', '--help'];
+  for (const arg of argv) {
+    if (!known.includes(arg) && !/^--(plugins|dir|tarball)=/.test(arg)) {
+      throw new Error(`unknown demo option "${arg}". Options: --scripted, --plugins=a,b,c, --dir=PATH, --tarball=PATH, --verbose`);
+    }
+  }
+  const plugins = (value('plugins') ?? 'postgres,kafka,redis').split(',').map((name) => name.trim()).filter(Boolean);
+  for (const name of plugins) {
+    if (!/^[a-z][a-z0-9]*$/.test(name)) throw new Error(`--plugins: "${name}" is not a plugin name (lower-case letters and digits)`);
+  }
+  if (plugins.length === 0) throw new Error('--plugins: give at least one plugin name');
+  return {
+    scripted: argv.includes('--scripted'),
+    verbose: argv.includes('--verbose'),
+    help: argv.includes('--help'),
+    plugins,
+    dir: resolve(REPO_ROOT, value('dir') ?? 'demo-workspace'),
+    tarball: value('tarball') ? resolve(value('tarball')) : undefined,
+  };
+}
+
+/** nx's CLI entry point in a workspace (read from its package.json: the path moved between nx versions). */
+function nxBin(dir) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', 'nx', 'package.json'), 'utf8'));
+  return join(dir, 'node_modules', 'nx', typeof pkg.bin === 'string' ? pkg.bin : pkg.bin.nx);
+}
+
+const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;
+const say = (line) => process.stdout.write(`demo: ${line}\n`);
+
+/** Runs a command to completion (argument array, no shell); throws with its output when it fails. */
+function run(file, args, { cwd, env, quiet = true } = {}) {
+  const result = spawnSync(file, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: quiet ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.status !== 0) {
+    const output = quiet ? `\n${`${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n')}` : '';
+    throw new Error(`${file} ${args.join(' ')} failed (exit ${result.status ?? result.signal})${output}`);
+  }
+  return result.stdout ?? '';
+}
+
+function isPortFree(port) {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+/** One port per plugin from 9090, skipping ports (or their debug twins) something already listens on. */
+async function choosePorts(count) {
+  const ports = [];
+  for (let port = FIRST_PORT; ports.length < count && port < 20000; port++) {
+    if ((await isPortFree(port)) && (await isPortFree(port + DEBUG_PORT_OFFSET))) ports.push(port);
+  }
+  if (ports.length < count) throw new Error(`no ${count} free ports found from ${FIRST_PORT}`);
+  return ports;
+}
+
+function packPlugin(options) {
+  if (options.tarball) {
+    if (!existsSync(options.tarball)) throw new Error(`--tarball: ${options.tarball} does not exist`);
+    return options.tarball;
+  }
+  say('building and packing @prism/nx-podman (npm run package)');
+  const out = run('npm', ['run', '--silent', 'package', '--', '--out', join(REPO_ROOT, 'tmp', 'demo-pack')], { cwd: REPO_ROOT });
+  const tarball = out.trim().split('\n').pop();
+  if (!tarball || !existsSync(tarball)) throw new Error(`npm run package did not print a tarball path (got "${tarball}")`);
+  return tarball;
+}
+
+/** A fresh workspace; node_modules of an earlier run is kept (only the plugin is reinstalled) to save time. */
+function prepareWorkspace(dir, tarball) {
+  mkdirSync(dir, { recursive: true });
+  for (const entry of readdirSync(dir)) if (entry !== 'node_modules') rmSync(join(dir, entry), { recursive: true, force: true });
+  rmSync(join(dir, 'node_modules', '@prism'), { recursive: true, force: true });
+  const rootPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+  const write = (path, content) => writeFileSync(join(dir, path), content);
+  write('package.json', `${JSON.stringify({
+    name: 'prism-demo-workspace',
+    private: true,
+    devDependencies: { nx: rootPkg.devDependencies.nx, '@nx/devkit': rootPkg.devDependencies['@nx/devkit'], '@prism/nx-podman': `file:${tarball}` },
+  }, null, 2)}\n`);
+  write('nx.json', `${JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json', analytics: false, plugins: [] }, null, 2)}\n`);
+  write('.gitignore', 'node_modules\n.nx/cache\n.nx/workspace-data\n');
+  say(`installing nx and the packed plugin in ${dir} (npm install)`);
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir });
+}
+
+/** A long-running child in its own process group, its output echoed and kept for waitFor. */
+function startWatcher(dir, env, verbose) {
+  const args = [nxBin(dir), 'run', `${DEMO_PROJECT}:watch-reload`, ...(verbose ? ['--verbose'] : [])];
+  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, ...env, ...NX_ENV }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  let partial = '';
+  const listeners = new Set();
+  const onData = (chunk) => {
+    text += chunk;
+    partial += chunk;
+    const lines = partial.split('\n');
+    partial = lines.pop();
+    for (const line of lines) process.stdout.write(`  │ ${line}\n`);
+    for (const listener of listeners) listener();
+  };
+  child.stdout.setEncoding('utf8').on('data', onData);
+  child.stderr.setEncoding('utf8').on('data', onData);
+  const exited = new Promise((done) =>
+    child.on('close', (code, signal) => {
+      if (partial) process.stdout.write(`  │ ${partial}\n`);
+      done(code ?? (signal ? 128 : 1));
+    }),
+  );
+  return {
+    exited,
+    get length() {
+      return text.length;
+    },
+    since: (from) => text.slice(from),
+    /** Resolves with the match once `pattern` appears after `from`; rejects on timeout or when the watcher exits. */
+    waitFor(pattern, from, timeoutMs) {
+      return new Promise((done, fail) => {
+        const check = () => {
+          const match = text.slice(from).match(pattern);
+          if (match) finish(() => done(match));
+        };
+        const timer = setTimeout(() => finish(() => fail(new Error(`timed out after ${seconds(timeoutMs)} waiting for ${pattern}`))), timeoutMs);
+        const onExit = () => finish(() => fail(new Error(`watch-reload exited while waiting for ${pattern}`)));
+        const finish = (settle) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', onExit);
+          settle();
+        };
+        listeners.add(check);
+        child.on('exit', onExit);
+        check();
+      });
+    },
+    /** Ctrl-C to the whole group, as a terminal would; SIGKILL after 20 s. */
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      try {
+        process.kill(-child.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 20_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+  return response.json();
+}
+
+const lineFor = (msg, plugin) => new RegExp(`INFO\\s+${msg}\\s+plugin=${plugin}\\b[^\\n]*`);
+const countBuilds = (text, plugin) => (text.match(new RegExp(`INFO\\s+building plugin\\s+plugin=${plugin}\\b`, 'g')) ?? []).length;
+
+/** Waits for the plugin to be healthy after `from`; a failed build or reload of it fails at once. */
+async function waitHealthy(watcher, plugin, from, timeoutMs) {
+  const match = await watcher.waitFor(new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${plugin}\\b[^\\n]*`), from, timeoutMs);
+  if (match[1].startsWith('ERROR')) throw new Error(`${plugin}: ${match[0].trim()}`);
+}
+
+function editFile(path, from, to) {
+  const text = readFileSync(path, 'utf8');
+  if (!text.includes(from)) throw new Error(`${path} does not contain ${JSON.stringify(from)}: was it generated by this demo?`);
+  writeFileSync(path, text.replace(from, to));
+}
+
+async function scriptedEdits(ctx) {
+  const { dir, plugins, ports, watcher } = ctx;
+  const [first] = plugins;
+  const results = [];
+
+  const mainGo = join(dir, 'plugins', first, 'main.go');
+  const newGreeting = `hello again from ${first}, edited by the demo`;
+  say(`step 1: editing plugins/${first}/main.go (its greeting): only ${first} should rebuild and restart`);
+  let from = watcher.length;
+  let saved = Date.now();
+  editFile(mainGo, `"hello from ${first}"`, `"${newGreeting}"`);
+  await watcher.waitFor(lineFor('building plugin', first), from, RELOAD_TIMEOUT_MS);
+  const buildStarted = Date.now() - saved;
+  await waitHealthy(watcher, first, from, RELOAD_TIMEOUT_MS);
+  const pluginHealthy = Date.now() - saved;
+  const answer = await getJson(`http://127.0.0.1:${ports[0]}/`);
+  if (answer.message !== newGreeting) throw new Error(`${first} still serves ${JSON.stringify(answer)} after the reload`);
+  const others = plugins.slice(1).filter((name) => countBuilds(watcher.since(from), name) > 0);
+  if (others.length) throw new Error(`editing ${first} also rebuilt ${others.join(', ')}`);
+  say(`${first} serves the new code: ${JSON.stringify(answer)}`);
+  results.push({ step: `edit plugins/${first}/main.go`, buildStarted, healthy: pluginHealthy, rebuilt: [first] });
+
+  const versionGo = join(dir, 'plugins', 'core', 'version.go');
+  say('step 2: editing plugins/core/version.go (Version 0.1.0 -> 0.2.0): every plugin imports core, so all rebuild once and restart');
+  from = watcher.length;
+  saved = Date.now();
+  editFile(versionGo, 'const Version = "0.1.0"', 'const Version = "0.2.0"');
+  await watcher.waitFor(new RegExp(`INFO\\s+building plugin\\s+plugin=(${plugins.join('|')})\\b`), from, RELOAD_TIMEOUT_MS);
+  const coreBuildStarted = Date.now() - saved;
+  await Promise.all(plugins.map((name) => waitHealthy(watcher, name, from, RELOAD_TIMEOUT_MS)));
+  const allHealthy = Date.now() - saved;
+  const window = watcher.since(from);
+  const wrongCounts = plugins.filter((name) => countBuilds(window, name) !== 1);
+  if (wrongCounts.length) {
+    throw new Error(`a core change should build each plugin once; got ${plugins.map((name) => `${name}=${countBuilds(window, name)}`).join(' ')}`);
+  }
+  if (/INFO\s+building plugin\s+plugin=core\b/.test(window)) throw new Error('core has no image but a build of it was started');
+  for (const [index, name] of plugins.entries()) {
+    const health = await getJson(`http://127.0.0.1:${ports[index]}/healthz`);
+    if (health.core !== '0.2.0') throw new Error(`${name} reports core ${health.core} after the reload, expected 0.2.0`);
+  }
+  say(`every plugin reports core 0.2.0 on /healthz`);
+  results.push({ step: 'edit plugins/core/version.go', buildStarted: coreBuildStarted, healthy: allHealthy, rebuilt: [...plugins] });
+  return results;
+}
+
+function printSummary(ctx, startupMs, results) {
+  const rows = [
+    ['initial build + start', `${ctx.plugins.length} plugins healthy after ${seconds(startupMs)}`],
+    ...results.map((r) => [r.step, `save -> build started ${seconds(r.buildStarted)}, save -> healthy ${seconds(r.healthy)}, rebuilt: ${r.rebuilt.join(', ')}`]),
+  ];
+  const width = Math.max(...rows.map(([step]) => step.length));
+  process.stdout.write('\n=== demo summary\n');
+  for (const [step, text] of rows) process.stdout.write(`  ${step.padEnd(width)}  ${text}\n`);
+  process.stdout.write(`  health: ${ctx.plugins.map((name, i) => `${name} http://127.0.0.1:${ctx.ports[i]}/healthz ok`).join(', ')}\n`);
+  process.stdout.write('=== demo passed\n');
+}
+
+function printInstructions(ctx) {
+  const [first] = ctx.plugins;
+  const lines = [
+    '',
+    `=== the demo workspace runs: ${ctx.dir}`,
+    `  watch-reload watches ${ctx.plugins.join(', ')} and core (target ${DEMO_PROJECT}:watch-reload in project.json).`,
+    '  Try it:',
+    ...ctx.plugins.map((name, i) => `    curl http://127.0.0.1:${ctx.ports[i]}/        # ${name}`),
+    `    edit plugins/${first}/main.go (e.g. the "hello from ${first}" greeting) -> only ${first} is rebuilt and restarted`,
+    `    edit plugins/core/version.go (Version)  -> every plugin is rebuilt once and restarted`,
+    `    break the Go syntax in a file           -> "build failed", the running container keeps serving`,
+    '  Press Ctrl-C to stop; the demo containers are removed on exit.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Ids of the images watch-reload built or ran for the demo's plugins, read from its log lines. */
+function demoImageIds(output, plugins) {
+  const ids = new Set();
+  for (const line of output.split('\n')) {
+    const plugin = /\bplugin=(\S+)/.exec(line)?.[1];
+    const image = /\bimage=([0-9a-f]{12,64})\b/.exec(line)?.[1];
+    if (plugin && image && plugins.includes(plugin)) ids.add(image);
+  }
+  return [...ids];
+}
+
+/**
+ * Removes the demo's containers and the images this run built or ran (each reload leaves the previous one untagged),
+ * with every other image carrying the same input-hash label: podman puts build labels on the builder stage's image
+ * too, and a later build of the same inputs must not mistake that one for an up-to-date plugin image.
+ */
+function removeDemoPodmanObjects(plugins, imageIds, env) {
+  const podman = (args) => spawnSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
+  const containers = plugins.flatMap((name) => [`${name}-plugin`, `${name}-plugin-debug`]);
+  podman(['rm', '-f', '--ignore', '--time', '5', ...containers]);
+  // Tagged images count too: a build that finished but was never run (the demo stopped first) logged no image id.
+  const tagged = plugins.flatMap((name) => ['production', 'latest', 'debug'].map((tag) => `localhost/prism/${name}-plugin:${tag}`));
+  const taggedIds = tagged.map((ref) => podman(['image', 'inspect', '--format', '{{.Id}}', ref]).stdout?.trim()).filter(Boolean);
+  const images = new Set();
+  for (const id of [...imageIds, ...taggedIds]) {
+    images.add(id);
+    const hash = podman(['image', 'inspect', '--format', `{{index .Config.Labels "${INPUT_HASH_LABEL}"}}`, id]).stdout?.trim();
+    if (!hash || hash === '<no value>') continue;
+    for (const same of podman(['image', 'ls', '-q', '--filter', `label=${INPUT_HASH_LABEL}=${hash}`]).stdout?.split('\n') ?? []) {
+      if (same.trim()) images.add(same.trim());
+    }
+  }
+  for (const id of images) podman(['rmi', '-f', id]);
+  say(`removed the demo containers (${plugins.map((name) => `${name}-plugin`).join(', ')}) and the ${images.size} images this run built`);
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^\/\/ ?/gm, '') + '\n');
+    return 0;
+  }
+  const started = Date.now();
+  checkNode();
+  ensureNodeModules(REPO_ROOT);
+  ensureSystemPackages();
+  const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
+  const { ensureBusyboxImage, ensureGoBuilderImage, BUSYBOX_IMAGE, GO_BUILDER_IMAGE } = await import('./lib/base-images.mjs');
+  // A developer's podman configuration is never rewritten; a CI machine may get the drop-in.
+  const fix = process.env.CI === 'true' ? 'system' : 'env';
+  const podmanEnv = ensurePodmanWorks({ fix, confDir: join(REPO_ROOT, 'tmp'), log: say });
+  ensureBusyboxImage(say);
+  ensureGoBuilderImage(say);
+  say(`podman works; base images ${GO_BUILDER_IMAGE} and ${BUSYBOX_IMAGE} are present`);
+
+  const tarball = packPlugin(options);
+  prepareWorkspace(options.dir, tarball);
+  const nx = (args) => run(process.execPath, [nxBin(options.dir), ...args], { cwd: options.dir, env: { ...podmanEnv, ...NX_ENV } });
+  say('nx g @prism/nx-podman:init');
+  nx(['g', '@prism/nx-podman:init', '--no-interactive']);
+  const ports = await choosePorts(options.plugins.length);
+  for (const [index, name] of options.plugins.entries()) {
+    say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (local builder, scratch runtime, busybox debug images)`);
+    nx([
+      'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
+      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive',
+    ]);
+  }
+  // One watch target for the whole workspace: every plugin (tag:plugin) from one process, core watched through them.
+  writeFileSync(join(options.dir, 'project.json'), `${JSON.stringify({
+    name: DEMO_PROJECT,
+    $schema: 'node_modules/nx/schemas/project-schema.json',
+    targets: {
+      'watch-reload': {
+        executor: '@prism/nx-podman:watch-reload',
+        continuous: true,
+        options: { projects: ['tag:plugin'], reload: true, initialBuild: true },
+        configurations: { debug: { stage: 'debug' } },
+      },
+    },
+  }, null, 2)}\n`);
+  say(`workspace ready in ${seconds(Date.now() - started)}; starting nx run ${DEMO_PROJECT}:watch-reload (builds and starts every plugin first)`);
+
+  const ctx = { dir: options.dir, plugins: options.plugins, ports, watcher: startWatcher(options.dir, podmanEnv, options.verbose) };
+  let cleaning;
+  const cleanup = () => {
+    cleaning ??= ctx.watcher.stop().then(() => removeDemoPodmanObjects(options.plugins, demoImageIds(ctx.watcher.since(0), options.plugins), podmanEnv));
+    return cleaning;
+  };
+  let interrupted = false;
+  const onSignal = (signal) => {
+    if (interrupted) return;
+    interrupted = true;
+    say(`${signal}: stopping watch-reload`);
+    // Ctrl-C is how the interactive demo ends; only an interrupted scripted run is a failure.
+    cleanup().then(() => process.exit(options.scripted ? 130 : 0));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const watchStarted = Date.now();
+    await ctx.watcher.waitFor(/INFO\s+watcher ready/, 0, STARTUP_TIMEOUT_MS);
+    await Promise.all(options.plugins.map((name) => waitHealthy(ctx.watcher, name, 0, STARTUP_TIMEOUT_MS)));
+    const startupMs = Date.now() - watchStarted;
+    say(`all ${options.plugins.length} plugins built and healthy in ${seconds(startupMs)}`);
+    if (!options.scripted) {
+      printInstructions(ctx);
+      const code = await ctx.watcher.exited;
+      await cleanup();
+      return interrupted ? 0 : code;
+    }
+    const results = await scriptedEdits(ctx);
+    await cleanup();
+    printSummary(ctx, startupMs, results);
+    return 0;
+  } catch (error) {
+    if (interrupted) return 130;
+    process.stderr.write(`\ndemo FAILED: ${error.message}\n`);
+    await cleanup();
+    return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`\ndemo FAILED: ${error.message}\n`);
+    process.exit(1);
+  },
+);
