@@ -125,6 +125,7 @@ describe('runPodmanBuild', () => {
   });
 
   it('checks for an image with the same input hash and skips the build, re-tagging it and refreshing the record', async () => {
+    await records.write({ version: 1, project: 'postgres', stage: 'debug', imageId: IMAGE_ID, tags: [], inputHash: HASH, file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z' });
     engine.on(['image', 'ls'], { stdout: `${IMAGE_ID} <none>:<none>\n` });
     const outcome = await runPodmanBuild(options({ stage: 'debug' }), deps());
 
@@ -136,6 +137,16 @@ describe('runPodmanBuild', () => {
     expect(outcome).toMatchObject({ status: 'up-to-date', record: { imageId: IMAGE_ID, stage: 'debug', inputHash: HASH } });
     expect(records.saved.get('postgres/debug')?.imageId).toBe(IMAGE_ID);
     expect(out).toBe('INFO image up to date plugin=postgres stage=debug image=aaaaaaaaaaaa\n');
+  });
+
+  it('does not take an untagged intermediate-stage image that carries the same hash label for the built image', async () => {
+    // podman 4.3 labels the builder stage's image too; running it fails with "no command or entrypoint provided".
+    const builder = 'sha256:' + 'c'.repeat(64);
+    engine.on(['image', 'ls'], { stdout: `${builder} <none>:<none>\n` });
+    buildSucceeds(engine);
+    const outcome = await runPodmanBuild(options(), deps());
+    expect(engine.callsStartingWith('build')).toHaveLength(1);
+    expect(outcome).toMatchObject({ status: 'built', record: { imageId: IMAGE_ID } });
   });
 
   it('does not re-tag when every tag already points at the up-to-date image', async () => {

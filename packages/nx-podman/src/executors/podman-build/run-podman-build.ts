@@ -127,6 +127,7 @@ async function findUpToDateImage(
   deps: PodmanBuildDeps,
   inputHash: string,
   previous: BuildRecord | undefined,
+  tags: readonly string[],
 ): Promise<{ id: string; names: string[] } | undefined> {
   if (options.platforms.length > 1) {
     // A manifest list carries no labels of its own: trust the record, if the list it names still exists.
@@ -147,8 +148,14 @@ async function findUpToDateImage(
     if (name && name !== '<none>:<none>') names.push(name);
     images.set(id, names);
   }
-  // Prefer the recorded image when several match (e.g. rebuilt with --force).
-  const id = previous && images.has(previous.imageId) ? previous.imageId : [...images.keys()][0];
+  // podman 4.3 puts --label on the images of the intermediate stages too (the builder carries the hash as well), so
+  // an image counts only if it is the one the record names or it carries one of this build's tags; an untagged
+  // stranger is rebuilt (cheaply, from the layer cache) rather than run.
+  const wanted = new Set(tags.map(qualifyImageName));
+  const id =
+    previous?.inputHash === inputHash && images.has(previous.imageId)
+      ? previous.imageId
+      : [...images].find(([, names]) => names.some((name) => wanted.has(name)))?.[0];
   return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
 }
 
@@ -263,7 +270,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   };
 
   if (!options.force && !options.noCache) {
-    const existing = await findUpToDateImage(options, deps, inputHash, previous);
+    const existing = await findUpToDateImage(options, deps, inputHash, previous, resolved.tags);
     if (existing) {
       const missingTags = resolved.tags.filter((tag) => !existing.names.includes(qualifyImageName(tag)));
       const tagged = missingTags.length ? await engine.exec(['tag', existing.id, ...missingTags], { signal }) : undefined;
