@@ -1,0 +1,265 @@
+import type { TimerClock as Clock, TimerHandle } from './clock';
+
+/**
+ * What to do with a change to a project whose image is being built.
+ * - `queue`: let the build finish, then build once more covering every change that came in meanwhile.
+ * - `restart`: abort the stale build as soon as one of its inputs changes, and build again once debounced.
+ */
+export type OnBusyUpdate = 'queue' | 'restart';
+
+/** Settings of {@link createReloadScheduler}; all times in milliseconds. */
+export interface ReloadSchedulerOptions {
+  /** Trailing quiet period: a change set is closed once no change came in for this long. @default 1000 */
+  debounceMs: number;
+  /** A change set is closed at the latest this long after its first change, even if changes keep coming. @default 10000 */
+  maxWaitMs: number;
+  /** Builds of different projects at once. @default 2 */
+  concurrency: number;
+  /** @default 'queue' */
+  onBusyUpdate: OnBusyUpdate;
+}
+
+/** Defaults of {@link ReloadSchedulerOptions}. */
+export const DEFAULT_SCHEDULER_OPTIONS: Readonly<ReloadSchedulerOptions> = Object.freeze({
+  debounceMs: 1000,
+  maxWaitMs: 10_000,
+  concurrency: 2,
+  onBusyUpdate: 'queue',
+});
+
+/**
+ * Where a project stands:
+ * `idle` (nothing to do), `pending` (changed; waiting for the change set to close or for a free build slot),
+ * `building`, `building+dirty` (building, and changed since that build started: one more build follows).
+ */
+export type ProjectState = 'idle' | 'pending' | 'building' | 'building+dirty';
+
+/** How a build the scheduler started ended, as reported by the driver. */
+export type BuildResultKind = 'succeeded' | 'failed' | 'aborted';
+
+/** One build the scheduler asks for. */
+export interface BuildRequest {
+  /** Unique per scheduler, increasing. */
+  id: number;
+  project: string;
+  /** Changed files (as given to `notify`) this build covers; empty for a build asked for with `requestBuild`. */
+  files: string[];
+}
+
+/** The side that carries out what the scheduler decides (the watch-reload runner, or a test). */
+export interface SchedulerDriver {
+  /** A change set closed and touched `project` (called once per project per change set, before any build starts). */
+  changesDetected?(project: string, files: readonly string[]): void;
+  /** Start building; report the end with {@link ReloadScheduler.buildFinished}. May report synchronously. */
+  startBuild(request: BuildRequest): void;
+  /** Abort a running build (its inputs changed and `onBusyUpdate` is `restart`, or the scheduler is disposed). */
+  abortBuild(project: string, buildId: number): void;
+}
+
+/** Decides when to build which project. Pure: time comes from the injected clock, effects go to the driver. */
+export interface ReloadScheduler {
+  /** Inputs of these (already affected-expanded) projects changed; `file` is kept for logs. */
+  notify(projects: Iterable<string>, file?: string): void;
+  /** Build these projects now, without debounce (the initial build). */
+  requestBuild(projects: Iterable<string>): void;
+  /** The driver reports the end of the build it was asked to start for `project`. Unknown projects are ignored. */
+  buildFinished(project: string, result: BuildResultKind): void;
+  state(project: string): ProjectState;
+  /** Projects being built right now. */
+  building(): string[];
+  /** True when no change set is open, nothing waits and nothing builds. */
+  isIdle(): boolean;
+  /** Cancels the timer, forgets waiting work and asks the driver to abort running builds; returns those projects. */
+  dispose(): string[];
+}
+
+interface ProjectEntry {
+  /** Sequence number of the last change notified for this project. */
+  lastChangeSeq: number;
+  /** Files of the open change set. */
+  windowFiles?: Set<string>;
+  pending: boolean;
+  pendingFiles: Set<string>;
+  building?: { id: number; startedSeq: number; abortRequested: boolean };
+  dirty: boolean;
+  dirtyFiles: Set<string>;
+}
+
+/** Creates a {@link ReloadScheduler}. Options are validated by the caller (normalize-options). */
+export function createReloadScheduler(
+  options: ReloadSchedulerOptions,
+  ports: { clock: Clock; driver: SchedulerDriver },
+): ReloadScheduler {
+  const { clock, driver } = ports;
+  const entries = new Map<string, ProjectEntry>();
+  const queue: string[] = [];
+  // Orders changes and build starts; a build covers every change with a smaller sequence number.
+  let seq = 0;
+  let buildId = 0;
+  let window: { firstAt: number; projects: Set<string> } | undefined;
+  let timer: TimerHandle | undefined;
+  let disposed = false;
+  let pumping = false;
+  let pumpAgain = false;
+
+  const entry = (project: string): ProjectEntry => {
+    let found = entries.get(project);
+    if (!found) {
+      found = { lastChangeSeq: 0, pending: false, pendingFiles: new Set(), dirty: false, dirtyFiles: new Set() };
+      entries.set(project, found);
+    }
+    return found;
+  };
+  const runningCount = () => [...entries.values()].filter((e) => e.building).length;
+
+  const enqueue = (project: string, files: Iterable<string>) => {
+    const e = entry(project);
+    for (const file of files) e.pendingFiles.add(file);
+    if (!e.pending) {
+      e.pending = true;
+      queue.push(project);
+    }
+  };
+
+  const start = (project: string) => {
+    const e = entry(project);
+    const files = [...e.pendingFiles];
+    e.pending = false;
+    e.pendingFiles = new Set();
+    e.building = { id: ++buildId, startedSeq: ++seq, abortRequested: false };
+    driver.startBuild({ id: e.building.id, project, files });
+  };
+
+  const pump = () => {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        pumpAgain = false;
+        while (!disposed && queue.length > 0 && runningCount() < options.concurrency) {
+          start(queue.shift()!);
+        }
+      } while (pumpAgain);
+    } finally {
+      pumping = false;
+    }
+  };
+
+  const flush = () => {
+    timer = undefined;
+    const closed = window;
+    window = undefined;
+    if (!closed || disposed) return;
+    for (const project of closed.projects) {
+      const e = entry(project);
+      const files = e.windowFiles ?? new Set<string>();
+      e.windowFiles = undefined;
+      driver.changesDetected?.(project, [...files]);
+      if (e.building) {
+        // A build that started after the last change already sees it (it was waiting for a slot when the change came).
+        if (e.building.startedSeq > e.lastChangeSeq) continue;
+        e.dirty = true;
+        for (const file of files) e.dirtyFiles.add(file);
+      } else {
+        enqueue(project, files);
+      }
+    }
+    pump();
+  };
+
+  return {
+    notify(projects, file) {
+      if (disposed) return;
+      const now = clock.now();
+      const changeSeq = ++seq;
+      window ??= { firstAt: now, projects: new Set() };
+      for (const project of projects) {
+        const e = entry(project);
+        e.lastChangeSeq = changeSeq;
+        e.windowFiles ??= new Set();
+        if (file !== undefined) e.windowFiles.add(file);
+        window.projects.add(project);
+        if (options.onBusyUpdate === 'restart' && e.building && !e.building.abortRequested) {
+          e.building.abortRequested = true;
+          driver.abortBuild(project, e.building.id);
+        }
+      }
+      if (window.projects.size === 0) {
+        window = undefined;
+        return;
+      }
+      if (timer !== undefined) clock.clearTimer(timer);
+      const delay = Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now);
+      timer = clock.setTimer(flush, Math.max(0, delay));
+    },
+
+    requestBuild(projects) {
+      if (disposed) return;
+      for (const project of projects) {
+        const e = entry(project);
+        if (e.building) {
+          e.dirty = true;
+        } else {
+          enqueue(project, []);
+        }
+      }
+      pump();
+    },
+
+    buildFinished(project, _result) {
+      const e = entries.get(project);
+      if (!e?.building) return;
+      e.building = undefined;
+      if (e.dirty) {
+        e.dirty = false;
+        const files = e.dirtyFiles;
+        e.dirtyFiles = new Set();
+        if (!disposed) enqueue(project, files);
+      }
+      pump();
+    },
+
+    state(project) {
+      const e = entries.get(project);
+      if (!e) return 'idle';
+      if (e.building) {
+        const changedSince = e.windowFiles !== undefined && e.lastChangeSeq > e.building.startedSeq;
+        return e.dirty || changedSince ? 'building+dirty' : 'building';
+      }
+      return e.pending || e.windowFiles !== undefined ? 'pending' : 'idle';
+    },
+
+    building() {
+      return [...entries].filter(([, e]) => e.building).map(([project]) => project);
+    },
+
+    isIdle() {
+      return window === undefined && queue.length === 0 && runningCount() === 0;
+    },
+
+    dispose() {
+      disposed = true;
+      if (timer !== undefined) clock.clearTimer(timer);
+      timer = undefined;
+      window = undefined;
+      queue.length = 0;
+      const aborted: string[] = [];
+      for (const [project, e] of entries) {
+        e.pending = false;
+        e.dirty = false;
+        e.windowFiles = undefined;
+        if (e.building) {
+          aborted.push(project);
+          if (!e.building.abortRequested) {
+            e.building.abortRequested = true;
+            driver.abortBuild(project, e.building.id);
+          }
+        }
+      }
+      return aborted;
+    },
+  };
+}

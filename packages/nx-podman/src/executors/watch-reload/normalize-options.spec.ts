@@ -1,0 +1,75 @@
+import { normalizeWatchReloadOptions } from './normalize-options';
+
+const ctx = { projectName: 'postgres', env: {} };
+
+describe('normalizeWatchReloadOptions', () => {
+  it('applies the documented defaults', () => {
+    expect(normalizeWatchReloadOptions({}, ctx)).toEqual({
+      projects: ['postgres'],
+      debounceMs: 1000,
+      maxWaitMs: 10_000,
+      build: true,
+      reload: false,
+      initialBuild: false,
+      stage: 'production',
+      connectionOverrides: {},
+      buildTarget: 'podman-build',
+      runTarget: 'podman-run',
+      concurrency: 2,
+      onBusyUpdate: 'queue',
+      include: undefined,
+      ignore: ['**/*_test.go', '**/testdata/**'],
+      usePolling: false,
+      stopOnExit: false,
+      verbose: false,
+      logFormat: 'text',
+    });
+  });
+
+  it('is frozen', () => {
+    expect(Object.isFrozen(normalizeWatchReloadOptions({}, ctx))).toBe(true);
+  });
+
+  it('accepts comma-separated projects and globs from the command line', () => {
+    const normalized = normalizeWatchReloadOptions({ projects: 'tag:plugin, !redis', include: './**/*.go,config/*.yaml' as never }, ctx);
+    expect(normalized.projects).toEqual(['tag:plugin', '!redis']);
+    expect(normalized.include).toEqual(['**/*.go', 'config/*.yaml']);
+  });
+
+  it('passes podman, remote and connection down only when set', () => {
+    expect(normalizeWatchReloadOptions({ podman: '/usr/bin/podman', remote: true, connection: 'dev' }, ctx).connectionOverrides).toEqual({
+      podman: '/usr/bin/podman',
+      remote: true,
+      connection: 'dev',
+    });
+  });
+
+  it('is verbose with the option or with Nx --verbose (NX_VERBOSE_LOGGING=true)', () => {
+    expect(normalizeWatchReloadOptions({ verbose: true }, ctx).verbose).toBe(true);
+    expect(normalizeWatchReloadOptions({}, { ...ctx, env: { NX_VERBOSE_LOGGING: 'true' } }).verbose).toBe(true);
+  });
+
+  it('raises maxWait to the debounce when only debounce is set above it', () => {
+    expect(normalizeWatchReloadOptions({ debounce: 20_000 }, ctx).maxWaitMs).toBe(20_000);
+  });
+
+  it.each<[Record<string, unknown>, string]>([
+    [{ debounce: -1 }, 'Invalid watch-reload option "debounce": -1. Expected a number of milliseconds >= 0, e.g. 1000.'],
+    [{ debounce: '1s' }, 'Invalid watch-reload option "debounce": "1s".'],
+    [{ maxWait: 10, debounce: 100 }, 'Invalid watch-reload option "maxWait": 10. maxWait must be at least debounce (100 ms).'],
+    [{ concurrency: 0 }, 'Invalid watch-reload option "concurrency": 0. Expected a whole number >= 1, e.g. 2.'],
+    [{ onBusyUpdate: 'kill' }, 'Invalid watch-reload option "onBusyUpdate": "kill". Expected "queue" or "restart".'],
+    [{ logFormat: 'xml' }, 'Invalid watch-reload option "logFormat": "xml".'],
+    [{ stage: 'a b' }, 'Invalid watch-reload option "stage": "a b".'],
+    [{ buildTarget: 'postgres:podman-build' }, 'Invalid watch-reload option "buildTarget": "postgres:podman-build".'],
+    [{ include: [''] }, 'Invalid watch-reload option "include": [""].'],
+    [{ projects: [] }, 'Invalid watch-reload option "projects": [].'],
+    [{ reload: 'yes' }, 'Invalid watch-reload option "reload": "yes". Expected true or false.'],
+  ])('rejects %j naming the option, the value and the fix', (options, message) => {
+    expect(() => normalizeWatchReloadOptions(options as never, ctx)).toThrow(message);
+  });
+
+  it('needs projects when the target has no project', () => {
+    expect(() => normalizeWatchReloadOptions({}, { projectName: undefined })).toThrow('"projects": null. Name what to watch');
+  });
+});

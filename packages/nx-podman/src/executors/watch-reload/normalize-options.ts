@@ -1,0 +1,136 @@
+import { DEFAULT_EXCLUDE } from '../../core/file-filter';
+import type { LogFormat } from '../../core/log-format';
+import type { OnBusyUpdate } from '../../core/reload-scheduler';
+import type { WatchReloadExecutorSchema } from './schema';
+
+/** watch-reload options after defaults and validation: frozen, no optional fields. */
+export interface NormalizedWatchReloadOptions {
+  /** Project selectors (names, globs, `tag:`, `!`). */
+  readonly projects: readonly string[];
+  readonly debounceMs: number;
+  readonly maxWaitMs: number;
+  readonly build: boolean;
+  readonly reload: boolean;
+  readonly initialBuild: boolean;
+  readonly stage: string;
+  /** podman/remote/connection set on this target, passed over the build and run targets' own options. */
+  readonly connectionOverrides: Readonly<{ podman?: string; remote?: boolean; connection?: string }>;
+  readonly buildTarget: string;
+  readonly runTarget: string;
+  readonly concurrency: number;
+  readonly onBusyUpdate: OnBusyUpdate;
+  /** Project-relative globs; undefined: the build target's inputs or the defaults. */
+  readonly include: readonly string[] | undefined;
+  /** Project-relative globs that never trigger (the `ignore` option). */
+  readonly ignore: readonly string[];
+  readonly usePolling: boolean;
+  readonly stopOnExit: boolean;
+  readonly verbose: boolean;
+  readonly logFormat: LogFormat;
+}
+
+/** Invalid watch-reload options; the message names the option, the value and the fix. */
+export class WatchReloadOptionsError extends Error {
+  constructor(option: string, value: unknown, fix: string) {
+    super(`Invalid watch-reload option "${option}": ${JSON.stringify(value)}. ${fix}`);
+    this.name = 'WatchReloadOptionsError';
+  }
+}
+
+const TARGET_NAME = /^[^\s:]+$/;
+
+function milliseconds(option: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new WatchReloadOptionsError(option, value, `Expected a number of milliseconds >= 0, e.g. ${fallback}.`);
+  }
+  return Math.round(value);
+}
+
+function globs(option: string, value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item.trim() === '')) {
+    throw new WatchReloadOptionsError(option, value, 'Expected an array of non-empty glob strings relative to the project root, e.g. ["**/*.go", "config/*.yaml"].');
+  }
+  return list.map((item: string) => item.trim().replace(/^\.\//, ''));
+}
+
+function flag(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new WatchReloadOptionsError(option, value, 'Expected true or false.');
+  return value;
+}
+
+/**
+ * Applies defaults and validates. `projectName` is the project the target runs for (the default selection);
+ * `env` decides verbose (`NX_VERBOSE_LOGGING=true` from Nx's `--verbose`).
+ */
+export function normalizeWatchReloadOptions(
+  options: WatchReloadExecutorSchema,
+  ctx: { projectName: string | undefined; env?: NodeJS.ProcessEnv },
+): NormalizedWatchReloadOptions {
+  const rawProjects = typeof options.projects === 'string' ? options.projects.split(',') : options.projects;
+  if (rawProjects !== undefined && (!Array.isArray(rawProjects) || rawProjects.some((p) => typeof p !== 'string' || p.trim() === ''))) {
+    throw new WatchReloadOptionsError('projects', options.projects, 'Expected project names, globs or tag: selectors, e.g. ["postgres"] or ["tag:plugin"].');
+  }
+  const projects = rawProjects?.map((p) => p.trim()) ?? (ctx.projectName ? [ctx.projectName] : []);
+  if (projects.length === 0) {
+    throw new WatchReloadOptionsError('projects', options.projects ?? null, 'Name what to watch, e.g. "projects": ["tag:plugin"] (a target without a project has no default).');
+  }
+  const debounceMs = milliseconds('debounce', options.debounce, 1000);
+  const maxWaitMs = milliseconds('maxWait', options.maxWait, 10_000);
+  if (maxWaitMs < debounceMs && options.maxWait !== undefined) {
+    throw new WatchReloadOptionsError('maxWait', options.maxWait, `maxWait must be at least debounce (${debounceMs} ms).`);
+  }
+  const concurrency = options.concurrency ?? 2;
+  if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
+    throw new WatchReloadOptionsError('concurrency', options.concurrency, 'Expected a whole number >= 1, e.g. 2.');
+  }
+  const onBusyUpdate = options.onBusyUpdate ?? 'queue';
+  if (onBusyUpdate !== 'queue' && onBusyUpdate !== 'restart') {
+    throw new WatchReloadOptionsError('onBusyUpdate', options.onBusyUpdate, 'Expected "queue" or "restart".');
+  }
+  const logFormat = options.logFormat ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new WatchReloadOptionsError('logFormat', options.logFormat, 'Expected "text" or "json".');
+  const stage = options.stage ?? 'production';
+  if (typeof stage !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stage)) {
+    throw new WatchReloadOptionsError('stage', options.stage, 'Expected a Containerfile stage name such as "production" or "debug".');
+  }
+  for (const option of ['buildTarget', 'runTarget'] as const) {
+    const value = options[option];
+    if (value !== undefined && (typeof value !== 'string' || !TARGET_NAME.test(value))) {
+      throw new WatchReloadOptionsError(option, value, 'Expected a target name such as "podman-build" (no project, no configuration).');
+    }
+  }
+  const connectionOverrides: { podman?: string; remote?: boolean; connection?: string } = {};
+  if (options.podman !== undefined) {
+    if (typeof options.podman !== 'string' || options.podman === '') throw new WatchReloadOptionsError('podman', options.podman, 'Expected the podman binary name or path.');
+    connectionOverrides.podman = options.podman;
+  }
+  if (options.remote !== undefined) connectionOverrides.remote = flag('remote', options.remote, false);
+  if (options.connection !== undefined) {
+    if (typeof options.connection !== 'string' || options.connection === '') throw new WatchReloadOptionsError('connection', options.connection, 'Expected a name from "podman system connection list".');
+    connectionOverrides.connection = options.connection;
+  }
+  return Object.freeze({
+    projects: Object.freeze(projects),
+    debounceMs,
+    maxWaitMs: Math.max(maxWaitMs, debounceMs),
+    build: flag('build', options.build, true),
+    reload: flag('reload', options.reload, false),
+    initialBuild: flag('initialBuild', options.initialBuild, false),
+    stage,
+    connectionOverrides: Object.freeze(connectionOverrides),
+    buildTarget: options.buildTarget ?? 'podman-build',
+    runTarget: options.runTarget ?? 'podman-run',
+    concurrency,
+    onBusyUpdate,
+    include: globs('include', options.include),
+    ignore: Object.freeze(globs('ignore', options.ignore) ?? [...DEFAULT_EXCLUDE]),
+    usePolling: flag('usePolling', options.usePolling, false),
+    stopOnExit: flag('stopOnExit', options.stopOnExit, false),
+    verbose: flag('verbose', options.verbose, false) || ctx.env?.NX_VERBOSE_LOGGING === 'true',
+    logFormat,
+  });
+}

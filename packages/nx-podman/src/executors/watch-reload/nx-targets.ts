@@ -1,0 +1,165 @@
+import { relative } from 'node:path';
+import { readTargetOptions, runExecutor, type ExecutorContext } from '@nx/devkit';
+import { createBuildRecordStore } from '../../adapters/build-record-store';
+import { createHealthProbe } from '../../adapters/health-probe';
+import type { Logger } from '../../adapters/logger';
+import { createPodmanEngine, type PodmanEngine } from '../../adapters/podman-engine';
+import { createSystemClock } from '../../adapters/system-clock';
+import type { PodmanConnection } from '../../core/podman-version';
+import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
+import { runPodmanBuild } from '../podman-build/run-podman-build';
+import type { PodmanBuildExecutorSchema } from '../podman-build/schema';
+import { normalizePodmanRunOptions } from '../podman-run/normalize-options';
+import { runPodmanRun } from '../podman-run/run-podman-run';
+import type { PodmanRunExecutorSchema } from '../podman-run/schema';
+import type { NormalizedWatchReloadOptions } from './normalize-options';
+import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './run-watch-reload';
+
+/** Executors the in-process (cancellable) path knows. */
+export const PODMAN_BUILD_EXECUTOR = '@prism/nx-podman:podman-build';
+export const PODMAN_RUN_EXECUTOR = '@prism/nx-podman:podman-run';
+
+/**
+ * The real {@link WatchTargets}: reads each project's build/run target options with this target's configuration
+ * (`readTargetOptions`, so every option the user set applies), passes down `stage` and podman/remote/connection, and
+ * calls the podman-build / podman-run runners in process with an AbortSignal. Targets using another executor run
+ * through `runExecutor` (not cancellable). `getContext` returns the context of the latest graph read.
+ */
+export function createNxWatchTargets(deps: { getContext(): ExecutorContext; options: NormalizedWatchReloadOptions; logger: Logger }): WatchTargets {
+  const { options, logger } = deps;
+  const engines = new Map<string, PodmanEngine>();
+  const clock = createSystemClock();
+  const engineFor = (connection: PodmanConnection) => {
+    const key = JSON.stringify(connection);
+    let engine = engines.get(key);
+    if (!engine) {
+      engine = createPodmanEngine(connection);
+      engines.set(key, engine);
+    }
+    return engine;
+  };
+  const projectInfo = (project: string) => {
+    const context = deps.getContext();
+    const config = context.projectsConfigurations.projects[project];
+    if (!config) throw new Error(`Project "${project}" is not in the project graph any more.`);
+    return { context, root: config.root, targets: config.targets ?? {} };
+  };
+  const read = <T>(project: string, target: string, context: ExecutorContext): T =>
+    ({
+      ...readTargetOptions({ project, target, configuration: context.configurationName }, context),
+      stage: options.stage,
+      ...options.connectionOverrides,
+    }) as T;
+  const buildOptions = (project: string, quiet: boolean) => {
+    const { context, root } = projectInfo(project);
+    const normalized = normalizePodmanBuildOptions(read<PodmanBuildExecutorSchema>(project, options.buildTarget, context), {
+      projectName: project,
+      projectRoot: root,
+      workspaceRoot: context.root,
+    });
+    return Object.freeze({ ...normalized, quiet });
+  };
+  const runOptions = (project: string, image: string | undefined) => {
+    const { context, root } = projectInfo(project);
+    const raw = read<PodmanRunExecutorSchema>(project, options.runTarget, context);
+    return normalizePodmanRunOptions(image ? { ...raw, image } : raw, { projectName: project, projectRoot: root, workspaceRoot: context.root, env: process.env });
+  };
+  const viaNx = async (project: string, target: string): Promise<boolean> => {
+    const context = deps.getContext();
+    let success = false;
+    for await (const result of await runExecutor({ project, target, configuration: context.configurationName }, {}, context)) success = result.success;
+    return success;
+  };
+
+  return {
+    async describeBuild(project) {
+      const { context, targets } = projectInfo(project);
+      if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) return undefined;
+      const normalized = buildOptions(project, true);
+      return { file: relative(context.root, normalized.file) || '.', context: relative(context.root, normalized.context) || '.' };
+    },
+
+    async build(project, { signal, quiet }): Promise<WatchBuildOutcome> {
+      let info: ReturnType<typeof projectInfo>;
+      try {
+        info = projectInfo(project);
+      } catch (error) {
+        logger.error('build failed', { plugin: project, reason: (error as Error).message });
+        return { status: 'failed', exitCode: 1, message: (error as Error).message, outputTail: '' };
+      }
+      const executor = info.targets[options.buildTarget]?.executor;
+      if (executor !== PODMAN_BUILD_EXECUTOR) {
+        logger.debug('build target does not use podman-build: running it through Nx, which cannot be cancelled', { plugin: project, executor });
+        logger.info('building plugin', { plugin: project, stage: options.stage });
+        const started = clock.now();
+        const ok = await viaNx(project, options.buildTarget).catch((error: Error) => {
+          logger.error('build failed', { plugin: project, reason: error.message });
+          return false;
+        });
+        if (!ok) {
+          logger.error('build failed', { plugin: project, exit: 1 });
+          return { status: 'failed', exitCode: 1, message: `${options.buildTarget} failed for "${project}"`, outputTail: '' };
+        }
+        const durationMs = clock.now() - started;
+        logger.info('build completed', { plugin: project, duration: `${(durationMs / 1000).toFixed(1)}s` });
+        return { status: 'built', imageId: undefined, durationMs };
+      }
+      try {
+        const normalized = buildOptions(project, quiet);
+        const outcome = await runPodmanBuild(normalized, {
+          engine: engineFor(normalized.connection),
+          logger,
+          records: createBuildRecordStore(info.context.root),
+          signal,
+        });
+        switch (outcome.status) {
+          case 'built':
+            return { status: 'built', imageId: outcome.record.imageId, durationMs: outcome.durationMs };
+          case 'up-to-date':
+            return { status: 'up-to-date', imageId: outcome.record.imageId };
+          default:
+            return outcome;
+        }
+      } catch (error) {
+        // Bad target options or podman missing: report like a failed build and keep watching.
+        logger.error('build failed', { plugin: project, reason: (error as Error).message });
+        return { status: 'failed', exitCode: 1, message: (error as Error).message, outputTail: '' };
+      }
+    },
+
+    async run(project, { imageId, signal }): Promise<WatchRunOutcome> {
+      try {
+        const { context, targets } = projectInfo(project);
+        const target = targets[options.runTarget];
+        if (!target) {
+          return { status: 'failed', message: `Project "${project}" has no "${options.runTarget}" target (option "runTarget"): add one, or drop "reload".` };
+        }
+        if (target.executor !== PODMAN_RUN_EXECUTOR) {
+          logger.debug('run target does not use podman-run: running it through Nx, which cannot be cancelled', { plugin: project, executor: target.executor });
+          const ok = await viaNx(project, options.runTarget);
+          return ok ? { status: 'healthy', imageId: imageId ?? 'unknown' } : { status: 'failed', message: `${options.runTarget} failed for "${project}"` };
+        }
+        const normalized = runOptions(project, imageId);
+        const engine = engineFor(normalized.connection);
+        const outcome = await runPodmanRun(normalized, {
+          engine,
+          logger,
+          records: createBuildRecordStore(context.root),
+          probe: createHealthProbe({ engine }),
+          clock,
+          signal,
+          buildTargetName: options.buildTarget,
+        });
+        if (outcome.status === 'healthy') return { status: 'healthy', imageId: outcome.imageId };
+        return { status: 'failed', message: outcome.message, aborted: signal.aborted };
+      } catch (error) {
+        return { status: 'failed', message: (error as Error).message, aborted: signal.aborted };
+      }
+    },
+
+    async stop(project) {
+      const normalized = runOptions(project, undefined);
+      await engineFor(normalized.connection).exec(['stop', '--ignore', normalized.container.name]);
+    },
+  };
+}
