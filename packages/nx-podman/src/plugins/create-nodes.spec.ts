@@ -144,6 +144,8 @@ describe('createGoProjectConfiguration', () => {
     const project = createGoProjectConfiguration(postgres, options);
     expect(Object.keys(project.targets!)).toEqual(['image', 'up', 'dev']);
     expect(project.targets!.dev.metadata!.help!.command).toBe('npx nx run postgres:dev --help');
+    expect(project.targets!.dev.options).toEqual({ buildTarget: 'image', runTarget: 'up' });
+    expect(createGoProjectConfiguration(postgres, defaults).targets!['watch-reload'].options).toEqual({});
   });
 
   it('a Go project without a Containerfile is a project with no targets', () => {

@@ -147,7 +147,11 @@ export function createGoProjectConfiguration(facts: GoProjectFacts, options: Nor
     executor: '@prism/nx-podman:watch-reload',
     continuous: true,
     cache: false,
-    options: {},
+    // watch-reload runs the build and run targets by name: tell it when the plugin options renamed them.
+    options: {
+      ...(options.buildTargetName !== 'podman-build' && { buildTarget: options.buildTargetName }),
+      ...(options.runTargetName !== 'podman-run' && { runTarget: options.runTargetName }),
+    },
     configurations: structuredClone(STAGE_CONFIGURATIONS),
     defaultConfiguration: 'production',
     metadata: {
