@@ -95,10 +95,17 @@ COPY debug.txt /debug.txt
     expect(second).toEqual({ status: 'up-to-date', record: { ...first.record } });
     expect(out).toMatch(/^INFO image up to date plugin=nxp-test-build-\d+ stage=production image=[0-9a-f]{12}\n$/);
 
-    // Moving the tag away does not fool the skip: the tag is pointed back at the image.
-    podman('rmi', `${REPO}:production`);
+    // Moving the tag away does not fool the skip: the tag is pointed back at the recorded image.
+    podman('untag', first.record.imageId, `${REPO}:production`);
     expect((await runPodmanBuild(options(), deps())).status).toBe('up-to-date');
-    expect(podmanOk('image', 'exists', `${REPO}:production`)).toBe(true);
+    expect(podman('image', 'inspect', '--format', '{{.Id}}', `${REPO}:production`)).toBe(first.record.imageId.replace(/^sha256:/, ''));
+
+    // With the image gone, the builder stage's image (podman labels it with the same hash) is not taken for it.
+    podman('rmi', `${REPO}:production`);
+    const rebuilt = await runPodmanBuild(options(), deps());
+    expect(rebuilt.status).toBe('built');
+    // production is FROM scratch + one COPY: one layer (the builder has busybox's layer, a COPY and a RUN).
+    expect(podman('image', 'inspect', '--format', '{{len .RootFS.Layers}}', `${REPO}:production`)).toBe('1');
 
     // debug.txt is copied by the debug stage only.
     write('plugin/debug.txt', `debug changed ${RUN}\n`);
