@@ -1,0 +1,220 @@
+// Long-running watcher processes for the benchmarks: spawned in their own process group, output kept with arrival
+// times, process-tree facts (CPU ticks, RSS, inotify watches) read from /proc.
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `file args` detached (own process group); `stop()` SIGINTs the group, SIGKILLs it after `killAfterMs`. */
+export function startProcess(file, args, { cwd, env }) {
+  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  /** [{t, line}] complete lines with the time they arrived. */
+  const lines = [];
+  let partial = '';
+  const listeners = new Set();
+  const onData = (chunk) => {
+    const t = Date.now();
+    text += chunk;
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop();
+    for (const line of parts) lines.push({ t, line });
+    for (const listener of listeners) listener();
+  };
+  child.stdout.setEncoding('utf8').on('data', onData);
+  child.stderr.setEncoding('utf8').on('data', onData);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  return {
+    pid: child.pid,
+    child,
+    lines,
+    output: () => text,
+    get exited() {
+      return child.exitCode !== null || child.signalCode !== null;
+    },
+    /** Resolves with the first line matching `pattern` from line index `from`; rejects on timeout or exit. */
+    waitForLine(pattern, { from = 0, timeoutMs = 120_000 } = {}) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          for (let i = from; i < lines.length; i++) {
+            if (pattern.test(lines[i].line)) return finish(() => resolve({ ...lines[i], index: i }));
+          }
+        };
+        const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}; last output:\n${text.slice(-3000)}`))), timeoutMs);
+        const onExit = () => setTimeout(() => finish(() => reject(new Error(`process exited waiting for ${pattern}; output:\n${text.slice(-3000)}`))), 100);
+        const finish = (settle) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          child.off('exit', onExit);
+          settle();
+        };
+        listeners.add(check);
+        child.on('exit', onExit);
+        check();
+      });
+    },
+    async stop(killAfterMs = 15_000) {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGINT');
+        } catch {
+          // already gone
+        }
+      }
+      const killer = setTimeout(() => {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, killAfterMs);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
+  };
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function readStat(pid) {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm may contain spaces and parens: split after the last ')'.
+    const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), utime: Number(fields[11]), stime: Number(fields[12]), rssPages: Number(fields[21]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function allPids() {
+  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+}
+
+/** The pids of `root` and all its descendants, plus `extra(pid)`-selected processes (e.g. the Nx daemon). */
+export function processTree(root, extra = () => false) {
+  const stats = new Map();
+  for (const pid of allPids()) {
+    const stat = readStat(pid);
+    if (stat) stats.set(pid, stat);
+  }
+  const children = new Map();
+  for (const [pid, stat] of stats) {
+    if (!children.has(stat.ppid)) children.set(stat.ppid, []);
+    children.get(stat.ppid).push(pid);
+  }
+  const result = new Set();
+  const visit = (pid) => {
+    if (result.has(pid) || !stats.has(pid)) return;
+    result.add(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  for (const pid of stats.keys()) if (!result.has(pid) && extra(pid)) visit(pid);
+  return [...result].map((pid) => ({ pid, ...stats.get(pid) }));
+}
+
+/** CPU seconds (user+system) of a set of processes. */
+export const cpuSeconds = (tree) => tree.reduce((sum, p) => sum + (p.utime + p.stime) / CLOCK_TICKS, 0);
+/** RSS in MiB of a set of processes. */
+export const rssMiB = (tree) => tree.reduce((sum, p) => sum + (p.rssPages * 4096) / 1024 / 1024, 0);
+
+/** inotify watches held by a set of processes (lines `inotify wd:` in /proc/<pid>/fdinfo of inotify fds). */
+export function inotifyWatches(tree) {
+  let watches = 0;
+  let instances = 0;
+  for (const { pid } of tree) {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target !== 'anon_inode:inotify') continue;
+      instances++;
+      try {
+        watches += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((line) => line.startsWith('inotify wd:')).length;
+      } catch {
+        // process gone
+      }
+    }
+  }
+  return { watches, instances };
+}
+
+/** A selector for the Nx daemon of a workspace (a process whose cwd is the workspace and runs the daemon server). */
+export function nxDaemonOf(workspaceRoot) {
+  return (pid) => {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`) !== workspaceRoot) return false;
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon/server/start.js');
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Samples the RSS of a process tree every `intervalMs`; `peak()` gives the highest sum seen. */
+export function sampleRss(root, extra, intervalMs = 500) {
+  let peak = 0;
+  const take = () => {
+    peak = Math.max(peak, rssMiB(processTree(root, extra)));
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return {
+    peak: () => peak,
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+/** The stub podman's log: parsed lines of log.jsonl. */
+export function readStubLog(home) {
+  let text = '';
+  try {
+    text = readFileSync(join(home, 'log.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        return undefined;
+      }
+    })
+    .filter(Boolean);
+}
+
+/** Builds in a stub log: [{pid, project, spawned, start, end?, killed?}] (`spawned`: when podman was forked). */
+export function stubBuilds(events) {
+  const byPid = new Map();
+  for (const event of events) {
+    if (!event.project && event.project !== '') continue;
+    const build = byPid.get(event.pid) ?? { pid: event.pid, project: event.project };
+    if (event.ev === 'start') {
+      build.start = event.t;
+      build.spawned = event.spawned ?? event.t;
+    }
+    if (event.ev === 'end') build.end = event.t;
+    if (event.ev === 'killed') build.killed = event.t;
+    byPid.set(event.pid, build);
+  }
+  return [...byPid.values()].filter((build) => build.start !== undefined).sort((a, b) => a.start - b.start);
+}

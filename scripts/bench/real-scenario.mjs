@@ -1,0 +1,120 @@
+// Measurement 6: real podman, real Go plugins made by the plugin generator (core + 3 plugins, builder
+// localhost/prism/go-builder:1.19, production FROM scratch). Save → new container healthy, warm cache.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { startProcess } from './proc.mjs';
+import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, createWorkspace, writeWatchProject } from './workspace.mjs';
+
+/** Plugin (= Nx project) names; images prism/<name>-plugin:*, containers nxp-bench-<name>. */
+export const REAL_PLUGINS = ['nxpbencha', 'nxpbenchb', 'nxpbenchc'];
+const containerOf = (name) => `nxp-bench-${name.replace(/^nxpbench/, '')}`;
+
+function isPortFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function choosePorts(count) {
+  const ports = [];
+  for (let port = 29101; ports.length < count && port < 29900; port++) {
+    if ((await isPortFree(port)) && (await isPortFree(port + 400))) ports.push(port);
+  }
+  if (ports.length < count) throw new Error('no free ports in 29101-29900');
+  return ports;
+}
+
+/** Removes the bench's containers and images (only ours: names and the project label). */
+export function removeRealObjects() {
+  spawnSync('podman', ['rm', '-f', '--ignore', '--time', '2', ...REAL_PLUGINS.flatMap((name) => [containerOf(name), `${containerOf(name)}-debug`])], { stdio: 'ignore' });
+  for (const name of REAL_PLUGINS) {
+    const listed = spawnSync('podman', ['images', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${name}`], { encoding: 'utf8' });
+    const ids = [...new Set((listed.stdout ?? '').split('\n').filter(Boolean))];
+    for (const tag of ['production', 'latest', 'debug']) spawnSync('podman', ['rmi', '-f', `localhost/prism/${name}-plugin:${tag}`], { stdio: 'ignore' });
+    if (ids.length) spawnSync('podman', ['rmi', '-f', ...ids], { stdio: 'ignore' });
+  }
+}
+
+/** Generates the workspace with the init + plugin generators and a root watch-reload target with reload. */
+export async function createRealWorkspace(root, templateDir, log) {
+  const ws = createWorkspace(root, templateDir, { nxJson: { plugins: [] } });
+  ws.nx(['g', '@prism/nx-podman:init', '--no-interactive']);
+  const ports = await choosePorts(REAL_PLUGINS.length);
+  for (const [index, name] of REAL_PLUGINS.entries()) {
+    log(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]}`);
+    ws.nx([
+      'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
+      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive',
+    ]);
+    // Container names of our own so nothing else's container is touched.
+    const path = join(root, 'plugins', name, 'project.json');
+    const project = JSON.parse(readFileSync(path, 'utf8'));
+    const run = project.targets['podman-run'];
+    run.options = { ...run.options, name: containerOf(name), stopTimeout: 2 };
+    writeFileSync(path, JSON.stringify(project, null, 2));
+  }
+  writeWatchProject(ws, { projects: REAL_PLUGINS, extra: { reload: true, initialBuild: true } });
+  return ws;
+}
+
+const healthyLine = (name) => new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${name}\\b`);
+
+async function waitHealthy(proc, name, from, timeoutMs) {
+  const hit = await proc.waitForLine(healthyLine(name), { from, timeoutMs });
+  if (hit.line.includes('ERROR')) throw new Error(`${name}: ${hit.line}`);
+  return hit;
+}
+
+/**
+ * One watcher run at `concurrency`: initial build + run of all three (not measured beyond its total), then
+ * `trials` × (edit a plugin's greeting → that plugin healthy) and (edit core's Version → all three healthy).
+ */
+export async function measureReal(ws, { concurrency, trials, log }) {
+  const env = { ...process.env, ...NX_ENV, NX_DAEMON: 'false' };
+  const started = Date.now();
+  const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100']), { cwd: ws.root, env });
+  const result = { concurrency, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], errors: [] };
+  try {
+    await proc.waitForLine(/INFO\s+watcher ready/, { timeoutMs: 300_000 });
+    for (const name of REAL_PLUGINS) await waitHealthy(proc, name, 0, 900_000);
+    result.initialMs = Date.now() - started;
+    log(`  concurrency ${concurrency}: initial build + run of 3 plugins ${(result.initialMs / 1000).toFixed(1)} s`);
+    for (let i = 0; i < trials; i++) {
+      const name = REAL_PLUGINS[i % REAL_PLUGINS.length];
+      const mainGo = join(ws.root, 'plugins', name, 'main.go');
+      let from = proc.lines.length;
+      let t = Date.now();
+      writeFileSync(mainGo, readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${concurrency}.${i + 1}"`));
+      const buildLine = await proc.waitForLine(new RegExp(`INFO\\s+building plugin\\s+plugin=${name}\\b`), { from, timeoutMs: 300_000 });
+      result.pluginBuildStart.push(buildLine.t - t);
+      const healthy = await waitHealthy(proc, name, from, 300_000);
+      result.plugin.push(healthy.t - t);
+      log(`  concurrency ${concurrency}: plugin file → ${name} healthy ${((healthy.t - t) / 1000).toFixed(1)} s`);
+
+      const versionGo = join(ws.root, 'plugins', 'core', 'version.go');
+      from = proc.lines.length;
+      t = Date.now();
+      // Unique per run and trial: an edit that restores earlier content would be a no-op (same input hash).
+      writeFileSync(versionGo, readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "0.${concurrency + 1}.${i + 1}"`));
+      const firstBuild = await proc.waitForLine(new RegExp(`INFO\\s+building plugin\\s+plugin=(${REAL_PLUGINS.join('|')})\\b`), { from, timeoutMs: 300_000 });
+      result.coreBuildStart.push(firstBuild.t - t);
+      let last = 0;
+      for (const each of REAL_PLUGINS) last = Math.max(last, (await waitHealthy(proc, each, from, 600_000)).t);
+      result.core.push(last - t);
+      const window = proc.lines.slice(from).map((entry) => entry.line);
+      const counts = REAL_PLUGINS.map((each) => window.filter((line) => new RegExp(`INFO\\s+building plugin\\s+plugin=${each}\\b`).test(line)).length);
+      if (counts.some((count) => count !== 1)) result.errors.push(`core edit built ${counts.join('/')} times`);
+      log(`  concurrency ${concurrency}: core file → all 3 healthy ${((last - t) / 1000).toFixed(1)} s`);
+    }
+  } catch (error) {
+    result.errors.push(error.message.split('\n')[0]);
+    log(`  concurrency ${concurrency}: FAILED ${error.message.split('\n').slice(0, 12).join('\n')}`);
+  } finally {
+    await proc.stop(20_000);
+  }
+  return result;
+}
