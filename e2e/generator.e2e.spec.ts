@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE, createE2eWorkspace, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
+import { BUSYBOX_IMAGE, createE2eWorkspace, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
 
 // Unique per run: container <name>-plugin and images prism/<name>-plugin:* belong to this test only.
 const NAME = `nxpgen${process.pid}`;
@@ -58,7 +58,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
     ]);
 
     expect(result.output).toContain(`created ${NAME} in plugins/${NAME} and the core module in plugins/core (port ${port})`);
-    expect(result.code).toBe(0);
+    expectSucceeded(result);
     for (const file of ['core/go.mod', 'core/server.go', `${NAME}/go.mod`, `${NAME}/main.go`, `${NAME}/Containerfile`, `${NAME}/project.json`, '.containerignore']) {
       expect(existsSync(join(ws.root, 'plugins', file))).toBe(true);
     }
@@ -70,7 +70,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
   it('writes nothing with --dry-run', () => {
     const result = ws.nx(['g', '@prism/nx-podman:plugin', `${NAME}dry`, '--dry-run', '--no-interactive']);
 
-    expect(result.code).toBe(0);
+    expectSucceeded(result);
     expect(result.output).toMatch(new RegExp(`CREATE plugins/${NAME}dry/Containerfile`));
     expect(existsSync(join(ws.root, 'plugins', `${NAME}dry`))).toBe(false);
   });
@@ -87,7 +87,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
 
   it('gets its targets from inference, with the generated run options merged in', () => {
     const result = ws.nx(['show', 'project', NAME, '--json']);
-    expect(result.code).toBe(0);
+    expectSucceeded(result);
     const project = JSON.parse(result.output.slice(result.output.indexOf('{')));
 
     expect(project.tags).toEqual(['plugin']);
@@ -105,12 +105,12 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
 
   it('builds and runs the production image: healthy, serving the plugin and core version', async () => {
     const build = ws.nx(['run', `${NAME}:podman-build`]);
-    expect(build.code).toBe(0);
+    expectSucceeded(build);
     expect(podman('image', 'exists', `${REPO}:production`)).toBe('');
 
     const run = ws.nx(['run', `${NAME}:podman-run`]);
     expect(run.output).toMatch(new RegExp(`INFO plugin healthy plugin=${NAME}`));
-    expect(run.code).toBe(0);
+    expectSucceeded(run);
 
     expect(await getJson(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 'ok', plugin: NAME, core: '0.1.0' });
     expect(await getJson(`http://127.0.0.1:${port}/`)).toEqual({ plugin: NAME, core: '0.1.0', message: `hello from ${NAME}` });
@@ -129,9 +129,9 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
   });
 
   it('builds and runs the debug image beside it, on the debug port, with a shell', async () => {
-    expect(ws.nx(['run', `${NAME}:podman-build:debug`]).code).toBe(0);
+    expectSucceeded(ws.nx(['run', `${NAME}:podman-build:debug`]));
     const run = ws.nx(['run', `${NAME}:podman-run:debug`]);
-    expect(run.code).toBe(0);
+    expectSucceeded(run);
 
     expect(await getJson(`http://127.0.0.1:${port + 1000}/healthz`)).toMatchObject({ status: 'ok', plugin: NAME });
     expect(podman('exec', `${NAME}-plugin-debug`, 'sh', '-c', 'echo $LOG_LEVEL')).toBe('debug');

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE, createE2eWorkspace, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
+import { BUSYBOX_IMAGE, createE2eWorkspace, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
 
 // Unique per run so that concurrent runs and earlier runs' images do not interfere.
 const PROJECT = `nxpb${process.pid}`;
@@ -91,7 +91,7 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
 
   it('builds the production stage with the default tags and records the image', () => {
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build`]);
-    expect({ code, output }).toMatchObject({ code: 0 });
+    expectSucceeded({ code, output });
     expect(output).toContain(`INFO building plugin plugin=${PROJECT} stage=production`);
     expect(output).toMatch(/STEP \d+\/\d+: FROM scratch AS production/); // podman's progress is streamed
     expect(output).toMatch(new RegExp(`INFO build completed plugin=${PROJECT} duration=\\d+\\.\\ds`));
@@ -114,7 +114,7 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
 
   it('builds the debug stage from the debug configuration', () => {
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build:debug`]);
-    expect({ code, output }).toMatchObject({ code: 0 });
+    expectSucceeded({ code, output });
     expect(output).toContain(`INFO building plugin plugin=${PROJECT} stage=debug`);
     expect(podman('image', 'exists', `${REPO}:debug`).code).toBe(0);
     expect(imageId(`${REPO}:debug`)).not.toBe(imageId(`${REPO}:production`));
@@ -126,7 +126,7 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
     const before = imageId(`${REPO}:production`);
     ws.write(`plugins/${PROJECT}/README.md`, '# still not copied\n');
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build`]);
-    expect({ code, output }).toMatchObject({ code: 0 });
+    expectSucceeded({ code, output });
     expect(output).toContain(`INFO image up to date plugin=${PROJECT}`);
     expect(output).not.toContain('INFO building plugin');
     expect(imageId(`${REPO}:production`)).toBe(before);
@@ -136,7 +136,7 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
     const before = imageId(`${REPO}:production`);
     ws.write(`plugins/${PROJECT}/main.go`, mainGo(`changed ${Date.now()}`));
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build`]);
-    expect({ code, output }).toMatchObject({ code: 0 });
+    expectSucceeded({ code, output });
     expect(output).toContain(`INFO building plugin plugin=${PROJECT} stage=production`);
     const after = imageId(`${REPO}:production`);
     expect(after).not.toBe(before);
@@ -145,13 +145,13 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
 
   it('rebuilds with --force even when up to date', () => {
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build`, '--force']);
-    expect({ code, output }).toMatchObject({ code: 0 });
+    expectSucceeded({ code, output });
     expect(output).toContain(`INFO building plugin plugin=${PROJECT} stage=production`);
   });
 
   it('pushes to an oci-archive destination', () => {
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build`, '--push', `--pushDestination=oci-archive:dist/{projectName}-{stage}.tar`]);
-    expect({ code, output }).toMatchObject({ code: 0 });
+    expectSucceeded({ code, output });
     expect(existsSync(join(ws.root, `dist/${PROJECT}-production.tar`))).toBe(true);
   });
 

@@ -184,3 +184,8 @@ export function removePodmanObjects({ containers = [], images = [] }: { containe
     }
   }
 }
+
+/** Fails with the command's whole output (not just its exit code) when an `nx` run did not succeed. */
+export function expectSucceeded(result: { code: number; output: string }): void {
+  if (result.code !== 0) throw new Error(`expected exit 0, got ${result.code}; output:\n${result.output}`);
+}
