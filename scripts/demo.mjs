@@ -7,11 +7,12 @@
 //
 // Options: --scripted  --plugins=a,b,c (default postgres,kafka,redis)  --dir=PATH (default demo-workspace)
 //          --tarball=PATH (install this packed plugin instead of running `npm run package`)  --verbose
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startLongRunning } from './lib/long-running.mjs';
 import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereqs.mjs';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -121,75 +122,15 @@ function prepareWorkspace(dir, tarball) {
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir });
 }
 
-/** A long-running child in its own process group, its output echoed and kept for waitFor. */
+/** watch-reload under `nx run`, in its own process group; its output is echoed and kept for waitFor. */
 function startWatcher(dir, env, verbose) {
   const args = [nxBin(dir), 'run', `${DEMO_PROJECT}:watch-reload`, ...(verbose ? ['--verbose'] : [])];
-  const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, ...env, ...NX_ENV }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  let partial = '';
-  const listeners = new Set();
-  const onData = (chunk) => {
-    text += chunk;
-    partial += chunk;
-    const lines = partial.split('\n');
-    partial = lines.pop();
-    for (const line of lines) process.stdout.write(`  │ ${line}\n`);
-    for (const listener of listeners) listener();
-  };
-  child.stdout.setEncoding('utf8').on('data', onData);
-  child.stderr.setEncoding('utf8').on('data', onData);
-  const exited = new Promise((done) =>
-    child.on('close', (code, signal) => {
-      if (partial) process.stdout.write(`  │ ${partial}\n`);
-      done(code ?? (signal ? 128 : 1));
-    }),
-  );
-  return {
-    exited,
-    get length() {
-      return text.length;
-    },
-    since: (from) => text.slice(from),
-    /** Resolves with the match once `pattern` appears after `from`; rejects on timeout or when the watcher exits. */
-    waitFor(pattern, from, timeoutMs) {
-      return new Promise((done, fail) => {
-        const check = () => {
-          const match = text.slice(from).match(pattern);
-          if (match) finish(() => done(match));
-        };
-        const timer = setTimeout(() => finish(() => fail(new Error(`timed out after ${seconds(timeoutMs)} waiting for ${pattern}`))), timeoutMs);
-        const onExit = () => finish(() => fail(new Error(`watch-reload exited while waiting for ${pattern}`)));
-        const finish = (settle) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off('exit', onExit);
-          settle();
-        };
-        listeners.add(check);
-        child.on('exit', onExit);
-        check();
-      });
-    },
-    /** Ctrl-C to the whole group, as a terminal would; SIGKILL after 20 s. */
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return exited;
-      try {
-        process.kill(-child.pid, 'SIGINT');
-      } catch {
-        // already gone
-      }
-      const killer = setTimeout(() => {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 20_000);
-      const code = await exited;
-      clearTimeout(killer);
-      return code;
-    },
-  };
+  return startLongRunning(process.execPath, args, {
+    cwd: dir,
+    env: { ...process.env, ...env, ...NX_ENV },
+    label: 'watch-reload',
+    onLine: (line) => process.stdout.write(`  │ ${line}\n`),
+  });
 }
 
 async function getJson(url) {
@@ -203,7 +144,7 @@ const countBuilds = (text, plugin) => (text.match(new RegExp(`INFO\\s+building p
 
 /** Waits for the plugin to be healthy after `from`; a failed build or reload of it fails at once. */
 async function waitHealthy(watcher, plugin, from, timeoutMs) {
-  const match = await watcher.waitFor(new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${plugin}\\b[^\\n]*`), from, timeoutMs);
+  const match = await watcher.waitFor(new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${plugin}\\b[^\\n]*`), { from, timeoutMs });
   if (match[1].startsWith('ERROR')) throw new Error(`${plugin}: ${match[0].trim()}`);
 }
 
@@ -224,7 +165,7 @@ async function scriptedEdits(ctx) {
   let from = watcher.length;
   let saved = Date.now();
   editFile(mainGo, `"hello from ${first}"`, `"${newGreeting}"`);
-  await watcher.waitFor(lineFor('building plugin', first), from, RELOAD_TIMEOUT_MS);
+  await watcher.waitFor(lineFor('building plugin', first), { from, timeoutMs: RELOAD_TIMEOUT_MS });
   const buildStarted = Date.now() - saved;
   await waitHealthy(watcher, first, from, RELOAD_TIMEOUT_MS);
   const pluginHealthy = Date.now() - saved;
@@ -240,7 +181,7 @@ async function scriptedEdits(ctx) {
   from = watcher.length;
   saved = Date.now();
   editFile(versionGo, 'const Version = "0.1.0"', 'const Version = "0.2.0"');
-  await watcher.waitFor(new RegExp(`INFO\\s+building plugin\\s+plugin=(${plugins.join('|')})\\b`), from, RELOAD_TIMEOUT_MS);
+  await watcher.waitFor(new RegExp(`INFO\\s+building plugin\\s+plugin=(${plugins.join('|')})\\b`), { from, timeoutMs: RELOAD_TIMEOUT_MS });
   const coreBuildStarted = Date.now() - saved;
   await Promise.all(plugins.map((name) => waitHealthy(watcher, name, from, RELOAD_TIMEOUT_MS)));
   const allHealthy = Date.now() - saved;
@@ -390,7 +331,7 @@ async function main() {
 
   try {
     const watchStarted = Date.now();
-    await ctx.watcher.waitFor(/INFO\s+watcher ready/, 0, STARTUP_TIMEOUT_MS);
+    await ctx.watcher.waitFor(/INFO\s+watcher ready/, { from: 0, timeoutMs: STARTUP_TIMEOUT_MS });
     await Promise.all(options.plugins.map((name) => waitHealthy(ctx.watcher, name, 0, STARTUP_TIMEOUT_MS)));
     const startupMs = Date.now() - watchStarted;
     say(`all ${options.plugins.length} plugins built and healthy in ${seconds(startupMs)}`);

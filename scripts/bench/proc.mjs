@@ -1,81 +1,13 @@
 // Long-running watcher processes for the benchmarks: spawned in their own process group, output kept with arrival
 // times, process-tree facts (CPU ticks, RSS, inotify watches) read from /proc.
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { startLongRunning } from '../lib/long-running.mjs';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts `file args` detached (own process group); `stop()` SIGINTs the group, SIGKILLs it after `killAfterMs`. */
-export function startProcess(file, args, { cwd, env }) {
-  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  /** [{t, line}] complete lines with the time they arrived. */
-  const lines = [];
-  let partial = '';
-  const listeners = new Set();
-  const onData = (chunk) => {
-    const t = Date.now();
-    text += chunk;
-    partial += chunk;
-    const parts = partial.split('\n');
-    partial = parts.pop();
-    for (const line of parts) lines.push({ t, line });
-    for (const listener of listeners) listener();
-  };
-  child.stdout.setEncoding('utf8').on('data', onData);
-  child.stderr.setEncoding('utf8').on('data', onData);
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  return {
-    pid: child.pid,
-    child,
-    lines,
-    output: () => text,
-    get exited() {
-      return child.exitCode !== null || child.signalCode !== null;
-    },
-    /** Resolves with the first line matching `pattern` from line index `from`; rejects on timeout or exit. */
-    waitForLine(pattern, { from = 0, timeoutMs = 120_000 } = {}) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          for (let i = from; i < lines.length; i++) {
-            if (pattern.test(lines[i].line)) return finish(() => resolve({ ...lines[i], index: i }));
-          }
-        };
-        const timer = setTimeout(() => finish(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}; last output:\n${text.slice(-3000)}`))), timeoutMs);
-        const onExit = () => setTimeout(() => finish(() => reject(new Error(`process exited waiting for ${pattern}; output:\n${text.slice(-3000)}`))), 100);
-        const finish = (settle) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          child.off('exit', onExit);
-          settle();
-        };
-        listeners.add(check);
-        child.on('exit', onExit);
-        check();
-      });
-    },
-    async stop(killAfterMs = 15_000) {
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGINT');
-        } catch {
-          // already gone
-        }
-      }
-      const killer = setTimeout(() => {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, killAfterMs);
-      const code = await exited;
-      clearTimeout(killer);
-      return code;
-    },
-  };
-}
+/** Starts a watcher in its own process group (see ../lib/long-running.mjs); `stop()` SIGINTs the group. */
+export const startProcess = (file, args, { cwd, env }) => startLongRunning(file, args, { cwd, env, label: basename(file) });
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 

@@ -91,7 +91,7 @@ export async function startTool(tool, ws, stub, { debounce }) {
     const t = Date.now();
     touch(ws, 'alpha', 'probe');
     if (await waitBuildStart(stub, 'alpha', t, tool.daemon ? 30_000 : 8000)) break;
-    if (proc.exited) throw new Error(`${tool.label} exited:\n${proc.output().slice(-3000)}`);
+    if (proc.done) throw new Error(`${tool.label} exited:\n${proc.output().slice(-3000)}`);
     if (attempt > 15) throw new Error(`${tool.label}: no build after 16 probe saves:\n${proc.output().slice(-3000)}`);
   }
   await waitQuiet(stub, { quietMs: tool.settleMs(debounce) });
