@@ -5,7 +5,7 @@ import type { Clock } from '../adapters/system-clock';
 import { FakeEngine } from '../testing/fake-engine';
 import type { HealthSettings, ProbeResult } from './health-check';
 import { replaceContainer, type ReplaceRequest } from './replace-plan';
-import type { ContainerRunSpec } from './run-args';
+import { containerRunSpec } from '../testing/container-run-spec';
 
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'a'.repeat(64); // podman inspect prints ids without the prefix
@@ -88,20 +88,7 @@ function scriptedProbe(clock: InstantClock, isRunning: (name: string) => boolean
   return { probe, calls };
 }
 
-const spec: ContainerRunSpec = {
-  name: 'postgres-plugin',
-  project: 'postgres',
-  stage: 'production',
-  ports: ['127.0.0.1:9090:9090'],
-  env: { DB_PASSWORD: SECRET },
-  envFiles: [],
-  volumes: [],
-  network: undefined,
-  labels: {},
-  extraArgs: [],
-  command: [],
-  stopTimeoutSeconds: 10,
-};
+const spec = containerRunSpec({ ports: ['127.0.0.1:9090:9090'], env: { DB_PASSWORD: SECRET } });
 const http: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9090/healthz' }, timeoutMs: 30_000, intervalMs: 1000 };
 const request = (overrides: Partial<ReplaceRequest> = {}): ReplaceRequest => ({ container: spec, imageId: NEW, health: http, rollback: true, ...overrides });
 

@@ -1,20 +1,7 @@
-import { buildRunArgs, buildStopArgs, normalizePort, parseContainerInspect, PortSpecError, type ContainerRunSpec } from './run-args';
+import { buildRunArgs, buildStopArgs, normalizePort, parseContainerInspect, PortSpecError } from './run-args';
+import { containerRunSpec } from '../testing/container-run-spec';
 
-const spec = (overrides: Partial<ContainerRunSpec> = {}): ContainerRunSpec => ({
-  name: 'postgres-plugin',
-  project: 'postgres',
-  stage: 'production',
-  ports: [],
-  env: {},
-  envFiles: [],
-  volumes: [],
-  network: undefined,
-  labels: {},
-  extraArgs: [],
-  command: [],
-  stopTimeoutSeconds: 10,
-  ...overrides,
-});
+const spec = containerRunSpec;
 
 describe('buildRunArgs', () => {
   it('runs detached with the name, the plugin labels, never pulling', () => {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { containerRunSpec } from '../../testing/container-run-spec';
 import { createTempDir } from '../../testing/temp-dir';
 import { normalizePodmanRunOptions, PodmanRunOptionsError } from './normalize-options';
 import type { PodmanRunExecutorSchema } from './schema';
@@ -25,20 +26,7 @@ describe('normalizePodmanRunOptions', () => {
       workspaceRoot: '/ws',
       connection: { podman: 'podman', remote: false, connection: undefined },
       image: undefined,
-      container: {
-        name: 'postgres-plugin',
-        project: 'postgres',
-        stage: 'production',
-        ports: [],
-        env: {},
-        envFiles: [],
-        volumes: [],
-        network: undefined,
-        labels: {},
-        extraArgs: [],
-        command: [],
-        stopTimeoutSeconds: 10,
-      },
+      container: containerRunSpec(),
       health: { check: { kind: 'running', graceMs: 2000 }, timeoutMs: 30_000, intervalMs: 1000 },
       rollback: true,
     });
