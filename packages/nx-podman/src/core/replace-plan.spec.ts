@@ -134,6 +134,14 @@ describe('replaceContainer', () => {
     expect(t.probeCalls[0]!.options.container).toBe('postgres-plugin');
   });
 
+  it('starts no attempt in the last moments before the deadline, so the real reason is reported', async () => {
+    // 10 ms probe + 990 ms interval leave 0 < t < 250 ms: an attempt cut that short could only time out.
+    const t = setup({ probe: (attempt) => ({ ok: false, reason: attempt === 1 ? 'HTTP 404' : 'did not answer within 5 ms' }) });
+    const result = await replaceContainer(request({ health: { ...http, timeoutMs: 1005, intervalMs: 990 } }), t.ports);
+    expect(t.probeCalls.map((call) => call.options.timeoutMs)).toEqual([1005]);
+    expect(result).toMatchObject({ status: 'failed', message: expect.stringContaining('not healthy after 1.0s (GET http://127.0.0.1:9090/healthz): HTTP 404') });
+  });
+
   it('hands env values to podman through the environment only and never prints them', async () => {
     const t = setup({ behaviour: { [NEW]: 'exits' }, old: { imageId: OLD, running: true, exitCode: 0 } });
     const result = await replaceContainer(request(), t.ports);

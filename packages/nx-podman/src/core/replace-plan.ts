@@ -18,6 +18,11 @@ import {
 export const FAILURE_LOG_LINES = 50;
 /** Upper bound of one probe attempt, so that a hanging server cannot eat the whole timeout in one go. */
 const MAX_ATTEMPT_MS = 5000;
+/**
+ * No new probe starts with less time than this left: an attempt cut to a few milliseconds by the deadline can only
+ * time out, and its "did not answer within 1 ms" would replace the real reason (an HTTP 404, a refused connection).
+ */
+const MIN_ATTEMPT_MS = 250;
 /** How often the `running` check (no health check configured) looks at the container during its grace period. */
 const RUNNING_POLL_MS = 250;
 
@@ -110,7 +115,7 @@ async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, started
     if (attempt.fatal) return { ok: false, reason: attempt.reason, created: true, aborted: false };
     const remaining = timeoutMs - (clock.now() - startedAt);
     if (remaining > 0) await clock.sleep(Math.min(intervalMs, remaining), signal);
-    if (clock.now() - startedAt >= timeoutMs && !signal?.aborted) {
+    if (timeoutMs - (clock.now() - startedAt) < MIN_ATTEMPT_MS && !signal?.aborted) {
       return { ok: false, reason: `not healthy after ${formatSeconds(timeoutMs)} (${describeHealthCheck(check)}): ${lastReason}`, created: true, aborted: false };
     }
   }
