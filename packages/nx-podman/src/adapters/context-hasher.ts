@@ -10,21 +10,16 @@ import {
   selectContextSources,
   type HashedFile,
   type IgnoreMatcher,
+  type InputHashInput,
   type SourceMatcher,
 } from '../core/input-hash';
 
-/** What to hash for one build. */
-export interface ContextHashRequest {
+/** What to hash for one build: everything in the input hash but the files, which the hasher reads from `context`. */
+export interface ContextHashRequest extends Omit<InputHashInput, 'files'> {
   /** Absolute build context directory. */
   context: string;
-  /** Containerfile text and its parse. */
-  containerfile: string;
+  /** The parse of `containerfile`: its COPY/ADD sources select the context files. */
   parsed: ParsedContainerfile;
-  stage: string;
-  buildArgs: Readonly<Record<string, string>>;
-  labels: Readonly<Record<string, string>>;
-  platforms: readonly string[];
-  extraArgs: readonly string[];
   /** Absolute directories never hashed (the workspace's `.nx`: build records must not change the next hash). */
   excludeDirectories?: readonly string[];
 }
