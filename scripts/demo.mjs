@@ -9,10 +9,10 @@
 //          --tarball=PATH (install this packed plugin instead of running `npm run package`)  --verbose
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLongRunning } from './lib/long-running.mjs';
+import { choosePorts } from './lib/ports.mjs';
 import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereqs.mjs';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,24 +72,6 @@ function run(file, args, { cwd, env, quiet = true } = {}) {
     throw new Error(`${file} ${args.join(' ')} failed (exit ${result.status ?? result.signal})${output}`);
   }
   return result.stdout ?? '';
-}
-
-function isPortFree(port) {
-  return new Promise((done) => {
-    const server = createServer();
-    server.once('error', () => done(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-/** One port per plugin from 9090, skipping ports (or their debug twins) something already listens on. */
-async function choosePorts(count) {
-  const ports = [];
-  for (let port = FIRST_PORT; ports.length < count && port < 20000; port++) {
-    if ((await isPortFree(port)) && (await isPortFree(port + DEBUG_PORT_OFFSET))) ports.push(port);
-  }
-  if (ports.length < count) throw new Error(`no ${count} free ports found from ${FIRST_PORT}`);
-  return ports;
 }
 
 function packPlugin(options) {
@@ -289,7 +271,7 @@ async function main() {
   const nx = (args) => run(process.execPath, [nxBin(options.dir), ...args], { cwd: options.dir, env: { ...podmanEnv, ...NX_ENV } });
   say('nx g @prism/nx-podman:init');
   nx(['g', '@prism/nx-podman:init', '--no-interactive']);
-  const ports = await choosePorts(options.plugins.length);
+  const ports = await choosePorts(options.plugins.length, { first: FIRST_PORT, last: 20000, twinOffset: DEBUG_PORT_OFFSET });
   for (const [index, name] of options.plugins.entries()) {
     say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (local builder, scratch runtime, busybox debug images)`);
     nx([

@@ -2,7 +2,7 @@
 // localhost/prism/go-builder:1.19, production FROM scratch). Save → new container healthy, warm cache.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { choosePorts } from '../lib/ports.mjs';
 import { join } from 'node:path';
 import { startProcess } from './proc.mjs';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, createWorkspace, writeWatchProject } from './workspace.mjs';
@@ -10,23 +10,6 @@ import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, createWorkspace, writeWatchPro
 /** Plugin (= Nx project) names; images prism/<name>-plugin:*, containers nxp-bench-<name>. */
 export const REAL_PLUGINS = ['nxpbencha', 'nxpbenchb', 'nxpbenchc'];
 const containerOf = (name) => `nxp-bench-${name.replace(/^nxpbench/, '')}`;
-
-function isPortFree(port) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-async function choosePorts(count) {
-  const ports = [];
-  for (let port = 29101; ports.length < count && port < 29900; port++) {
-    if ((await isPortFree(port)) && (await isPortFree(port + 400))) ports.push(port);
-  }
-  if (ports.length < count) throw new Error('no free ports in 29101-29900');
-  return ports;
-}
 
 /** Removes the bench's containers and images (only ours: names and the project label). */
 export function removeRealObjects() {
@@ -43,7 +26,7 @@ export function removeRealObjects() {
 export async function createRealWorkspace(root, templateDir, log) {
   const ws = createWorkspace(root, templateDir, { nxJson: { plugins: [] } });
   ws.nx(['g', '@prism/nx-podman:init', '--no-interactive']);
-  const ports = await choosePorts(REAL_PLUGINS.length);
+  const ports = await choosePorts(REAL_PLUGINS.length, { first: 29101, last: 29900, twinOffset: 400 });
   for (const [index, name] of REAL_PLUGINS.entries()) {
     log(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]}`);
     ws.nx([
