@@ -1,13 +1,9 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildRecordPath, parseBuildRecord, type BuildRecord } from '../core/build-record';
+import { buildRecordPath, parseBuildRecord } from '../core/build-record';
+import type { BuildRecordStore } from '../core/ports';
 
-/** Reads and writes build records under `<workspaceRoot>/.nx/podman/builds`. */
-export interface BuildRecordStore {
-  read(project: string, stage: string): Promise<BuildRecord | undefined>;
-  write(record: BuildRecord): Promise<void>;
-}
-
+/** The real {@link BuildRecordStore}: JSON files under `<workspaceRoot>/.nx/podman/builds`. */
 export function createBuildRecordStore(workspaceRoot: string): BuildRecordStore {
   return {
     async read(project, stage) {

@@ -4,7 +4,8 @@ import { join, relative } from 'node:path';
 import { watch as chokidarWatch } from 'chokidar';
 import { isAlwaysExcluded } from '../core/file-filter';
 import { createTempDir } from '../testing/temp-dir';
-import { createChokidarWatcher, isWatchLimitError, type ChokidarLike, type FileWatcher, type WatchEvent } from './chokidar-watcher';
+import { createChokidarWatcher, isWatchLimitError, type ChokidarLike } from './chokidar-watcher';
+import type { FileWatcher, WatchEvent } from '../core/ports';
 
 describe('chokidar watcher on a real temp dir', () => {
   let temp: ReturnType<typeof createTempDir>;

@@ -1,50 +1,7 @@
 import { watch as chokidarWatch, type ChokidarOptions } from 'chokidar';
+import type { FileWatcher, FileWatcherOptions, WatchOp } from '../core/ports';
 
-/** What happened to a path. Moves arrive as `unlink` + `add` (or `unlinkDir` + `addDir` + one `add` per file). */
-export type WatchOp = 'add' | 'change' | 'unlink' | 'addDir' | 'unlinkDir';
-
-/** One file system event; `path` is absolute. */
-export interface WatchEvent {
-  op: WatchOp;
-  path: string;
-}
-
-/** Options of {@link createChokidarWatcher}. */
-export interface FileWatcherOptions {
-  /** Absolute directories (or files) to watch, recursively. */
-  paths: readonly string[];
-  /** Paths never watched nor reported (absolute path in); directories returning true are not descended into. */
-  ignored?: (absolutePath: string) => boolean;
-  /** Poll instead of using inotify (network file systems, containers, an exhausted inotify limit). @default false */
-  usePolling?: boolean;
-  /** Polling interval in milliseconds. @default 300 */
-  pollIntervalMs?: number;
-  onEvent(event: WatchEvent): void;
-  /** An error that is not handled by falling back to polling. The watcher keeps running. */
-  onError(error: Error): void;
-  /** The inotify limit was hit (ENOSPC/EMFILE): the watcher switched to polling. */
-  onFallbackToPolling?(cause: Error): void;
-}
-
-/** A running watcher: the port watch-reload takes. */
-export interface FileWatcher {
-  /** Resolves once the initial scan is done and every event after it will be reported. */
-  readonly ready: Promise<void>;
-  /** True when polling (asked for, or after a fallback). */
-  readonly polling: boolean;
-  /** Starts watching more paths (a project that appeared). */
-  add(paths: readonly string[]): void;
-  /** Stops watching; idempotent. */
-  close(): Promise<void>;
-}
-
-/** Creates a {@link FileWatcher}; the port's factory type. */
-export type CreateFileWatcher = (options: FileWatcherOptions) => FileWatcher;
-
-/** The fix printed when the inotify watch limit is reached. */
-export const INOTIFY_LIMIT_FIX =
-  'raise the inotify limits: sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 ' +
-  '(persist them in /etc/sysctl.d/90-inotify.conf), or set "usePolling": true';
+export { INOTIFY_LIMIT_FIX } from '../core/errors';
 
 /** True for the errors of an exhausted inotify watch/instance limit or file descriptor table. */
 export function isWatchLimitError(error: unknown): boolean {

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:f
 import { dirname, join } from 'node:path';
 import { parseContainerfile } from '../core/containerfile';
 import { createTempDir } from '../testing/temp-dir';
-import { createContextHasher, type ContextHashRequest } from './context-hasher';
+import { createContextHasher } from './context-hasher';
+import type { ContextHashRequest } from '../core/ports';
 
 const CONTAINERFILE = `FROM localhost/prism/go-builder:1.19 AS builder
 WORKDIR /src

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import type { ParsedContainerfile } from '../core/containerfile';
+import { ContextReadError } from '../core/errors';
+import type { ContextHasher } from '../core/ports';
 import {
   computeInputHash,
   createSourceMatcher,
@@ -10,41 +11,8 @@ import {
   selectContextSources,
   type HashedFile,
   type IgnoreMatcher,
-  type InputHashInput,
   type SourceMatcher,
 } from '../core/input-hash';
-
-/** What to hash for one build: everything in the input hash but the files, which the hasher reads from `context`. */
-export interface ContextHashRequest extends Omit<InputHashInput, 'files'> {
-  /** Absolute build context directory. */
-  context: string;
-  /** The parse of `containerfile`: its COPY/ADD sources select the context files. */
-  parsed: ParsedContainerfile;
-  /** Absolute directories never hashed (the workspace's `.nx`: build records must not change the next hash). */
-  excludeDirectories?: readonly string[];
-}
-
-/** The input hash and the context files that went into it. */
-export interface ContextHash {
-  inputHash: string;
-  /** Context-relative paths of the hashed files, sorted. */
-  files: string[];
-  /** True when a COPY source was the whole context (`.`) or not known (`$VAR`). */
-  wholeContext: boolean;
-}
-
-/** The port that hashes build inputs; podman-build takes it as a dependency. */
-export interface ContextHasher {
-  hash(request: ContextHashRequest): Promise<ContextHash>;
-}
-
-/** Thrown when the context directory cannot be read. */
-export class ContextReadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ContextReadError';
-  }
-}
 
 /** Reads `.containerignore`, else `.dockerignore`, at the context root (what podman build uses). */
 async function readIgnoreMatcher(context: string): Promise<IgnoreMatcher> {
@@ -137,7 +105,7 @@ export function createContextHasher(): ContextHasher {
         const ignore = await readIgnoreMatcher(request.context);
         hashed = await hashFiles(await listContextFiles(request.context, createSourceMatcher(selection), ignore, request.excludeDirectories ?? []));
       } catch (error) {
-        throw new ContextReadError(`Cannot read the build context "${request.context}": ${(error as Error).message}`);
+        throw new ContextReadError(`Cannot read the build context "${request.context}": ${(error as Error).message}`, { cause: error });
       }
       const inputHash = computeInputHash({
         containerfile: request.containerfile,

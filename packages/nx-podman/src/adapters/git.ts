@@ -1,18 +1,6 @@
-import { CommandNotFoundError, createProcessRunner, type ProcessRunner } from './process-runner';
-
-/** The commit a workspace is at. */
-export interface GitRevision {
-  /** Full commit sha. */
-  full: string;
-  /** `git rev-parse --short HEAD` (abbreviated as git chooses, at least 7 characters). */
-  short: string;
-}
-
-/** The git port: podman-build asks it for `{shortCommitSha}` and the `org.opencontainers.image.revision` label. */
-export interface GitReader {
-  /** The HEAD commit of the repository containing `cwd`, or undefined (no git, not a repository, no commit yet). */
-  revision(cwd: string): Promise<GitRevision | undefined>;
-}
+import { CommandNotFoundError } from '../core/errors';
+import type { GitReader, ProcessRunner } from '../core/ports';
+import { createProcessRunner } from './process-runner';
 
 /** Creates the real git reader (`git rev-parse` through the process runner). */
 export function createGitReader(runner: ProcessRunner = createProcessRunner()): GitReader {

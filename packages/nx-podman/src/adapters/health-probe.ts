@@ -3,27 +3,9 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { decodeHealthCheckResponse, encodeHealthCheckRequest, GRPC_HEALTH_CHECK_PATH } from '../core/grpc-health';
-import type { HealthCheck, ProbeResult } from '../core/health-check';
-import type { PodmanEngine } from './podman-engine';
-import { lastLines } from './process-runner';
-
-/** A health check that talks to something (everything except `running`, which the replace sequence handles). */
-export type ProbeCheck = Exclude<HealthCheck, { kind: 'running' }>;
-
-/** Options of one probe attempt. */
-export interface ProbeOptions {
-  /** The container being checked (for `command` and `image` checks). */
-  container: string;
-  /** Give up this attempt after this long. */
-  timeoutMs: number;
-  /** Aborting ends the attempt at once (a failed result); sockets and timers are released. */
-  signal?: AbortSignal;
-}
-
-/** The health probe port: one attempt of a check. Never throws; failures are results. */
-export interface HealthProbe {
-  probe(check: ProbeCheck, options: ProbeOptions): Promise<ProbeResult>;
-}
+import { lastLines } from '../core/command-line';
+import type { ProbeResult } from '../core/health-check';
+import type { HealthProbe, PodmanEngine, ProbeOptions } from '../core/ports';
 
 /** After a TCP connect succeeds, how long the connection must stay open to count (see `probeTcp`). */
 const TCP_SETTLE_MS = 100;

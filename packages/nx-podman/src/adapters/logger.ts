@@ -1,15 +1,5 @@
 import { formatLogLine, type LogFields, type LogFormat, type LogLevel } from '../core/log-format';
-
-/** The logging port every runner takes. Text lines read `INFO building plugin plugin=postgres stage=production`. */
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** Raw output (podman's build progress, container logs), written as is. */
-  output(text: string): void;
-  readonly verbose: boolean;
-}
+import type { Logger } from '../core/ports';
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {

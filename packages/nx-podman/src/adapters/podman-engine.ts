@@ -1,31 +1,15 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastLines } from '../core/command-line';
+import { CommandNotFoundError, PodmanUnavailableError } from '../core/errors';
+import { fullImageId } from '../core/image-id';
+import { IMAGE_LIST_FORMAT, parseImageList, parseManifestPlatforms } from '../core/podman-output';
 import { buildGlobalArgs, parsePodmanVersion, type PodmanConnection, type PodmanVersion } from '../core/podman-version';
-import { CommandNotFoundError, createProcessRunner, lastLines, type ProcessResult, type ProcessRunner, type RunProcessOptions } from './process-runner';
+import type { PodmanEngine, RunProcessOptions, ProcessRunner } from '../core/ports';
+import { createProcessRunner } from './process-runner';
 
-/** Thrown when podman cannot be started or does not answer `podman version`. */
-export class PodmanUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PodmanUnavailableError';
-  }
-}
-
-/**
- * The podman port. Runners build argument arrays with pure functions (core/) and hand them to `exec`;
- * the fake in `testing/fake-engine.ts` records those arrays.
- */
-export interface PodmanEngine {
-  readonly connection: PodmanConnection;
-  /** Runs `podman [--remote --connection X] <args>`. A non-zero exit is returned, not thrown. */
-  exec(args: readonly string[], options?: RunProcessOptions): Promise<ProcessResult>;
-  /** `podman version`, asked once per engine and cached. Throws {@link PodmanUnavailableError}. */
-  version(): Promise<PodmanVersion>;
-  /** `podman image exists REF` (never pulls). */
-  imageExists(ref: string): Promise<boolean>;
-  /** `podman container exists NAME`. */
-  containerExists(name: string): Promise<boolean>;
-}
-
-/** Creates the real podman engine. */
+/** Creates the real podman engine (the {@link PodmanEngine} port over the process runner). */
 export function createPodmanEngine(connection: PodmanConnection, runner: ProcessRunner = createProcessRunner()): PodmanEngine {
   const globalArgs = buildGlobalArgs(connection);
   let versionPromise: Promise<PodmanVersion> | undefined;
@@ -36,6 +20,7 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
       if (error instanceof CommandNotFoundError) {
         throw new PodmanUnavailableError(
           `podman was not found at "${connection.podman}" (option "podman"). Install podman (Debian/Ubuntu: apt-get install podman) or set "podman" to the binary's path.`,
+          { cause: error },
         );
       }
       throw error;
@@ -63,6 +48,30 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
     },
     async containerExists(name) {
       return (await exec(['container', 'exists', name])).exitCode === 0;
+    },
+    async listImages(filter, options) {
+      const result = await exec(['image', 'ls', '--no-trunc', '--filter', filter, '--format', IMAGE_LIST_FORMAT], { signal: options?.signal });
+      return result.exitCode === 0 ? parseImageList(result.stdout) : undefined;
+    },
+    async imageId(ref) {
+      const result = await exec(['image', 'inspect', '--format', '{{.Id}}', ref]);
+      const id = result.exitCode === 0 ? result.stdout.trim().split('\n')[0] : '';
+      return id ? fullImageId(id) : undefined;
+    },
+    async manifestPlatforms(manifest) {
+      const result = await exec(['manifest', 'inspect', manifest]);
+      return result.exitCode === 0 ? parseManifestPlatforms(result.stdout) : undefined;
+    },
+    async build(args, options) {
+      const dir = await mkdtemp(join(tmpdir(), 'nx-podman-build-'));
+      try {
+        const iidfile = join(dir, 'iid');
+        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], options);
+        const imageId = result.exitCode === 0 && !result.aborted ? await readFile(iidfile, 'utf8').then(fullImageId, () => undefined) : undefined;
+        return { result, imageId };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,57 +1,7 @@
 import { execa } from 'execa';
-
-/** Options of one child process run. */
-export interface RunProcessOptions {
-  /** Working directory. @default process.cwd() */
-  cwd?: string;
-  /** Extra environment variables, merged over the parent's. The parent's `process.env` is never mutated. */
-  env?: Record<string, string | undefined>;
-  /** Aborting kills the process: SIGTERM, then SIGKILL after `forceKillAfterMs`. */
-  signal?: AbortSignal;
-  /** Called with every chunk of stdout and stderr as it arrives (live build output). */
-  onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
-  /** Text written to stdin. */
-  input?: string;
-  /** Kill the process after this many milliseconds. @default no timeout */
-  timeoutMs?: number;
-  /** Delay between SIGTERM and SIGKILL. @default 5000 */
-  forceKillAfterMs?: number;
-}
-
-/** What a finished child process left behind. A non-zero exit is a result, not an exception. */
-export interface ProcessResult {
-  /** The command line, for messages only (arguments are never joined for execution). */
-  command: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  /** True when the process was killed because `signal` aborted. */
-  aborted: boolean;
-  timedOut: boolean;
-  /** Signal that ended the process, if any. */
-  signal?: string;
-}
-
-/** Thrown when the executable itself cannot be started (not installed, not executable). */
-export class CommandNotFoundError extends Error {
-  constructor(
-    readonly file: string,
-    cause: unknown,
-  ) {
-    super(`Cannot run "${file}": ${(cause as Error)?.message ?? cause}. Is it installed and on PATH?`);
-    this.name = 'CommandNotFoundError';
-  }
-}
-
-/** The port every adapter uses to run a child process. */
-export interface ProcessRunner {
-  run(file: string, args: readonly string[], options?: RunProcessOptions): Promise<ProcessResult>;
-}
-
-/** Quotes an argument array for display in messages. Never used to build something a shell executes. */
-export function formatCommand(file: string, args: readonly string[]): string {
-  return [file, ...args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+import { formatCommand } from '../core/command-line';
+import { CommandNotFoundError } from '../core/errors';
+import type { ProcessRunner } from '../core/ports';
 
 /**
  * Creates the real process runner (execa). Every child is killed when the parent exits (execa `cleanup`),
@@ -71,7 +21,7 @@ export function createProcessRunner(): ProcessRunner {
         cleanup: true,
         cancelSignal: options.signal,
         timeout: options.timeoutMs,
-        killSignal: 'SIGTERM',
+        killSignal: options.killSignal ?? 'SIGTERM',
         forceKillAfterDelay: options.forceKillAfterMs ?? 5000,
         maxBuffer: 64 * 1024 * 1024,
       });
@@ -96,9 +46,4 @@ export function createProcessRunner(): ProcessRunner {
       };
     },
   };
-}
-
-/** The last `count` non-empty lines of some output, for error messages. */
-export function lastLines(text: string, count = 20): string {
-  return text.split('\n').filter((line) => line.trim() !== '').slice(-count).join('\n');
 }

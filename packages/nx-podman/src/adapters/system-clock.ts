@@ -1,17 +1,10 @@
-import type { TimerClock, TimerHandle } from '../core/clock';
+import type { Clock, TimerHandle } from '../core/ports';
 
-/** The time port: runners take a clock so that tests can run waits instantly. */
-export interface Clock {
-  /** Milliseconds since an arbitrary origin (monotonic for the real clock). */
-  now(): number;
-  /** Resolves after `ms`, or right away when `signal` aborts (it never rejects); the timer is cleared either way. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock: `performance.now()` and cancellable `setTimeout`; also the scheduler's {@link TimerClock}. */
-export function createSystemClock(): Clock & TimerClock {
+/** The real clock: `performance.now()` and cancellable `setTimeout`; the {@link Clock} port. */
+export function createSystemClock(): Clock {
   return {
     now: () => performance.now(),
+    date: () => new Date(),
     setTimer: (fn, ms) => setTimeout(fn, Math.max(0, ms)) as TimerHandle,
     clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
     sleep(ms, signal) {

@@ -25,7 +25,6 @@ const base: PodmanBuildArgsInput = {
   pull: undefined,
   noCache: false,
   platforms: [],
-  iidfile: '/tmp/x/iid',
   extraArgs: [],
 };
 
@@ -89,12 +88,11 @@ describe('defaultLabels', () => {
 });
 
 describe('buildPodmanBuildArgs', () => {
-  it('builds a single-platform build with tags, target and iidfile, context last', () => {
+  it('builds a single-platform build with tags and target, context last', () => {
     expect(buildPodmanBuildArgs(base, v4)).toEqual([
       'build',
       '--file', '/ws/plugins/postgres/Containerfile',
       '--target', 'production',
-      '--iidfile', '/tmp/x/iid',
       '--tag', 'prism/postgres-plugin:production',
       '--tag', 'prism/postgres-plugin:latest',
       '/ws/plugins',
@@ -116,7 +114,7 @@ describe('buildPodmanBuildArgs', () => {
       v4,
     );
     expect(args).toEqual([
-      'build', '--file', base.file, '--target', 'production', '--iidfile', base.iidfile,
+      'build', '--file', base.file, '--target', 'production',
       '--platform', 'linux/arm64',
       '--tag', 'a/b:c',
       '--build-arg', 'GO_VERSION=1.19', '--build-arg', 'EMPTY=',
@@ -130,7 +128,7 @@ describe('buildPodmanBuildArgs', () => {
 
   it('builds several platforms into a manifest list instead of tagging', () => {
     const args = buildPodmanBuildArgs({ ...base, platforms: ['linux/amd64', 'linux/arm64'], manifest: 'localhost/m:1' }, v4);
-    expect(args).toEqual(['build', '--file', base.file, '--target', 'production', '--iidfile', base.iidfile, '--platform', 'linux/amd64,linux/arm64', '--manifest', 'localhost/m:1', base.context]);
+    expect(args).toEqual(['build', '--file', base.file, '--target', 'production', '--platform', 'linux/amd64,linux/arm64', '--manifest', 'localhost/m:1', base.context]);
     expect(args).not.toContain('--tag');
   });
 

@@ -97,7 +97,6 @@ export interface PodmanBuildArgsInput {
   platforms: string[];
   /** Manifest list to create for more than one platform. */
   manifest?: string;
-  iidfile: string;
   extraArgs: string[];
 }
 
@@ -118,7 +117,7 @@ const MULTI_PLATFORM_SINCE: [number, number] = [4, 0];
  * Throws {@link UnsupportedPodmanError} for a requested feature the version lacks instead of silently dropping it.
  */
 export function buildPodmanBuildArgs(input: PodmanBuildArgsInput, version: PodmanVersion): string[] {
-  const args = ['build', '--file', input.file, '--target', input.stage, '--iidfile', input.iidfile];
+  const args = ['build', '--file', input.file, '--target', input.stage];
   if (input.platforms.length > 1) {
     if (!isPodmanAtLeast(version, ...MULTI_PLATFORM_SINCE)) {
       throw new UnsupportedPodmanError(

@@ -1,4 +1,4 @@
-import type { TimerClock as Clock, TimerHandle } from './clock';
+import type { TimerClock as Clock, TimerHandle } from './ports';
 
 /**
  * What to do with a change to a project whose image is being built.

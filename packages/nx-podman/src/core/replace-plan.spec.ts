@@ -1,18 +1,15 @@
-import type { HealthProbe, ProbeCheck, ProbeOptions } from '../adapters/health-probe';
-import type { Logger } from '../adapters/logger';
-import type { RunProcessOptions } from '../adapters/process-runner';
-import type { Clock } from '../adapters/system-clock';
 import { FakeEngine } from '../testing/fake-engine';
 import type { HealthSettings, ProbeResult } from './health-check';
 import { replaceContainer, type ReplaceRequest } from './replace-plan';
 import { containerRunSpec } from '../testing/container-run-spec';
+import type { HealthProbe, ProbeCheck, ProbeOptions, Logger, RunProcessOptions, SleepClock } from './ports';
 
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'a'.repeat(64); // podman inspect prints ids without the prefix
 const SECRET = 'p4ssw0rd-never-printed';
 
 /** A clock whose sleeps pass instantly (time jumps), so timeouts run in microseconds. */
-class InstantClock implements Clock {
+class InstantClock implements SleepClock {
   time = 0;
   now() {
     return this.time;

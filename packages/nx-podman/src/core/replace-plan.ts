@@ -1,7 +1,4 @@
-import type { HealthProbe } from '../adapters/health-probe';
-import type { Logger } from '../adapters/logger';
-import type { PodmanEngine } from '../adapters/podman-engine';
-import type { Clock } from '../adapters/system-clock';
+import { sameImage, shortImageId } from './image-id';
 import { describeHealthCheck, healthCheckLabel, type HealthSettings } from './health-check';
 import {
   buildInspectArgs,
@@ -13,6 +10,7 @@ import {
   type ContainerRunSpec,
   type ContainerState,
 } from './run-args';
+import type { HealthProbe, Logger, PodmanEngine, SleepClock } from './ports';
 
 /** How many lines of `podman logs` a failure shows. */
 export const FAILURE_LOG_LINES = 50;
@@ -40,7 +38,7 @@ export interface ReplaceRequest {
 export interface ReplacePorts {
   engine: PodmanEngine;
   probe: HealthProbe;
-  clock: Clock;
+  clock: SleepClock;
   logger: Logger;
   /** Aborting stops waiting for health (the container is left as it is) and skips the remaining steps. */
   signal?: AbortSignal;
@@ -58,17 +56,6 @@ export type ReplaceResult =
       downtimeMs: number | undefined;
     }
   | { status: 'failed'; message: string; rolledBack: boolean };
-
-/** `sha256:0123456789abcdef...` → `0123456789ab` (what `podman images` shows). */
-export function shortImageId(imageId: string): string {
-  const hex = imageId.replace(/^sha256:/, '');
-  return /^[0-9a-f]{64}$/.test(hex) ? hex.slice(0, 12) : imageId;
-}
-
-/** Whether two image ids name the same image (`podman inspect` omits the `sha256:` prefix that `--iidfile` writes). */
-export function sameImage(a: string, b: string): boolean {
-  return a.replace(/^sha256:/, '') === b.replace(/^sha256:/, '');
-}
 
 /** Milliseconds as seconds with one decimal, for log fields: `1.2s`. */
 export function formatSeconds(ms: number): string {

@@ -1,5 +1,4 @@
-import type { Clock } from '../adapters/system-clock';
-import type { TimerClock, TimerHandle } from '../core/clock';
+import type { Clock, TimerHandle } from '../core/ports';
 
 interface FakeTimer {
   id: number;
@@ -8,11 +7,11 @@ interface FakeTimer {
 }
 
 /**
- * A manual clock for unit tests, implementing both {@link Clock} (`sleep`) and {@link TimerClock} (`setTimer`): time
+ * A manual clock for unit tests, implementing the {@link Clock} port: time
  * moves only with `advance`/`advanceTo`/`runAll`, and due timers fire in order of due time, then creation order.
  * Timers scheduled while advancing fire in the same call if they fall due.
  */
-export class FakeClock implements Clock, TimerClock {
+export class FakeClock implements Clock {
   private time: number;
   private nextId = 1;
   private timers: FakeTimer[] = [];
@@ -23,6 +22,11 @@ export class FakeClock implements Clock, TimerClock {
 
   now(): number {
     return this.time;
+  }
+
+  /** The fake time as a date (milliseconds since the epoch = `now()`). */
+  date(): Date {
+    return new Date(this.time);
   }
 
   setTimer(fn: () => void, ms: number): TimerHandle {

@@ -1,6 +1,6 @@
-import type { PodmanEngine } from '../adapters/podman-engine';
-import type { ProcessResult, RunProcessOptions } from '../adapters/process-runner';
+import { createPodmanEngine } from '../adapters/podman-engine';
 import type { PodmanConnection, PodmanVersion } from '../core/podman-version';
+import type { ImageBuildResult, ImageListing, PodmanEngine, ProcessResult, RunProcessOptions } from '../core/ports';
 
 /** A scripted answer for commands whose arguments start with `prefix`. */
 export interface FakeResponse {
@@ -15,6 +15,8 @@ export class FakeEngine implements PodmanEngine {
   readonly calls: string[][] = [];
   readonly connection: PodmanConnection = { podman: 'podman', remote: false };
   private readonly responses: FakeResponse[] = [];
+  /** The real engine's queries (listImages, build, ...) over this fake's `exec`: the same argument arrays, recorded. */
+  private readonly queries = createPodmanEngine(this.connection, { run: (_file, args, options) => this.exec(args, options) });
 
   constructor(private readonly podmanVersion: PodmanVersion = { client: '4.3.1', server: '4.3.1', major: 4, minor: 3, patch: 1 }) {}
 
@@ -41,6 +43,23 @@ export class FakeEngine implements PodmanEngine {
 
   async containerExists(name: string): Promise<boolean> {
     return (await this.exec(['container', 'exists', name])).exitCode === 0;
+  }
+
+  listImages(filter: string, options?: { signal?: AbortSignal }): Promise<ImageListing[] | undefined> {
+    return this.queries.listImages(filter, options);
+  }
+
+  imageId(ref: string): Promise<string | undefined> {
+    return this.queries.imageId(ref);
+  }
+
+  manifestPlatforms(manifest: string): Promise<string[] | undefined> {
+    return this.queries.manifestPlatforms(manifest);
+  }
+
+  /** Like podman: a scripted `build` response writes the image id to the `--iidfile` path in its arguments. */
+  build(args: readonly string[], options?: RunProcessOptions): Promise<ImageBuildResult> {
+    return this.queries.build(args, options);
   }
 
   /** The recorded calls whose first arguments equal `prefix`. */

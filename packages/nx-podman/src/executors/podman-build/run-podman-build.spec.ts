@@ -1,17 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BuildRecordStore } from '../../adapters/build-record-store';
-import type { ContextHasher, ContextHashRequest } from '../../adapters/context-hasher';
-import type { GitReader } from '../../adapters/git';
 import { createLogger } from '../../adapters/logger';
-import { PodmanUnavailableError } from '../../adapters/podman-engine';
 import type { BuildRecord } from '../../core/build-record';
 import { FakeEngine } from '../../testing/fake-engine';
 import { createTempDir } from '../../testing/temp-dir';
 import { normalizePodmanBuildOptions } from './normalize-options';
 import { runPodmanBuild, type PodmanBuildDeps } from './run-podman-build';
 import type { PodmanBuildExecutorSchema } from './schema';
+import type { BuildRecordStore, ContextHasher, ContextHashRequest, GitReader } from '../../core/ports';
+import { PodmanUnavailableError } from '../../core/errors';
 
 const CONTAINERFILE = `FROM localhost/prism/go-builder:1.19 AS builder
 COPY . /src
@@ -66,7 +64,7 @@ describe('runPodmanBuild', () => {
     hasher,
     git: noGit,
     logger: createLogger({ verbose: false, stream: { write: (text: string) => ((out += text), true) } as never }),
-    now: () => clock,
+    clock: { now: () => clock, date: () => new Date(clock) },
     ...extra,
   });
 
@@ -96,7 +94,7 @@ describe('runPodmanBuild', () => {
     const build = engine.callsStartingWith('build')[0];
     const iidfile = build[build.indexOf('--iidfile') + 1];
     expect(build).toEqual([
-      'build', '--file', join(ws.path, 'plugins/postgres/Containerfile'), '--target', 'production', '--iidfile', iidfile,
+      'build', '--iidfile', iidfile, '--file', join(ws.path, 'plugins/postgres/Containerfile'), '--target', 'production',
       '--tag', 'prism/postgres-plugin:production', '--tag', 'prism/postgres-plugin:latest',
       '--label', 'org.opencontainers.image.title=postgres',
       '--label', 'io.prism.nx-podman.project=postgres',
@@ -299,7 +297,7 @@ describe('runPodmanBuild', () => {
     engine.on(['manifest', 'inspect'], {
       stdout: JSON.stringify({ manifests: [{ platform: { os: 'linux', architecture: 'amd64' } }, { platform: { os: 'linux', architecture: 'arm64' } }] }),
     });
-    engine.on(['image', 'ls', '--no-trunc', '--format'], { stdout: `${listId}\n` });
+    engine.on(['image', 'ls', '--no-trunc', '--filter', `reference=localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`], { stdout: `${listId}\n` });
     const outcome = await runPodmanBuild(options({ platforms: ['linux/amd64', 'linux/arm64'] }), deps());
 
     const manifest = `localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`;
@@ -328,7 +326,7 @@ describe('runPodmanBuild', () => {
       const arches = inspections === 1 ? ['amd64'] : ['amd64', 'arm64'];
       return { stdout: JSON.stringify({ manifests: arches.map((architecture) => ({ platform: { os: 'linux', architecture } })) }) };
     });
-    engine.on(['image', 'ls', '--no-trunc', '--format'], { stdout: 'sha256:' + 'd'.repeat(64) + '\n' });
+    engine.on(['image', 'ls', '--no-trunc', '--filter', `reference=localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`], { stdout: 'sha256:' + 'd'.repeat(64) + '\n' });
     const outcome = await runPodmanBuild(options({ platforms: ['linux/amd64', 'linux/arm64'] }), deps());
     expect(outcome.status).toBe('built');
     expect(engine.callsStartingWith('manifest', 'rm')).toHaveLength(3); // before each build, then the temporary name

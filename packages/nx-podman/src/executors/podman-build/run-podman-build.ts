@@ -1,12 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { ContextReadError, createContextHasher, type ContextHasher } from '../../adapters/context-hasher';
-import { createGitReader, type GitReader, type GitRevision } from '../../adapters/git';
-import type { BuildRecordStore } from '../../adapters/build-record-store';
-import type { Logger } from '../../adapters/logger';
-import { PodmanUnavailableError, type PodmanEngine } from '../../adapters/podman-engine';
-import { lastLines, formatCommand, type ProcessResult } from '../../adapters/process-runner';
+import { createContextHasher } from '../../adapters/context-hasher';
+import { createFileReader } from '../../adapters/file-reader';
+import { createGitReader } from '../../adapters/git';
+import { createSystemClock } from '../../adapters/system-clock';
 import {
   buildPodmanBuildArgs,
   buildPodmanPushArgs,
@@ -21,6 +17,10 @@ import {
 } from '../../core/build-args';
 import { INPUT_HASH_LABEL, type BuildRecord } from '../../core/build-record';
 import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } from '../../core/containerfile';
+import { formatCommand, lastLines } from '../../core/command-line';
+import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
+import { fullImageId } from '../../core/image-id';
+import type { BuildRecordStore, Clock, ContextHasher, FileReader, GitReader, GitRevision, Logger, PodmanEngine, ProcessResult } from '../../core/ports';
 import type { NormalizedPodmanBuildOptions } from './normalize-options';
 
 /**
@@ -49,12 +49,19 @@ export interface PodmanBuildDeps {
   hasher?: ContextHasher;
   /** @default createGitReader() */
   git?: GitReader;
-  /** Milliseconds clock for the duration. @default Date.now */
-  now?: () => number;
+  /** @default createFileReader() */
+  files?: FileReader;
+  /** Durations and the record's `builtAt`. @default createSystemClock() */
+  clock?: Pick<Clock, 'now' | 'date'>;
 }
 
 /** A precondition failed before podman could build: reported as a `failed` outcome with exit 1. */
-class BuildNotStarted extends Error {}
+class BuildNotStarted extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BuildNotStarted';
+  }
+}
 
 const OUTPUT_TAIL_LINES = 20;
 
@@ -62,17 +69,17 @@ function workspacePath(options: NormalizedPodmanBuildOptions, path: string): str
   return relative(options.workspaceRoot, path) || '.';
 }
 
-async function readContainerfile(options: NormalizedPodmanBuildOptions): Promise<{ text: string; parsed: ParsedContainerfile }> {
-  let text: string;
+async function readContainerfile(options: NormalizedPodmanBuildOptions, files: FileReader): Promise<{ text: string; parsed: ParsedContainerfile }> {
+  const where = workspacePath(options, options.file);
+  let text: string | undefined;
   try {
-    text = await readFile(options.file, 'utf8');
+    text = await files.readText(options.file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const where = workspacePath(options, options.file);
+    throw new BuildNotStarted(`Cannot read the Containerfile of "${options.projectName}" (${where}): ${(error as Error).message}`, { cause: error });
+  }
+  if (text === undefined) {
     throw new BuildNotStarted(
-      code === 'ENOENT' || code === 'EISDIR'
-        ? `No Containerfile for "${options.projectName}": ${where} does not exist. Create it, or set the "file" option to the Containerfile's path (default: Containerfile, else Dockerfile, in ${options.projectRoot || 'the project root'}).`
-        : `Cannot read the Containerfile of "${options.projectName}" (${where}): ${(error as Error).message}`,
+      `No Containerfile for "${options.projectName}": ${where} does not exist. Create it, or set the "file" option to the Containerfile's path (default: Containerfile, else Dockerfile, in ${options.projectRoot || 'the project root'}).`,
     );
   }
   const parsed = parseContainerfile(text);
@@ -80,15 +87,14 @@ async function readContainerfile(options: NormalizedPodmanBuildOptions): Promise
     const names = stageNames(parsed);
     const has = names.length ? `its stages are ${names.map((name) => `"${name}"`).join(', ')}` : 'it has no named stages (FROM <image> AS <name>)';
     throw new BuildNotStarted(
-      `Unknown stage "${options.stage}" for "${options.projectName}": ${workspacePath(options, options.file)} does not define it; ${has}. Set the "stage" option (or run the production/debug configuration) to a stage the Containerfile defines.`,
+      `Unknown stage "${options.stage}" for "${options.projectName}": ${where} does not define it; ${has}. Set the "stage" option (or run the production/debug configuration) to a stage the Containerfile defines.`,
     );
   }
   return { text, parsed };
 }
 
-async function checkContext(options: NormalizedPodmanBuildOptions): Promise<void> {
-  const isDirectory = await stat(options.context).then((stats) => stats.isDirectory(), () => false);
-  if (!isDirectory) {
+async function checkContext(options: NormalizedPodmanBuildOptions, files: FileReader): Promise<void> {
+  if (!(await files.isDirectory(options.context))) {
     throw new BuildNotStarted(
       `Build context of "${options.projectName}" is not a directory: ${workspacePath(options, options.context)}. Set the "context" option to a directory (default: the project root).`,
     );
@@ -134,34 +140,18 @@ async function findUpToDateImage(
     if (previous?.inputHash !== inputHash) return undefined;
     return (await deps.engine.imageExists(previous.imageId)) ? { id: previous.imageId, names: [] } : undefined;
   }
-  const result = await deps.engine.exec(
-    ['image', 'ls', '--no-trunc', '--filter', `label=${INPUT_HASH_LABEL}=${inputHash}`, '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'],
-    { signal: deps.signal },
-  );
-  if (result.exitCode !== 0) return undefined;
-  // One line per name (`<none>:<none>` for an untagged image).
-  const images = new Map<string, string[]>();
-  for (const line of result.stdout.split('\n')) {
-    const [id, name] = line.trim().split(/\s+/);
-    if (!id) continue;
-    const names = images.get(id) ?? [];
-    if (name && name !== '<none>:<none>') names.push(name);
-    images.set(id, names);
-  }
+  const listed = await deps.engine.listImages(`label=${INPUT_HASH_LABEL}=${inputHash}`, { signal: deps.signal });
+  if (!listed) return undefined;
+  const images = new Map(listed.map((image) => [image.id, image.names]));
   // podman 4.3 puts --label on the images of the intermediate stages too (the builder carries the hash as well), so
   // an image counts only if it is the one the record names or it carries one of this build's tags; an untagged
   // stranger is rebuilt (cheaply, from the layer cache) rather than run.
   const wanted = new Set(tags.map(qualifyImageName));
   const id =
-    previous?.inputHash === inputHash && images.has(previous.imageId)
-      ? previous.imageId
+    previous?.inputHash === inputHash && images.has(fullImageId(previous.imageId))
+      ? fullImageId(previous.imageId)
       : [...images].find(([, names]) => names.some((name) => wanted.has(name)))?.[0];
   return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
-}
-
-function fullImageId(id: string): string {
-  const trimmed = id.trim();
-  return trimmed.startsWith('sha256:') ? trimmed : `sha256:${trimmed}`;
 }
 
 function failure(options: NormalizedPodmanBuildOptions, what: string, result: ProcessResult, streamed: boolean): PodmanBuildOutcome {
@@ -169,18 +159,6 @@ function failure(options: NormalizedPodmanBuildOptions, what: string, result: Pr
   const lines = [`${what} failed for "${options.projectName}" (exit ${result.exitCode}): ${outputTail || '(no output)'}`];
   if (!streamed) lines.push('Run with --verbose for the full output.');
   return { status: 'failed', exitCode: result.exitCode, message: lines.join('\n'), outputTail };
-}
-
-/** The platforms a manifest list holds (`podman manifest inspect`). */
-async function manifestPlatforms(engine: PodmanEngine, manifest: string): Promise<string[] | undefined> {
-  const result = await engine.exec(['manifest', 'inspect', manifest]);
-  if (result.exitCode !== 0) return undefined;
-  try {
-    const list = JSON.parse(result.stdout) as { manifests?: { platform?: { os?: string; architecture?: string; variant?: string } }[] };
-    return (list.manifests ?? []).map(({ platform = {} }) => [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/'));
-  } catch {
-    return undefined;
-  }
 }
 
 /** Errors that mean "the build could not start": reported as a `failed` outcome, never thrown. */
@@ -212,13 +190,14 @@ export async function runPodmanBuild(options: NormalizedPodmanBuildOptions, deps
 
 async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBuildDeps): Promise<PodmanBuildOutcome> {
   const { engine, logger, records, signal } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? createSystemClock();
+  const fileReader = deps.files ?? createFileReader();
   const plugin = options.projectName;
   const stage = options.stage;
-  const started = now();
+  const started = clock.now();
 
-  const containerfile = await readContainerfile(options);
-  await checkContext(options);
+  const containerfile = await readContainerfile(options, fileReader);
+  await checkContext(options, fileReader);
   // git only when a value needs {shortCommitSha} (it is part of the hash) or a build will label the revision.
   const git = deps.git ?? createGitReader();
   let revision = needsCommit(options) ? await git.revision(options.workspaceRoot) : undefined;
@@ -256,7 +235,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     if (!options.push) return undefined;
     const local = resolved.pushDestination?.match(/^(?:dir|oci|oci-archive|docker-archive):([^:]+)/);
     // podman does not create the parent folder of a file destination.
-    if (local) await mkdir(dirname(local[1]), { recursive: true });
+    if (local) await fileReader.makeDirectory(dirname(local[1]));
     for (const args of buildPodmanPushArgs({ tags: record.tags, imageId: record.imageId, platforms: options.platforms, destination: resolved.pushDestination })) {
       logger.info('pushing image', { plugin, stage, destination: args.at(-1) });
       const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
@@ -275,7 +254,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
       const missingTags = resolved.tags.filter((tag) => !existing.names.includes(qualifyImageName(tag)));
       const tagged = missingTags.length ? await engine.exec(['tag', existing.id, ...missingTags], { signal }) : undefined;
       if (!tagged || tagged.exitCode === 0) {
-        const record = makeRecord(existing.id, previous?.imageId === existing.id ? previous.builtAt : new Date(now()).toISOString());
+        const record = makeRecord(existing.id, previous?.imageId === existing.id ? previous.builtAt : clock.date().toISOString());
         await records.write(record);
         logger.info('image up to date', { plugin, stage, image: existing.id.replace(/^sha256:/, '').slice(0, 12) });
         return (await push(record)) ?? { status: 'up-to-date', record };
@@ -286,8 +265,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
 
   const version = await engine.version();
   revision ??= await git.revision(options.workspaceRoot);
-  const tmp = await mkdtemp(join(tmpdir(), 'nx-podman-build-'));
-  try {
+  {
     const multiPlatform = options.platforms.length > 1;
     // Build the list under a name of our own: --manifest adds to an existing list, and tags move only on success.
     const manifest = multiPlatform ? `localhost/nx-podman-manifest/${imageNameComponent(plugin)}-${imageNameComponent(stage)}:${inputHash.slice(0, 16)}` : undefined;
@@ -308,7 +286,6 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
           noCache,
           platforms: [...options.platforms],
           manifest,
-          iidfile: join(tmp, 'iid'),
           extraArgs: [...options.extraArgs],
         },
         version,
@@ -321,7 +298,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
       const args = argsFor(noCache);
       if (manifest) await engine.exec(['manifest', 'rm', manifest]);
       logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, maskBuildArgValues(args)) });
-      const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
+      const { result, imageId: builtId } = await engine.build(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
       if (result.aborted || signal?.aborted) {
         logger.warn('build aborted', { plugin, stage });
         return { status: 'aborted' };
@@ -331,14 +308,17 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
         return failure(options, 'podman build', result, !options.quiet);
       }
       if (!manifest) {
-        imageId = fullImageId(await readFile(join(tmp, 'iid'), 'utf8'));
+        if (builtId === undefined) return failure(options, 'podman build (no image id written)', result, !options.quiet);
+        imageId = builtId;
         break;
       }
-      const built = await manifestPlatforms(engine, manifest);
+      const built = await engine.manifestPlatforms(manifest);
       const missing = options.platforms.filter((platform) => !built?.includes(platform));
       if (missing.length === 0) {
-        const listed = await engine.exec(['image', 'ls', '--no-trunc', '--format', '{{.ID}}', '--filter', `reference=${manifest}`]);
-        imageId = fullImageId(listed.stdout.split('\n')[0] ?? '');
+        imageId = (await engine.listImages(`reference=${manifest}`))?.[0]?.id;
+        if (imageId === undefined) {
+          return { status: 'failed', exitCode: 1, message: `podman built the manifest list "${manifest}" for "${plugin}" but cannot list it.`, outputTail: '' };
+        }
         break;
       }
       // Podman 4.3 builds the platforms in parallel and can take one platform's cached layers (a COPY onto
@@ -361,12 +341,10 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
       await engine.exec(['manifest', 'rm', manifest]);
     }
 
-    const durationMs = now() - started;
-    const record = makeRecord(imageId, new Date(now()).toISOString());
+    const durationMs = clock.now() - started;
+    const record = makeRecord(imageId, clock.date().toISOString());
     await records.write(record);
     logger.info('build completed', { plugin, duration: `${(durationMs / 1000).toFixed(1)}s` });
     return (await push(record)) ?? { status: 'built', record, durationMs };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
   }
 }

@@ -1,12 +1,9 @@
-import type { BuildRecordStore } from '../../adapters/build-record-store';
-import type { HealthProbe } from '../../adapters/health-probe';
-import type { Logger } from '../../adapters/logger';
-import type { Clock } from '../../adapters/system-clock';
 import type { BuildRecord } from '../../core/build-record';
 import { FakeEngine } from '../../testing/fake-engine';
 import { normalizePodmanRunOptions } from './normalize-options';
 import { runPodmanRun } from './run-podman-run';
 import type { PodmanRunExecutorSchema } from './schema';
+import type { BuildRecordStore, HealthProbe, Logger, SleepClock } from '../../core/ports';
 
 const ID = 'sha256:' + 'c'.repeat(64);
 
@@ -35,7 +32,7 @@ const record = (stage: string): BuildRecord => ({
 });
 
 const silent: Logger = { verbose: false, debug() {}, info() {}, warn() {}, error() {}, output() {} };
-const clock: Clock = { now: () => 0, sleep: async () => undefined };
+const clock: SleepClock = { now: () => 0, sleep: async () => undefined };
 const probe: HealthProbe = { probe: async () => ({ ok: true }) };
 
 function setup(options: PodmanRunExecutorSchema, records: BuildRecord[], existing: string[]) {

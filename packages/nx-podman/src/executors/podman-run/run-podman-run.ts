@@ -1,10 +1,7 @@
-import type { BuildRecordStore } from '../../adapters/build-record-store';
-import type { HealthProbe } from '../../adapters/health-probe';
-import type { Logger } from '../../adapters/logger';
-import type { PodmanEngine } from '../../adapters/podman-engine';
-import type { Clock } from '../../adapters/system-clock';
-import { replaceContainer, shortImageId } from '../../core/replace-plan';
+import { replaceContainer } from '../../core/replace-plan';
 import type { NormalizedPodmanRunOptions } from './normalize-options';
+import type { BuildRecordStore, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
+import { shortImageId } from '../../core/image-id';
 
 /** What {@link runPodmanRun} needs from the world. */
 export interface PodmanRunDeps {
@@ -13,7 +10,7 @@ export interface PodmanRunDeps {
   /** Where `podman-build` recorded the last image of each project and stage. */
   records: BuildRecordStore;
   probe: HealthProbe;
-  clock: Clock;
+  clock: SleepClock;
   /** Aborting stops waiting for health; the container is left as it is and the outcome is `failed` with message "aborted". */
   signal?: AbortSignal;
   /** Name of the build target, for the hint in "no image" errors. @default "podman-build" */

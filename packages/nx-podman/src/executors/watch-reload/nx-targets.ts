@@ -2,8 +2,7 @@ import { relative } from 'node:path';
 import { readTargetOptions, runExecutor, type ExecutorContext } from '@nx/devkit';
 import { createBuildRecordStore } from '../../adapters/build-record-store';
 import { createHealthProbe } from '../../adapters/health-probe';
-import type { Logger } from '../../adapters/logger';
-import { createPodmanEngine, type PodmanEngine } from '../../adapters/podman-engine';
+import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import type { PodmanConnection } from '../../core/podman-version';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
@@ -13,7 +12,8 @@ import { normalizePodmanRunOptions } from '../podman-run/normalize-options';
 import { runPodmanRun } from '../podman-run/run-podman-run';
 import type { PodmanRunExecutorSchema } from '../podman-run/schema';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
-import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './run-watch-reload';
+import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
+import type { Logger, PodmanEngine } from '../../core/ports';
 
 /** Executors the in-process (cancellable) path knows. */
 export const PODMAN_BUILD_EXECUTOR = '@prism/nx-podman:podman-build';

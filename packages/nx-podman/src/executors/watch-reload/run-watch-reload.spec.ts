@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import type { FileWatcher, FileWatcherOptions } from '../../adapters/chokidar-watcher';
 import { createLogger } from '../../adapters/logger';
 import type { WorkspaceGraph, WorkspaceProject } from '../../core/workspace-graph';
 import { FakeClock } from '../../testing/fake-clock';
 import { normalizeWatchReloadOptions } from './normalize-options';
 import { runWatchReload, type WatchBuildOutcome, type WatchRunOutcome, type WatchTargets } from './run-watch-reload';
 import type { WatchReloadExecutorSchema } from './schema';
+import type { FileWatcher, FileWatcherOptions } from '../../core/ports';
 
 const ROOT = '/ws';
 const BUILD = { executor: '@prism/nx-podman:podman-build' };

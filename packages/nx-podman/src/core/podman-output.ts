@@ -1,0 +1,29 @@
+import { fullImageId } from './image-id';
+import type { ImageListing } from './ports';
+
+/** The `--format` {@link parseImageList} reads: one line per name (`<none>:<none>` for an untagged image). */
+export const IMAGE_LIST_FORMAT = '{{.ID}} {{.Repository}}:{{.Tag}}';
+
+/** Parses `podman image ls --no-trunc --format IMAGE_LIST_FORMAT`: one entry per image, its real names collected. */
+export function parseImageList(stdout: string): ImageListing[] {
+  const images = new Map<string, string[]>();
+  for (const line of stdout.split('\n')) {
+    const [rawId, name] = line.trim().split(/\s+/);
+    if (!rawId) continue;
+    const id = fullImageId(rawId);
+    const names = images.get(id) ?? [];
+    if (name && name !== '<none>:<none>' && !names.includes(name)) names.push(name);
+    images.set(id, names);
+  }
+  return [...images].map(([id, names]) => ({ id, names }));
+}
+
+/** The platforms (`os/arch[/variant]`) of `podman manifest inspect` output; undefined for output that is not a list. */
+export function parseManifestPlatforms(stdout: string): string[] | undefined {
+  try {
+    const list = JSON.parse(stdout) as { manifests?: { platform?: { os?: string; architecture?: string; variant?: string } }[] };
+    return (list.manifests ?? []).map(({ platform = {} }) => [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,128 @@
+import { sameImage } from '../../core/image-id';
+import type { Logger } from '../../core/ports';
+import type { BuildResultKind } from '../../core/reload-scheduler';
+import type { NormalizedWatchReloadOptions } from './normalize-options';
+
+/** How one build through the build target ended; `imageId` is known when the podman-build runner did the build. */
+export type WatchBuildOutcome =
+  | { status: 'built'; imageId: string | undefined; durationMs: number }
+  | { status: 'up-to-date'; imageId: string | undefined }
+  | { status: 'failed'; exitCode: number; message: string; outputTail: string }
+  | { status: 'aborted' };
+
+/** How one reload through the run target ended. */
+export type WatchRunOutcome = { status: 'healthy'; imageId: string } | { status: 'failed'; message: string; aborted?: boolean };
+
+/** Runs a project's build and run targets (wired in nx-targets.ts to readTargetOptions + the podman runners). */
+export interface WatchTargets {
+  /** Workspace-relative Containerfile and build context the build target uses (for the input filter), if it has one. */
+  describeBuild(project: string): Promise<{ file: string; context: string } | undefined>;
+  /** Builds the project's image; `quiet` keeps podman's output to the failure tail. Never throws for a failed build. */
+  build(project: string, options: { signal: AbortSignal; quiet: boolean }): Promise<WatchBuildOutcome>;
+  /** Replaces the project's container with `imageId` (or the recorded image) and waits for health. */
+  run(project: string, options: { imageId: string | undefined; signal: AbortSignal }): Promise<WatchRunOutcome>;
+  /** Stops the project's container (`stopOnExit`); `signal` aborts the wait. */
+  stop(project: string, options?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/**
+ * The job runner: what one job does (build, then reload when asked), the processes it owns (through an
+ * AbortController per job), and how it is aborted. The scheduler decides *when*; the runner does it and reports back.
+ * A job in its reload phase is not aborted by a change (a half-done replacement would leave no container), only by
+ * shutdown.
+ */
+export interface JobRunner {
+  /** Starts the job of `project`; `onEnd` is called once with how it ended. */
+  start(project: string, onEnd: (result: BuildResultKind) => void): void;
+  /** Aborts the job of `project` (its inputs changed, `onBusyUpdate: restart`); a reload is left to finish. */
+  abort(project: string): void;
+  /** From now on every abort is final (reloads too) and no result is acted on. */
+  beginShutdown(): void;
+  /** Resolves once every running job has ended. */
+  idle(): Promise<void>;
+  /** Projects with a running job. */
+  readonly running: readonly string[];
+}
+
+interface Job {
+  controller: AbortController;
+  phase: 'build' | 'reload';
+  done: Promise<void>;
+}
+
+/** Creates the job runner over the project targets. */
+export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; targets: WatchTargets; logger: Logger }): JobRunner {
+  const { options, targets, logger } = deps;
+  const jobs = new Map<string, Job>();
+  /** The image each project's container was last made healthy with, by this watcher. */
+  const lastRunImage = new Map<string, string>();
+  let stopping = false;
+
+  const buildAndReload = async (project: string, job: Job): Promise<BuildResultKind> => {
+    const signal = job.controller.signal;
+    if (!options.build) {
+      logger.info('build disabled; would build', { plugin: project, stage: options.stage });
+      return 'succeeded';
+    }
+    const quiet = !logger.verbose;
+    const built = await targets.build(project, { signal, quiet });
+    // Stopping: podman may have been killed by the signal before our abort (Nx kills the process tree too).
+    if (built.status === 'aborted' || signal.aborted || stopping) return 'aborted';
+    if (built.status === 'failed') {
+      if (quiet && built.outputTail) logger.output(built.outputTail.endsWith('\n') ? built.outputTail : `${built.outputTail}\n`);
+      if (options.reload) logger.info('keeping the running container', { plugin: project });
+      return 'failed';
+    }
+    if (!options.reload) return 'succeeded';
+    if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId)) {
+      logger.info('container already runs this image', { plugin: project });
+      return 'succeeded';
+    }
+    job.phase = 'reload';
+    const ran = await targets.run(project, { imageId: built.imageId, signal });
+    if (ran.status === 'healthy') {
+      lastRunImage.set(project, ran.imageId);
+      return 'succeeded';
+    }
+    if (signal.aborted || ran.aborted) return 'aborted';
+    logger.error('reload failed', { plugin: project, reason: ran.message });
+    return 'failed';
+  };
+
+  return {
+    start(project, onEnd) {
+      const job: Job = { controller: new AbortController(), phase: 'build', done: Promise.resolve() };
+      jobs.set(project, job);
+      job.done = (async () => {
+        let result: BuildResultKind = 'failed';
+        try {
+          result = await buildAndReload(project, job);
+        } catch (error) {
+          logger.error('build failed', { plugin: project, reason: (error as Error).message });
+        } finally {
+          jobs.delete(project);
+          onEnd(result);
+        }
+      })();
+    },
+    abort(project) {
+      const job = jobs.get(project);
+      if (!job) return;
+      if (job.phase === 'reload' && !stopping) {
+        logger.debug('changed during reload; building again after it', { plugin: project });
+        return;
+      }
+      logger.info(stopping ? 'stopping build' : 'restarting build: inputs changed', { plugin: project });
+      job.controller.abort();
+    },
+    beginShutdown() {
+      stopping = true;
+    },
+    async idle() {
+      await Promise.all([...jobs.values()].map((job) => job.done));
+    },
+    get running() {
+      return [...jobs.keys()];
+    },
+  };
+}
