@@ -19,14 +19,6 @@ export interface ReloadSchedulerOptions {
   onBusyUpdate: OnBusyUpdate;
 }
 
-/** Defaults of {@link ReloadSchedulerOptions}. */
-export const DEFAULT_SCHEDULER_OPTIONS: Readonly<ReloadSchedulerOptions> = Object.freeze({
-  debounceMs: 1000,
-  maxWaitMs: 10_000,
-  concurrency: 2,
-  onBusyUpdate: 'queue',
-});
-
 /**
  * Where a project stands:
  * `idle` (nothing to do), `pending` (changed; waiting for the change set to close or for a free build slot),

@@ -85,7 +85,7 @@ describe('normalizePodmanBuildOptions', () => {
 
   it.each<[PodmanBuildExecutorSchema, string]>([
     [{ stage: '' }, 'Invalid podman-build option "stage": expected a non-empty string, received ""'],
-    [{ stage: 'prod stage' }, 'Invalid podman-build option "stage": expected a build stage name'],
+    [{ stage: 'prod stage' }, 'Invalid podman-build option "stage": expected a Containerfile stage name'],
     [{ tags: [] }, 'Invalid podman-build option "tags": expected at least one tag'],
     [{ tags: ['Prism/Postgres:1'] }, 'Invalid podman-build option "tags[0]": expected an image name like "prism/postgres-plugin:v1"'],
     [{ tags: ['prism/x:{env.MISSING}'] }, 'Option "tags[0]" ("prism/x:{env.MISSING}") uses {env.MISSING} but the environment variable MISSING is not set'],

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { defaultTags, expandTokens, type BuildPullPolicy, type TokenValues } from '../../core/build-args';
 import type { PodmanConnection } from '../../core/podman-version';
 import type { PodmanBuildExecutorSchema } from './schema';
+import { definedOnly, isStageName, STAGE_NAME_EXPECTED, type TargetOverrides } from '../../core/stage-name';
 
 /** podman-build options after defaults, validation and token expansion: no optional fields, frozen. */
 export interface NormalizedPodmanBuildOptions {
@@ -42,7 +43,24 @@ export interface PodmanBuildContext {
   workspaceRoot: string;
   /** Environment for `{env.NAME}` tokens. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Already validated values set over the options (watch-reload's stage and connection). */
+  overrides?: TargetOverrides;
 }
+
+/** Defaults of the options (schema.json's `default`s must equal these: a test checks). */
+export const PODMAN_BUILD_DEFAULTS = Object.freeze({
+  stage: 'production',
+  buildArgs: Object.freeze({}),
+  labels: Object.freeze({}),
+  noCache: false,
+  platforms: Object.freeze([]),
+  push: false,
+  extraArgs: Object.freeze([]),
+  force: false,
+  quiet: false,
+  podman: 'podman',
+  remote: false,
+});
 
 /** Invalid podman-build options; the message names the option, the value and the fix. */
 export class PodmanBuildOptionsError extends Error {
@@ -53,7 +71,6 @@ export class PodmanBuildOptionsError extends Error {
 }
 
 const PULL_POLICIES: readonly BuildPullPolicy[] = ['always', 'missing', 'never', 'newer'];
-const STAGE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const BUILD_ARG_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 // [host[:port]/]path[:tag]: podman rejects upper case in the repository path.
@@ -114,10 +131,10 @@ export function normalizePodmanBuildOptions(
   options: PodmanBuildExecutorSchema,
   ctx: PodmanBuildContext,
 ): NormalizedPodmanBuildOptions {
-  const raw = (options ?? {}) as Record<string, unknown>;
+  const raw = { ...((options ?? {}) as Record<string, unknown>), ...definedOnly(ctx.overrides) };
   const env = ctx.env ?? process.env;
-  const stage = optionalString(raw, 'stage') ?? 'production';
-  if (!STAGE.test(stage)) fail('stage', stage, 'a build stage name (letters, digits, "_", "." or "-"), e.g. "production" or "debug"');
+  const stage = ctx.overrides?.stage ?? optionalString(raw, 'stage') ?? PODMAN_BUILD_DEFAULTS.stage;
+  if (!isStageName(stage)) fail('stage', stage, STAGE_NAME_EXPECTED);
   const tokens: TokenValues = { projectName: ctx.projectName, stage, env };
 
   const projectDir = absolute(ctx.workspaceRoot, ctx.projectRoot);
@@ -161,10 +178,10 @@ export function normalizePodmanBuildOptions(
   const pushDestination = pushDestinationOption
     ? resolveLocalTransport(ctx.workspaceRoot, expandTokens(pushDestinationOption, tokens, 'pushDestination'))
     : undefined;
-  const push = optionalBoolean(raw, 'push', false);
+  const push = optionalBoolean(raw, 'push', PODMAN_BUILD_DEFAULTS.push);
   if (pushDestination && !push) fail('push', raw.push, 'true when "pushDestination" is set (or remove "pushDestination")');
 
-  const podman = optionalString(raw, 'podman') ?? 'podman';
+  const podman = optionalString(raw, 'podman') ?? PODMAN_BUILD_DEFAULTS.podman;
   const connectionName = optionalString(raw, 'connection');
 
   return Object.freeze({
@@ -178,13 +195,13 @@ export function normalizePodmanBuildOptions(
     buildArgs: Object.freeze(buildArgs),
     labels: Object.freeze(labels),
     pull,
-    noCache: optionalBoolean(raw, 'noCache', false),
+    noCache: optionalBoolean(raw, 'noCache', PODMAN_BUILD_DEFAULTS.noCache),
     platforms: Object.freeze([...platforms]),
     push,
     pushDestination,
     extraArgs: Object.freeze([...(stringArray(raw, 'extraArgs') ?? [])]),
-    force: optionalBoolean(raw, 'force', false),
-    quiet: optionalBoolean(raw, 'quiet', false),
-    connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', false) || connectionName !== undefined, connection: connectionName }),
+    force: optionalBoolean(raw, 'force', PODMAN_BUILD_DEFAULTS.force),
+    quiet: optionalBoolean(raw, 'quiet', PODMAN_BUILD_DEFAULTS.quiet),
+    connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', PODMAN_BUILD_DEFAULTS.remote) || connectionName !== undefined, connection: connectionName }),
   });
 }

@@ -4,6 +4,7 @@ import type { HealthCheck, HealthSettings } from '../../core/health-check';
 import type { PodmanConnection } from '../../core/podman-version';
 import { normalizePort, PortSpecError, RESERVED_LABEL_PREFIX, type ContainerRunSpec } from '../../core/run-args';
 import type { HealthCheckObjectOption, PodmanRunExecutorSchema } from './schema';
+import { definedOnly, isStageName, STAGE_NAME_EXPECTED, type TargetOverrides } from '../../core/stage-name';
 
 /** `podman-run` options after defaults and validation: frozen, no optional fields. */
 export interface NormalizedPodmanRunOptions {
@@ -26,18 +27,27 @@ export interface PodmanRunContext {
   projectRoot: string;
   workspaceRoot: string;
   env?: NodeJS.ProcessEnv;
+  /** Already validated values set over the options (watch-reload's stage and connection). */
+  overrides?: TargetOverrides;
 }
 
-/** Defaults, in one place for the docs and the schema. */
+/** Defaults of the options, keyed like schema.json (whose `default`s must equal these: a test checks). */
 export const PODMAN_RUN_DEFAULTS = {
+  podman: 'podman',
+  remote: false,
   stage: 'production',
-  stopTimeoutSeconds: 10,
+  ports: [],
+  env: {},
+  volumes: [],
+  labels: {},
+  extraArgs: [],
+  stopTimeout: 10,
   healthTimeoutSeconds: 30,
   healthIntervalSeconds: 1,
   /** Without a health check: how long a new container must stay up. */
   startGraceMs: 2000,
   rollback: true,
-} as const;
+} as const satisfies Partial<Record<keyof PodmanRunExecutorSchema, unknown>> & Record<string, unknown>;
 
 /** Thrown for invalid `podman-run` options; the message names the option, the value and the fix. */
 export class PodmanRunOptionsError extends Error {
@@ -138,12 +148,13 @@ function normalizeHealthCheck(value: PodmanRunExecutorSchema['healthCheck']): He
  * Applies defaults and validates `podman-run` options once. Throws {@link PodmanRunOptionsError} naming the option,
  * the value and the fix. Error messages never contain env values.
  */
-export function normalizePodmanRunOptions(options: PodmanRunExecutorSchema, ctx: PodmanRunContext): NormalizedPodmanRunOptions {
+export function normalizePodmanRunOptions(given: PodmanRunExecutorSchema, ctx: PodmanRunContext): NormalizedPodmanRunOptions {
+  const options: PodmanRunExecutorSchema = { ...given, ...definedOnly(ctx.overrides) };
   const project = ctx.projectName;
   const stage = options.stage ?? PODMAN_RUN_DEFAULTS.stage;
-  if (typeof stage !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stage)) fail('stage', stage, 'Expected a Containerfile stage name such as "production" or "debug".');
+  if (!isStageName(stage)) fail('stage', stage, `Expected ${STAGE_NAME_EXPECTED}.`);
 
-  const podman = options.podman ?? 'podman';
+  const podman = options.podman ?? PODMAN_RUN_DEFAULTS.podman;
   if (typeof podman !== 'string' || podman === '') fail('podman', podman, 'Expected the podman binary name or path.');
   if (options.connection !== undefined && (typeof options.connection !== 'string' || options.connection === '')) {
     fail('connection', options.connection, 'Expected a connection name from "podman system connection list".');
@@ -213,7 +224,7 @@ export function normalizePodmanRunOptions(options: PodmanRunExecutorSchema, ctx:
     fail('command', options.command, 'Expected an array of strings (the command is not run through a shell), e.g. ["/plugin", "--port", "9090"].');
   }
   const command = stringArray('command', options.command, '["/plugin", "--port", "9090"]');
-  const stopTimeoutSeconds = positiveSeconds('stopTimeout', options.stopTimeout, PODMAN_RUN_DEFAULTS.stopTimeoutSeconds, true);
+  const stopTimeoutSeconds = positiveSeconds('stopTimeout', options.stopTimeout, PODMAN_RUN_DEFAULTS.stopTimeout, true);
   if (!Number.isInteger(stopTimeoutSeconds)) fail('stopTimeout', options.stopTimeout, 'Expected a whole number of seconds.');
   if (options.rollback !== undefined && typeof options.rollback !== 'boolean') fail('rollback', options.rollback, 'Expected true or false.');
 

@@ -12,7 +12,7 @@ describe('normalizeWatchReloadOptions', () => {
       reload: false,
       initialBuild: false,
       stage: 'production',
-      connectionOverrides: {},
+      overrides: { stage: 'production' },
       buildTarget: 'podman-build',
       runTarget: 'podman-run',
       concurrency: 2,
@@ -36,8 +36,10 @@ describe('normalizeWatchReloadOptions', () => {
     expect(normalized.include).toEqual(['**/*.go', 'config/*.yaml']);
   });
 
-  it('passes podman, remote and connection down only when set', () => {
-    expect(normalizeWatchReloadOptions({ podman: '/usr/bin/podman', remote: true, connection: 'dev' }, ctx).connectionOverrides).toEqual({
+  it('passes the stage, and podman, remote and connection only when set, down as overrides', () => {
+    expect(normalizeWatchReloadOptions({}, ctx).overrides).toEqual({ stage: 'production' });
+    expect(normalizeWatchReloadOptions({ stage: 'debug', podman: '/usr/bin/podman', remote: true, connection: 'dev' }, ctx).overrides).toEqual({
+      stage: 'debug',
       podman: '/usr/bin/podman',
       remote: true,
       connection: 'dev',

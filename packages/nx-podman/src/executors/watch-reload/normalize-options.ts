@@ -1,6 +1,7 @@
 import { DEFAULT_EXCLUDE } from '../../core/file-filter';
 import type { LogFormat } from '../../core/log-format';
 import type { OnBusyUpdate } from '../../core/reload-scheduler';
+import { isStageName, STAGE_NAME_EXPECTED, type TargetOverrides } from '../../core/stage-name';
 import type { WatchReloadExecutorSchema } from './schema';
 
 /** watch-reload options after defaults and validation: frozen, no optional fields. */
@@ -13,8 +14,8 @@ export interface NormalizedWatchReloadOptions {
   readonly reload: boolean;
   readonly initialBuild: boolean;
   readonly stage: string;
-  /** podman/remote/connection set on this target, passed over the build and run targets' own options. */
-  readonly connectionOverrides: Readonly<{ podman?: string; remote?: boolean; connection?: string }>;
+  /** The stage, and podman/remote/connection set on this target: set over the build and run targets' own options. */
+  readonly overrides: TargetOverrides;
   readonly buildTarget: string;
   readonly runTarget: string;
   readonly concurrency: number;
@@ -38,6 +39,24 @@ export class WatchReloadOptionsError extends Error {
 }
 
 const TARGET_NAME = /^[^\s:]+$/;
+
+/** Defaults of the options, keyed like schema.json (whose `default`s must equal these: a test checks). */
+export const WATCH_RELOAD_DEFAULTS = Object.freeze({
+  debounce: 1000,
+  maxWait: 10_000,
+  build: true,
+  reload: false,
+  initialBuild: false,
+  stage: 'production',
+  buildTarget: 'podman-build',
+  runTarget: 'podman-run',
+  concurrency: 2,
+  onBusyUpdate: 'queue' as OnBusyUpdate,
+  usePolling: false,
+  stopOnExit: false,
+  verbose: false,
+  logFormat: 'text' as LogFormat,
+});
 
 function milliseconds(option: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
@@ -78,32 +97,30 @@ export function normalizeWatchReloadOptions(
   if (projects.length === 0) {
     throw new WatchReloadOptionsError('projects', options.projects ?? null, 'Name what to watch, e.g. "projects": ["tag:plugin"] (a target without a project has no default).');
   }
-  const debounceMs = milliseconds('debounce', options.debounce, 1000);
-  const maxWaitMs = milliseconds('maxWait', options.maxWait, 10_000);
+  const debounceMs = milliseconds('debounce', options.debounce, WATCH_RELOAD_DEFAULTS.debounce);
+  const maxWaitMs = milliseconds('maxWait', options.maxWait, WATCH_RELOAD_DEFAULTS.maxWait);
   if (maxWaitMs < debounceMs && options.maxWait !== undefined) {
     throw new WatchReloadOptionsError('maxWait', options.maxWait, `maxWait must be at least debounce (${debounceMs} ms).`);
   }
-  const concurrency = options.concurrency ?? 2;
+  const concurrency = options.concurrency ?? WATCH_RELOAD_DEFAULTS.concurrency;
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
     throw new WatchReloadOptionsError('concurrency', options.concurrency, 'Expected a whole number >= 1, e.g. 2.');
   }
-  const onBusyUpdate = options.onBusyUpdate ?? 'queue';
+  const onBusyUpdate = options.onBusyUpdate ?? WATCH_RELOAD_DEFAULTS.onBusyUpdate;
   if (onBusyUpdate !== 'queue' && onBusyUpdate !== 'restart') {
     throw new WatchReloadOptionsError('onBusyUpdate', options.onBusyUpdate, 'Expected "queue" or "restart".');
   }
-  const logFormat = options.logFormat ?? 'text';
+  const logFormat = options.logFormat ?? WATCH_RELOAD_DEFAULTS.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json') throw new WatchReloadOptionsError('logFormat', options.logFormat, 'Expected "text" or "json".');
-  const stage = options.stage ?? 'production';
-  if (typeof stage !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stage)) {
-    throw new WatchReloadOptionsError('stage', options.stage, 'Expected a Containerfile stage name such as "production" or "debug".');
-  }
+  const stage = options.stage ?? WATCH_RELOAD_DEFAULTS.stage;
+  if (!isStageName(stage)) throw new WatchReloadOptionsError('stage', options.stage, `Expected ${STAGE_NAME_EXPECTED}.`);
   for (const option of ['buildTarget', 'runTarget'] as const) {
     const value = options[option];
     if (value !== undefined && (typeof value !== 'string' || !TARGET_NAME.test(value))) {
       throw new WatchReloadOptionsError(option, value, 'Expected a target name such as "podman-build" (no project, no configuration).');
     }
   }
-  const connectionOverrides: { podman?: string; remote?: boolean; connection?: string } = {};
+  const connectionOverrides: { -readonly [K in keyof TargetOverrides]: TargetOverrides[K] } = { stage };
   if (options.podman !== undefined) {
     if (typeof options.podman !== 'string' || options.podman === '') throw new WatchReloadOptionsError('podman', options.podman, 'Expected the podman binary name or path.');
     connectionOverrides.podman = options.podman;
@@ -117,20 +134,20 @@ export function normalizeWatchReloadOptions(
     projects: Object.freeze(projects),
     debounceMs,
     maxWaitMs: Math.max(maxWaitMs, debounceMs),
-    build: flag('build', options.build, true),
-    reload: flag('reload', options.reload, false),
-    initialBuild: flag('initialBuild', options.initialBuild, false),
+    build: flag('build', options.build, WATCH_RELOAD_DEFAULTS.build),
+    reload: flag('reload', options.reload, WATCH_RELOAD_DEFAULTS.reload),
+    initialBuild: flag('initialBuild', options.initialBuild, WATCH_RELOAD_DEFAULTS.initialBuild),
     stage,
-    connectionOverrides: Object.freeze(connectionOverrides),
-    buildTarget: options.buildTarget ?? 'podman-build',
-    runTarget: options.runTarget ?? 'podman-run',
+    overrides: Object.freeze(connectionOverrides),
+    buildTarget: options.buildTarget ?? WATCH_RELOAD_DEFAULTS.buildTarget,
+    runTarget: options.runTarget ?? WATCH_RELOAD_DEFAULTS.runTarget,
     concurrency,
     onBusyUpdate,
     include: globs('include', options.include),
     ignore: Object.freeze(globs('ignore', options.ignore) ?? [...DEFAULT_EXCLUDE]),
-    usePolling: flag('usePolling', options.usePolling, false),
-    stopOnExit: flag('stopOnExit', options.stopOnExit, false),
-    verbose: flag('verbose', options.verbose, false) || ctx.env?.NX_VERBOSE_LOGGING === 'true',
+    usePolling: flag('usePolling', options.usePolling, WATCH_RELOAD_DEFAULTS.usePolling),
+    stopOnExit: flag('stopOnExit', options.stopOnExit, WATCH_RELOAD_DEFAULTS.stopOnExit),
+    verbose: flag('verbose', options.verbose, WATCH_RELOAD_DEFAULTS.verbose) || ctx.env?.NX_VERBOSE_LOGGING === 'true',
     logFormat,
   });
 }

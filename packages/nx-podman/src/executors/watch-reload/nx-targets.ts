@@ -5,6 +5,7 @@ import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import type { PodmanConnection } from '../../core/podman-version';
+import { buildStopArgs } from '../../core/run-args';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
 import { runPodmanBuild } from '../podman-build/run-podman-build';
 import type { PodmanBuildExecutorSchema } from '../podman-build/schema';
@@ -13,11 +14,29 @@ import { runPodmanRun } from '../podman-run/run-podman-run';
 import type { PodmanRunExecutorSchema } from '../podman-run/schema';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
-import type { Logger, PodmanEngine } from '../../core/ports';
+import type { Clock, GitReader, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
 
 /** Executors the in-process (cancellable) path knows. */
 export const PODMAN_BUILD_EXECUTOR = '@prism/nx-podman:podman-build';
 export const PODMAN_RUN_EXECUTOR = '@prism/nx-podman:podman-run';
+
+/** What {@link createNxWatchTargets} works with; the optional ports default to the real adapters. */
+export interface NxWatchTargetsDeps {
+  /** The executor context of the latest graph read. */
+  getContext(): ExecutorContext;
+  options: NormalizedWatchReloadOptions;
+  logger: Logger;
+  /** @default createPodmanEngine */
+  createEngine?: (connection: PodmanConnection) => PodmanEngine;
+  /** @default createGitReader() */
+  git?: GitReader;
+  /** @default createSystemClock() */
+  clock?: Clock;
+  /** @default createHealthProbe({ engine }) */
+  probe?: HealthProbe;
+  /** A target's options with the context's configuration applied. @default devkit's readTargetOptions */
+  readOptions?: (project: string, target: string, context: ExecutorContext) => Record<string, unknown>;
+}
 
 /**
  * The real {@link WatchTargets}: reads each project's build/run target options with this target's configuration
@@ -25,15 +44,15 @@ export const PODMAN_RUN_EXECUTOR = '@prism/nx-podman:podman-run';
  * calls the podman-build / podman-run runners in process with an AbortSignal. Targets using another executor run
  * through `runExecutor` (not cancellable). `getContext` returns the context of the latest graph read.
  */
-export function createNxWatchTargets(deps: { getContext(): ExecutorContext; options: NormalizedWatchReloadOptions; logger: Logger }): WatchTargets {
+export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
   const { options, logger } = deps;
   const engines = new Map<string, PodmanEngine>();
-  const clock = createSystemClock();
+  const clock = deps.clock ?? createSystemClock();
   const engineFor = (connection: PodmanConnection) => {
     const key = JSON.stringify(connection);
     let engine = engines.get(key);
     if (!engine) {
-      engine = createPodmanEngine(connection);
+      engine = (deps.createEngine ?? createPodmanEngine)(connection);
       engines.set(key, engine);
     }
     return engine;
@@ -45,24 +64,21 @@ export function createNxWatchTargets(deps: { getContext(): ExecutorContext; opti
     return { context, root: config.root, targets: config.targets ?? {} };
   };
   const read = <T>(project: string, target: string, context: ExecutorContext): T =>
-    ({
-      ...readTargetOptions({ project, target, configuration: context.configurationName }, context),
-      stage: options.stage,
-      ...options.connectionOverrides,
-    }) as T;
+    (deps.readOptions ? deps.readOptions(project, target, context) : readTargetOptions({ project, target, configuration: context.configurationName }, context)) as T;
   const buildOptions = (project: string, quiet: boolean) => {
     const { context, root } = projectInfo(project);
     const normalized = normalizePodmanBuildOptions(read<PodmanBuildExecutorSchema>(project, options.buildTarget, context), {
       projectName: project,
       projectRoot: root,
       workspaceRoot: context.root,
+      overrides: options.overrides,
     });
     return Object.freeze({ ...normalized, quiet });
   };
   const runOptions = (project: string, image: string | undefined) => {
     const { context, root } = projectInfo(project);
     const raw = read<PodmanRunExecutorSchema>(project, options.runTarget, context);
-    return normalizePodmanRunOptions(image ? { ...raw, image } : raw, { projectName: project, projectRoot: root, workspaceRoot: context.root, env: process.env });
+    return normalizePodmanRunOptions(image ? { ...raw, image } : raw, { projectName: project, projectRoot: root, workspaceRoot: context.root, env: process.env, overrides: options.overrides });
   };
   const viaNx = async (project: string, target: string): Promise<boolean> => {
     const context = deps.getContext();
@@ -111,6 +127,8 @@ export function createNxWatchTargets(deps: { getContext(): ExecutorContext; opti
           logger,
           records: createBuildRecordStore(info.context.root),
           signal,
+          git: deps.git,
+          clock,
         });
         switch (outcome.status) {
           case 'built':
@@ -145,7 +163,7 @@ export function createNxWatchTargets(deps: { getContext(): ExecutorContext; opti
           engine,
           logger,
           records: createBuildRecordStore(context.root),
-          probe: createHealthProbe({ engine }),
+          probe: deps.probe ?? createHealthProbe({ engine }),
           clock,
           signal,
           buildTargetName: options.buildTarget,
@@ -157,9 +175,9 @@ export function createNxWatchTargets(deps: { getContext(): ExecutorContext; opti
       }
     },
 
-    async stop(project) {
+    async stop(project, stopOptions) {
       const normalized = runOptions(project, undefined);
-      await engineFor(normalized.connection).exec(['stop', '--ignore', normalized.container.name]);
+      await engineFor(normalized.connection).exec(buildStopArgs(normalized.container.name, normalized.container.stopTimeoutSeconds), { signal: stopOptions?.signal });
     },
   };
 }
