@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLongRunning } from './lib/long-running.mjs';
+import { nxBin } from './lib/workspace-template.mjs';
 import { choosePorts } from './lib/ports.mjs';
 import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereqs.mjs';
 
@@ -47,12 +48,6 @@ function parseArgs(argv) {
     dir: resolve(REPO_ROOT, value('dir') ?? 'demo-workspace'),
     tarball: value('tarball') ? resolve(value('tarball')) : undefined,
   };
-}
-
-/** nx's CLI entry point in a workspace (read from its package.json: the path moved between nx versions). */
-function nxBin(dir) {
-  const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', 'nx', 'package.json'), 'utf8'));
-  return join(dir, 'node_modules', 'nx', typeof pkg.bin === 'string' ? pkg.bin : pkg.bin.nx);
 }
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)}s`;

@@ -6,54 +6,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NX_ENV, nxBin, prepareTemplate as prepareSharedTemplate } from '../lib/workspace-template.mjs';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const GO_BUILDER_IMAGE = 'localhost/prism/go-builder:1.19';
-export const BUSYBOX_IMAGE = 'localhost/prism/busybox:latest';
-
-/** Environment of every nx command the bench runs (NX_DAEMON is set per command). */
-export const NX_ENV = {
-  NX_DAEMON: 'false',
-  NX_TUI: 'false',
-  NX_NO_CLOUD: 'true',
-  NX_SKIP_NX_CACHE: 'true',
-  NX_PREFER_NODE_STRIP_TYPES: 'false',
-  CI: 'true',
-  FORCE_COLOR: '0',
-};
+export { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin } from '../lib/workspace-template.mjs';
 
 /** Packs the plugin (`npm run package`) and installs nx + the tarball into `dir`. Returns the tarball path. */
 export function prepareTemplate(dir, { tarball, log }) {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  if (!tarball) {
-    log('npm run package (builds and packs @prism/nx-podman)');
-    const out = execFileSync('npm', ['run', '--silent', 'package', '--', '--out', join(dir, 'pack')], { cwd: REPO_ROOT, encoding: 'utf8' });
-    tarball = out.trim().split('\n').pop();
-  }
-  if (!tarball || !existsSync(tarball)) throw new Error(`no plugin tarball (got "${tarball}"): npm run package should print its path last`);
-  const rootPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
-  writeFileSync(
-    join(dir, 'package.json'),
-    JSON.stringify(
-      {
-        name: 'bench-workspace',
-        private: true,
-        devDependencies: { nx: rootPkg.devDependencies.nx, '@nx/devkit': rootPkg.devDependencies['@nx/devkit'], '@prism/nx-podman': `file:${tarball}` },
-      },
-      null,
-      2,
-    ),
-  );
-  log('npm install nx + the packed plugin into the bench template');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
-  return tarball;
-}
-
-/** nx's CLI entry point (read from its package.json: the path moved between nx versions). */
-export function nxBin(templateDir) {
-  const pkg = JSON.parse(readFileSync(join(templateDir, 'node_modules', 'nx', 'package.json'), 'utf8'));
-  return join(templateDir, 'node_modules', 'nx', typeof pkg.bin === 'string' ? pkg.bin : pkg.bin.nx);
+  return prepareSharedTemplate(dir, { repoRoot: REPO_ROOT, name: 'bench-workspace', tarball, log });
 }
 
 /** A fresh workspace in `root` sharing the template's node_modules; git-initialised (nx watch and hashing like it). */

@@ -1,7 +1,8 @@
-// A long-running child (watch-reload under `nx run`) for the demo and the benchmarks: spawned in its own process
-// group so that stop() reaches every descendant like a terminal's Ctrl-C would, its output kept (with the time each
-// line arrived) so callers can wait for log lines.
+// A long-running child (watch-reload under `nx run`) for the demo, the benchmarks and the e2e tests (types in
+// long-running.d.mts): spawned in its own process group so that stop() reaches every descendant like a terminal's
+// Ctrl-C would, its output kept (with the time each line arrived) so callers can wait for log lines.
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 
 /**
  * Starts `file args`. `onLine(line)` sees every complete output line as it arrives (the demo echoes them);
@@ -33,7 +34,7 @@ export function startLongRunning(file, args, { cwd, env, onLine, label = 'proces
     child.on('close', (code, signal) => {
       if (partial) addLine(Date.now(), partial);
       partial = '';
-      resolve(code ?? (signal ? 128 : 1));
+      resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1));
     }),
   );
   const isDone = () => child.exitCode !== null || child.signalCode !== null;
@@ -96,16 +97,24 @@ export function startLongRunning(file, args, { cwd, env, onLine, label = 'proces
         timeoutMs,
       );
     },
-    /** SIGINT to the whole process group; SIGKILL to it after `killAfterMs`. Resolves with the exit code. */
-    async stop(killAfterMs = 20_000) {
-      const signalGroup = (signal) => {
+    /**
+     * `signal` (SIGINT: a terminal's Ctrl-C) to the whole process group, or with `group: false` to the child alone (a
+     * process manager stopping one pid); SIGKILL to the group after `killAfterMs`. Resolves with the exit code
+     * (128 + n when a signal ended it). A number argument is `killAfterMs`.
+     */
+    async stop(options = {}) {
+      const { signal = 'SIGINT', group = true, killAfterMs = 20_000 } = typeof options === 'number' ? { killAfterMs: options } : options;
+      const signalGroup = (name) => {
         try {
-          process.kill(-child.pid, signal);
+          process.kill(-child.pid, name);
         } catch {
           // already gone
         }
       };
-      if (!isDone()) signalGroup('SIGINT');
+      if (!isDone()) {
+        if (group) signalGroup(signal);
+        else child.kill(signal);
+      }
       const killer = setTimeout(() => signalGroup('SIGKILL'), killAfterMs);
       const code = await exited;
       clearTimeout(killer);

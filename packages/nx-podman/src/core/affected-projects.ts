@@ -1,21 +1,14 @@
 import type { WorkspaceGraph, WorkspaceProject } from './workspace-graph';
-
-const normalizeRoot = (root: string) => (root === '.' || root === '' ? '' : root.replace(/\\/g, '/').replace(/\/+$/, ''));
+import { findProjectForDir } from './workspace-paths';
 
 /**
  * The project owning a workspace-relative file: the one whose root is the longest prefix of the path
  * (a root project `.` owns what no other project owns). Undefined for a file outside every project.
  */
 export function findOwningProject(file: string, projects: Readonly<Record<string, Pick<WorkspaceProject, 'root'>>>): string | undefined {
-  const path = file.replace(/\\/g, '/');
-  let best: { name: string; length: number } | undefined;
-  for (const [name, project] of Object.entries(projects)) {
-    const root = normalizeRoot(project.root);
-    const owns = root === '' || path === root || path.startsWith(`${root}/`);
-    if (owns && (!best || root.length > best.length)) best = { name, length: root.length };
-  }
-  return best?.name;
+  return findProjectForDir(file, Object.entries(projects).map(([name, project]) => ({ name, root: project.root })));
 }
+
 
 /** The given projects and everything they depend on, transitively. */
 export function dependencyClosure(names: Iterable<string>, dependencies: WorkspaceGraph['dependencies']): Set<string> {

@@ -1,14 +1,12 @@
 import {
-  commonAncestorDir,
   createGoModuleIndex,
-  findProjectForDir,
   goImportDependencies,
   goModDependencies,
   goWorkDependencies,
   isGoSourceFile,
   resolveGoDir,
-  type ProjectRoot,
 } from './go-dependencies';
+import { commonAncestorDir, findProjectForDir, type ProjectRoot } from './workspace-paths';
 import { parseGoImports } from './go-imports';
 import { parseGoMod, parseGoWork } from './go-module';
 

@@ -1,13 +1,7 @@
 import { posix } from 'node:path';
 import type { GoImport } from './go-imports';
 import type { GoModFile, GoWorkFile } from './go-module';
-
-/** A project of the workspace, as far as ownership of directories goes. */
-export interface ProjectRoot {
-  name: string;
-  /** Workspace-relative root, posix separators; `.` (or empty) for a root project. */
-  root: string;
-}
+import { findProjectForDir, normalizeWorkspacePath, type ProjectRoot } from './workspace-paths';
 
 /** A Go module of the workspace: the project whose root holds the go.mod, and the go.mod's `module` path. */
 export interface WorkspaceGoModule {
@@ -21,32 +15,6 @@ export interface GoDependencyEdge {
   target: string;
   /** Workspace-relative file that makes the dependency. */
   sourceFile: string;
-}
-
-/** Normalizes a workspace-relative path: posix separators, no `./`, no trailing slash; the workspace root is `.`. */
-export function normalizeWorkspacePath(path: string): string {
-  const normalized = posix.normalize(path.replace(/\\/g, '/')).replace(/\/+$/, '');
-  return normalized === '' ? '.' : normalized;
-}
-
-/** True when `path` is `dir` or inside it (both workspace-relative). */
-export function isWithin(path: string, dir: string): boolean {
-  const p = normalizeWorkspacePath(path);
-  const d = normalizeWorkspacePath(dir);
-  if (d === '.') return !p.startsWith('../') && p !== '..' && !p.startsWith('/');
-  return p === d || p.startsWith(`${d}/`);
-}
-
-/** The project whose root contains `dir`, the deepest one when roots are nested (as Nx assigns files). */
-export function findProjectForDir(dir: string, projects: readonly ProjectRoot[]): string | undefined {
-  let best: { name: string; depth: number } | undefined;
-  for (const project of projects) {
-    const root = normalizeWorkspacePath(project.root);
-    if (!isWithin(dir, root)) continue;
-    const depth = root === '.' ? 0 : root.split('/').length;
-    if (!best || depth > best.depth) best = { name: project.name, depth };
-  }
-  return best?.name;
 }
 
 /** Resolves a directory written in a go.mod/go.work (relative to that file's directory) to a workspace-relative path; undefined when absolute or outside the workspace. */
@@ -141,18 +109,6 @@ export function goWorkDependencies(goWork: GoWorkFile, context: EdgeContext): Go
     return resolved === undefined ? undefined : findProjectForDir(resolved, context.projects);
   };
   return collect([...goWork.uses.map((use) => owner(use.dir)), ...goWork.replaces.flatMap((r) => (r.localDir !== undefined ? [owner(r.localDir)] : []))], context);
-}
-
-/** Nearest common ancestor directory of workspace-relative directories (`.` when they only share the workspace root). */
-export function commonAncestorDir(dirs: readonly string[]): string {
-  if (dirs.length === 0) return '.';
-  const split = dirs.map((dir) => {
-    const normalized = normalizeWorkspacePath(dir);
-    return normalized === '.' ? [] : normalized.split('/');
-  });
-  const common: string[] = [];
-  for (let i = 0; split.every((parts) => i < parts.length && parts[i] === split[0][i]); i++) common.push(split[0][i]);
-  return common.length ? common.join('/') : '.';
 }
 
 /** Whether a path is Go source the go command compiles into a binary (not tests, vendor or testdata). */

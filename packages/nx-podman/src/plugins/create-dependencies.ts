@@ -13,11 +13,10 @@ import {
   goModDependencies,
   goWorkDependencies,
   isGoSourceFile,
-  normalizeWorkspacePath,
   type GoDependencyEdge,
-  type ProjectRoot,
   type WorkspaceGoModule,
 } from '../core/go-dependencies';
+import { normalizeWorkspacePath, type ProjectRoot } from '../core/workspace-paths';
 import { parseGoImports } from '../core/go-imports';
 import { parseGoMod, parseGoWork, type GoModFile } from '../core/go-module';
 import { normalizePluginOptions, type PodmanPluginOptions } from './plugin-options';

@@ -10,7 +10,8 @@ import {
 } from '@nx/devkit';
 import { PluginCache, calculateHashesForCreateNodes, hashObject, workspaceDataDirectory } from '@nx/devkit/internal';
 import { parseContainerfile, type ParsedContainerfile } from '../core/containerfile';
-import { commonAncestorDir, isWithin, normalizeWorkspacePath, resolveGoDir } from '../core/go-dependencies';
+import { resolveGoDir } from '../core/go-dependencies';
+import { commonAncestorDir, isWithin, normalizeWorkspacePath } from '../core/workspace-paths';
 import { parseGoMod, type GoModFile } from '../core/go-module';
 import { normalizePluginOptions, type NormalizedPodmanPluginOptions, type PodmanPluginOptions } from './plugin-options';
 

@@ -23,15 +23,18 @@ export interface NormalizedPodmanPluginOptions {
 
 const TARGET_NAME_OPTIONS = ['buildTargetName', 'runTargetName', 'watchTargetName'] as const;
 
+/** The defaults of the plugin options (also the generators' default target names). */
+export const DEFAULT_PLUGIN_OPTIONS: Readonly<NormalizedPodmanPluginOptions> = Object.freeze({
+  buildTargetName: 'podman-build',
+  runTargetName: 'podman-run',
+  watchTargetName: 'watch-reload',
+  includeTestImports: false,
+});
+
 /** Applies defaults and checks the plugin options; throws an error naming the option, the value and the fix. */
 export function normalizePluginOptions(options: PodmanPluginOptions | undefined): NormalizedPodmanPluginOptions {
   const raw = (options ?? {}) as Record<string, unknown>;
-  const normalized: NormalizedPodmanPluginOptions = {
-    buildTargetName: 'podman-build',
-    runTargetName: 'podman-run',
-    watchTargetName: 'watch-reload',
-    includeTestImports: false,
-  };
+  const normalized: NormalizedPodmanPluginOptions = { ...DEFAULT_PLUGIN_OPTIONS };
   for (const key of TARGET_NAME_OPTIONS) {
     const value = raw[key];
     if (value === undefined) continue;

@@ -2,6 +2,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { createBuildRecordStore } from '../../adapters/build-record-store';
 import { createLogger, isNxVerbose } from '../../adapters/logger';
 import { createPodmanEngine } from '../../adapters/podman-engine';
+import { runUntilSignal } from '../../adapters/process-signals';
 import { normalizePodmanBuildOptions, type NormalizedPodmanBuildOptions } from './normalize-options';
 import { runPodmanBuild } from './run-podman-build';
 import type { PodmanBuildExecutorSchema } from './schema';
@@ -27,24 +28,16 @@ export default async function podmanBuildExecutor(options: PodmanBuildExecutorSc
     return { success: false };
   }
   // --verbose always shows podman's output, even for a quiet target.
-  if (verbose && normalized.quiet) normalized = Object.freeze({ ...normalized, quiet: false });
-
-  // Ctrl-C / SIGTERM from Nx: abort so the podman child is killed rather than orphaned.
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const outcome = await runPodmanBuild(normalized, {
-      engine: createPodmanEngine(normalized.connection),
+  const buildOptions = verbose && normalized.quiet ? Object.freeze({ ...normalized, quiet: false }) : normalized;
+  // Ctrl-C / SIGTERM: abort so the podman child is stopped rather than orphaned.
+  return runUntilSignal(async ({ signal }) => {
+    const outcome = await runPodmanBuild(buildOptions, {
+      engine: createPodmanEngine(buildOptions.connection),
       logger,
       records: createBuildRecordStore(context.root),
-      signal: controller.signal,
+      signal,
     });
     if (outcome.status === 'failed') process.stderr.write(`${outcome.message}\n`);
     return { success: outcome.status === 'built' || outcome.status === 'up-to-date' };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }

@@ -3,6 +3,7 @@ import { createBuildRecordStore } from '../../adapters/build-record-store';
 import { createHealthProbe } from '../../adapters/health-probe';
 import { createLogger } from '../../adapters/logger';
 import { createPodmanEngine } from '../../adapters/podman-engine';
+import { runUntilSignal } from '../../adapters/process-signals';
 import { createSystemClock } from '../../adapters/system-clock';
 import { normalizePodmanRunOptions } from './normalize-options';
 import { runPodmanRun } from './run-podman-run';
@@ -17,30 +18,25 @@ export default async function podmanRunExecutor(options: PodmanRunExecutorSchema
     return { success: false };
   }
   const projectRoot = context.projectsConfigurations?.projects[projectName]?.root ?? '.';
-  const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    const normalized = normalizePodmanRunOptions(options, { projectName, projectRoot, workspaceRoot: context.root, env: process.env });
-    const engine = createPodmanEngine(normalized.connection);
-    await engine.version();
-    const outcome = await runPodmanRun(normalized, {
-      engine,
-      logger,
-      records: createBuildRecordStore(context.root),
-      probe: createHealthProbe({ engine }),
-      clock: createSystemClock(),
-      signal: controller.signal,
-    });
-    if (outcome.status === 'healthy') return { success: true };
-    logger.error(outcome.message === 'aborted' ? `podman-run for "${projectName}" was interrupted` : outcome.message);
-    return { success: false };
-  } catch (error) {
-    logger.error((error as Error).message);
-    return { success: false };
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  return runUntilSignal(async ({ signal }) => {
+    try {
+      const normalized = normalizePodmanRunOptions(options, { projectName, projectRoot, workspaceRoot: context.root, env: process.env });
+      const engine = createPodmanEngine(normalized.connection);
+      await engine.version();
+      const outcome = await runPodmanRun(normalized, {
+        engine,
+        logger,
+        records: createBuildRecordStore(context.root),
+        probe: createHealthProbe({ engine }),
+        clock: createSystemClock(),
+        signal,
+      });
+      if (outcome.status === 'healthy') return { success: true };
+      logger.error(outcome.message === 'aborted' ? `podman-run for "${projectName}" was interrupted` : outcome.message);
+      return { success: false };
+    } catch (error) {
+      logger.error((error as Error).message);
+      return { success: false };
+    }
+  });
 }

@@ -4,6 +4,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { createChokidarWatcher } from '../../adapters/chokidar-watcher';
 import { createLogger } from '../../adapters/logger';
 import { createNxGraphReader } from '../../adapters/nx-graph';
+import { runUntilSignal } from '../../adapters/process-signals';
 import { createSystemClock } from '../../adapters/system-clock';
 import { normalizeWatchReloadOptions, type NormalizedWatchReloadOptions } from './normalize-options';
 import { createNxWatchTargets } from './nx-targets';
@@ -29,39 +30,27 @@ export default async function watchReloadExecutor(options: WatchReloadExecutorSc
     pluginWidth: names.reduce((max, name) => Math.max(max, name.length), 0),
   });
 
-  const controller = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      logger.warn('already stopping; waiting for running builds to end', { signal });
-      return;
-    }
-    logger.debug('signal received', { signal });
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
   let current = context;
   const reader = createNxGraphReader(context.root, context.projectGraph);
-  try {
-    return await runWatchReload(normalized, {
-      workspaceRoot: context.root,
-      graph: {
-        async read() {
-          const snapshot = await reader.read();
-          current = { ...context, projectGraph: snapshot.projectGraph, projectsConfigurations: snapshot.projectsConfigurations };
-          return snapshot.graph;
+  const onRepeat = (signal: string) => logger.warn('already stopping; waiting for running builds to end', { signal });
+  return runUntilSignal(
+    ({ signal }) =>
+      runWatchReload(normalized, {
+        workspaceRoot: context.root,
+        graph: {
+          async read() {
+            const snapshot = await reader.read();
+            current = { ...context, projectGraph: snapshot.projectGraph, projectsConfigurations: snapshot.projectsConfigurations };
+            return snapshot.graph;
+          },
         },
-      },
-      targets: createNxWatchTargets({ getContext: () => current, options: normalized, logger }),
-      createWatcher: createChokidarWatcher,
-      clock: createSystemClock(),
-      logger,
-      readFile: (path) => readFile(join(context.root, path), 'utf8').catch(() => undefined),
-      signal: controller.signal,
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+        targets: createNxWatchTargets({ getContext: () => current, options: normalized, logger }),
+        createWatcher: createChokidarWatcher,
+        clock: createSystemClock(),
+        logger,
+        readFile: (path) => readFile(join(context.root, path), 'utf8').catch(() => undefined),
+        signal,
+      }),
+    { onRepeat },
+  );
 }

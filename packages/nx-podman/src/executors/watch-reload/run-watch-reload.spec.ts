@@ -1,3 +1,4 @@
+// Why this file is long: one harness drives the whole watch lifecycle through fake ports; each describe is one semantic of docs/watch-reload.md.
 import { join } from 'node:path';
 import { createLogger } from '../../adapters/logger';
 import type { WorkspaceGraph, WorkspaceProject } from '../../core/workspace-graph';

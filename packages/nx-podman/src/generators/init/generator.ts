@@ -1,4 +1,5 @@
 import { formatFiles, logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { DEFAULT_PLUGIN_OPTIONS } from '../../plugins/plugin-options';
 import type { InitGeneratorSchema } from './schema';
 
 /** The package name under which the plugin is registered in nx.json. */
@@ -19,11 +20,7 @@ export interface InitReport {
   skipped: string[];
 }
 
-const DEFAULT_TARGET_NAMES: InferredTargetNames = {
-  buildTargetName: 'podman-build',
-  runTargetName: 'podman-run',
-  watchTargetName: 'watch-reload',
-};
+const DEFAULT_TARGET_NAMES: InferredTargetNames = DEFAULT_PLUGIN_OPTIONS;
 
 type PluginEntry = string | { plugin: string; options?: unknown };
 

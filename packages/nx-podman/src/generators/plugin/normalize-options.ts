@@ -1,5 +1,7 @@
 import { getProjects, visitNotIgnoredFiles, type ProjectConfiguration, type Tree } from '@nx/devkit';
 import { posix } from 'node:path';
+import { parseGoMod } from '../../core/go-module';
+import { commonAncestorDir, isWithin } from '../../core/workspace-paths';
 import { readInferredTargetNames } from '../init/generator';
 import type { PluginGeneratorSchema, PluginHealthCheckKind } from './schema';
 
@@ -99,25 +101,17 @@ function image(option: string, value: unknown, fallback: string): string {
   return value;
 }
 
-function isInside(child: string, parent: string): boolean {
-  return parent === '.' || child === parent || child.startsWith(`${parent}/`);
-}
-
-function commonParent(a: string, b: string): string {
-  const left = a === '.' ? [] : a.split('/');
-  const right = b === '.' ? [] : b.split('/');
-  const common: string[] = [];
-  for (let i = 0; i < Math.min(left.length, right.length) && left[i] === right[i]; i++) common.push(left[i]);
-  return common.length ? common.join('/') : '.';
+/** The `module` path of a go.mod; undefined when it cannot be parsed (the generator then says so). */
+function readGoModulePath(text: string, file: string): string | undefined {
+  try {
+    return parseGoMod(text, file).module;
+  } catch {
+    return undefined;
+  }
 }
 
 function fromContext(context: string, path: string): string {
   return context === '.' ? path : posix.relative(context, path);
-}
-
-/** The `module` line of a go.mod, or undefined. */
-export function readGoModulePath(goMod: string): string | undefined {
-  return /^\s*module\s+"?([^\s"]+)"?\s*$/m.exec(goMod)?.[1];
 }
 
 /** Directories (workspace-relative) holding a go.mod: the Go projects the graph inference will create. */
@@ -219,7 +213,7 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
   if (projectRoot === coreRoot) {
     invalid('name', name, `a name other than the core module's ("${posix.basename(coreRoot)}", at "${coreRoot}")`);
   }
-  if (isInside(projectRoot, coreRoot) || isInside(coreRoot, projectRoot)) {
+  if (isWithin(projectRoot, coreRoot) || isWithin(coreRoot, projectRoot)) {
     invalid('core', coreOption, `a directory that neither contains nor is inside the plugin directory "${projectRoot}"`);
   }
 
@@ -252,7 +246,7 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
   const coreExists = tree.exists(coreGoMod);
   let coreModule = `${modulePrefix}/${posix.basename(coreRoot)}`;
   if (coreExists) {
-    const declared = readGoModulePath(tree.read(coreGoMod, 'utf-8') ?? '');
+    const declared = readGoModulePath(tree.read(coreGoMod, 'utf-8') ?? '', coreGoMod);
     if (!declared) throw new PluginGeneratorError(`"${coreGoMod}" has no module line. Fix it, or pass --core with the directory of your core module.`);
     coreModule = declared;
   } else if (tree.exists(coreRoot)) {
@@ -260,7 +254,7 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
   }
 
   const port = choosePort(options.port, usedPorts(tree, projects, goModuleDirectories));
-  const context = commonParent(projectRoot, coreRoot);
+  const context = commonAncestorDir([projectRoot, coreRoot]);
   return Object.freeze({
     name,
     projectRoot,

@@ -1,0 +1,4 @@
+export declare const BUSYBOX_IMAGE: string;
+export declare const GO_BUILDER_IMAGE: string;
+export declare function ensureBusyboxImage(log?: (line: string) => void): void;
+export declare function ensureGoBuilderImage(log?: (line: string) => void): void;
