@@ -49,18 +49,26 @@ function logicalLines(text: string): { text: string; line: number }[] {
   return result;
 }
 
-/** Splits instruction arguments, handling the JSON (exec) form `["a", "b"]`. */
-function splitArgs(rest: string): string[] {
-  const trimmed = rest.trim();
-  if (trimmed.startsWith('[')) {
+/**
+ * Splits COPY/ADD arguments into leading `--flags` and the paths, handling the JSON form `["a", "b", "/dst/"]` after
+ * flags too (`COPY --chown=1000 ["a b", "/dst/"]`).
+ */
+function splitCopyArgs(rest: string): { flags: string[]; paths: string[] } {
+  const flags: string[] = [];
+  let remaining = rest.trim();
+  for (let match = remaining.match(/^(--\S+)\s*/); match; match = remaining.match(/^(--\S+)\s*/)) {
+    flags.push(match[1]);
+    remaining = remaining.slice(match[0].length);
+  }
+  if (remaining.startsWith('[')) {
     try {
-      const parsed = JSON.parse(trimmed) as unknown;
-      if (Array.isArray(parsed)) return parsed.map(String);
+      const parsed = JSON.parse(remaining) as unknown;
+      if (Array.isArray(parsed)) return { flags, paths: parsed.map(String) };
     } catch {
       // not JSON: fall through to whitespace splitting, like podman does
     }
   }
-  return trimmed.split(/\s+/).filter(Boolean);
+  return { flags, paths: remaining.split(/\s+/).filter(Boolean) };
 }
 
 /** Parses the stages, context copies and ARGs of a Containerfile/Dockerfile. Heredocs and parser directives are ignored. */
@@ -78,10 +86,8 @@ export function parseContainerfile(text: string): ParsedContainerfile {
       const asIndex = parts.findIndex((part) => part.toUpperCase() === 'AS');
       stages.push({ from: parts[0], name: asIndex >= 0 ? parts[asIndex + 1]?.toLowerCase() : undefined, index: stages.length, line });
     } else if (keyword === 'COPY' || keyword === 'ADD') {
-      const parts = splitArgs(rest);
-      const flags = parts.filter((part) => part.startsWith('--'));
+      const { flags, paths } = splitCopyArgs(rest);
       if (flags.some((flag) => flag.startsWith('--from='))) continue;
-      const paths = parts.filter((part) => !part.startsWith('--'));
       const sources = paths.slice(0, -1).filter((source) => !/^[a-z]+:\/\//i.test(source) && !source.startsWith('<<'));
       if (sources.length) copies.push({ instruction: keyword, sources, stageIndex: Math.max(stages.length - 1, 0), line });
     } else if (keyword === 'ARG') {

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { posix } from 'node:path';
+import { mapCopySource } from './copy-sources';
 
 /** Directories never watched, at any depth: VCS data, dependencies, build output, Go vendoring, the Nx cache. */
 export const ALWAYS_EXCLUDED_DIRS: readonly string[] = Object.freeze(['.git', 'node_modules', 'dist', 'vendor', '.nx']);
@@ -144,18 +145,21 @@ export function globsFromTargetInputs(
 
 /**
  * Project-relative globs for what a Containerfile copies from inside the project (config files, templates), so that
- * changing them rebuilds. Sources at or above the project root (the whole module) and outside it (other projects,
- * reached through the graph) add nothing.
+ * changing them rebuilds (see {@link mapCopySource} for the forms). A source that is the project root or above it
+ * copies every project file: `**` (the ignore file and the excludes still apply). Sources outside the project add
+ * nothing here: their own project is watched and reached through the graph.
  */
 export function globsFromCopySources(sources: readonly string[], context: { buildContext: string; projectRoot: string }): string[] {
-  const root = context.projectRoot === '.' ? '' : context.projectRoot.replace(/\/+$/, '');
   const globs: string[] = [];
   for (const source of sources) {
-    const path = posix.normalize(posix.join(context.buildContext === '.' ? '' : context.buildContext, source)).replace(/\/+$/, '');
-    if (path.startsWith('..') || path === '.' || path === root) continue;
-    const relative = root === '' ? path : path.startsWith(`${root}/`) ? path.slice(root.length + 1) : undefined;
-    if (relative === undefined) continue;
-    globs.push(relative, `${relative}/**`);
+    const mapped = mapCopySource(source, { context: context.buildContext, projectRoot: context.projectRoot });
+    if (!mapped || mapped.inProject === undefined) continue;
+    if (mapped.coversProject) {
+      globs.push('**');
+      continue;
+    }
+    if (!mapped.isDirectory) globs.push(mapped.inProject);
+    globs.push(`${mapped.inProject}/**`);
   }
-  return globs;
+  return [...new Set(globs)];
 }

@@ -134,6 +134,20 @@ describe('createGoProjectConfiguration', () => {
     });
   });
 
+  it('takes the context project.json sets: COPY sources map from there ({projectRoot}/config.yaml, not {projectRoot}/solo/config.yaml)', () => {
+    const solo: GoProjectFacts = {
+      root: 'plugins/solo',
+      name: 'solo',
+      goMod: parseGoMod('module prism/solo\n'),
+      containerfile: { fileName: 'Containerfile', parsed: parseContainerfile('FROM scratch AS production\nCOPY solo/main.go solo/go.mod solo/config.yaml /src/solo/\n') },
+      contextOption: 'plugins',
+    };
+    const build = createGoProjectConfiguration(solo, defaults).targets!['podman-build'];
+    expect(build.options).toEqual({ file: '{projectRoot}/Containerfile', context: 'plugins' });
+    expect(build.inputs).toEqual(expect.arrayContaining(['{projectRoot}/config.yaml', '{projectRoot}/main.go', '{projectRoot}/go.mod']));
+    expect(build.inputs).not.toContain('{projectRoot}/solo/config.yaml');
+  });
+
   it('keeps the project root as context when nothing outside it is replaced', () => {
     const echo = { ...postgres, root: 'plugins/echo', name: 'echo', goMod: parseGoMod('module prism/echo\n') };
     expect(createGoProjectConfiguration(echo, defaults).targets!['podman-build'].options).toEqual({ file: '{projectRoot}/Containerfile', context: '{projectRoot}' });

@@ -10,10 +10,11 @@ import {
 } from '@nx/devkit';
 import { PluginCache, calculateHashesForCreateNodes, hashObject, workspaceDataDirectory } from '@nx/devkit/internal';
 import { parseContainerfile, type ParsedContainerfile } from '../core/containerfile';
+import { mapCopySource } from '../core/copy-sources';
 import { resolveGoDir } from '../core/go-dependencies';
 import { commonAncestorDir, isWithin, normalizeWorkspacePath } from '../core/workspace-paths';
 import { parseGoMod, type GoModFile } from '../core/go-module';
-import { normalizePluginOptions, type NormalizedPodmanPluginOptions, type PodmanPluginOptions } from './plugin-options';
+import { DEFAULT_PLUGIN_OPTIONS, normalizePluginOptions, type NormalizedPodmanPluginOptions, type PodmanPluginOptions } from './plugin-options';
 
 /** The file names that make a Go project an image project, in the order podman looks for them. */
 export const CONTAINERFILE_NAMES = ['Containerfile', 'Dockerfile'] as const;
@@ -26,6 +27,11 @@ export interface GoProjectFacts {
   goMod: GoModFile;
   /** The project's Containerfile (or Dockerfile), when it has one. */
   containerfile?: { fileName: (typeof CONTAINERFILE_NAMES)[number]; parsed: ParsedContainerfile };
+  /**
+   * The build context the project's project.json sets on its build target (`options.context`), workspace-relative:
+   * it wins over the inferred one, so that the inputs map COPY sources from where podman really reads them.
+   */
+  contextOption?: string;
 }
 
 /** A project entry as createNodes returns it. */
@@ -34,7 +40,7 @@ export type InferredGoProject = Omit<ProjectConfiguration, 'root'> & { name: str
 const STAGE_CONFIGURATIONS = { production: { stage: 'production' }, debug: { stage: 'debug' } };
 
 /** Bumped when the inferred shape changes, so cached results from an older plugin version are not reused. */
-const INFERENCE_VERSION = 1;
+const INFERENCE_VERSION = 2;
 
 /**
  * The podman build context of a project: its root, widened to the nearest common ancestor of the root and every
@@ -65,13 +71,11 @@ function copiedInputs(root: string, context: string, parsed: ParsedContainerfile
   for (const copy of parsed.copies) {
     for (const source of copy.sources) {
       // Variables are resolved at build time; the project's own inputs still cover the usual case.
-      if (source.includes('$')) continue;
-      const path = normalizeWorkspacePath(posix.join(context, source.replace(/^\/+/, '')));
-      if (!isWithin(path, context)) continue;
-      const base = inputPath(root, path);
+      const mapped = mapCopySource(source, { context, projectRoot: root });
+      if (!mapped) continue;
+      const base = inputPath(root, mapped.path);
       // A source may be a file or a directory; without touching the disk, cover both unless it is clearly a directory.
-      const isDirectory = source.endsWith('/') || path === normalizeWorkspacePath(context) || path === normalizeWorkspacePath(root);
-      if (!isDirectory) inputs.push(base);
+      if (!mapped.isDirectory) inputs.push(base);
       inputs.push(`${base}/**/*`);
     }
   }
@@ -109,7 +113,7 @@ export function inferBuildInputs(root: string, context: string, containerfile: N
 export function createGoProjectConfiguration(facts: GoProjectFacts, options: NormalizedPodmanPluginOptions): InferredGoProject {
   const { name, root, containerfile } = facts;
   if (!containerfile) return { name, targets: {} };
-  const context = inferBuildContext(root, facts.goMod);
+  const context = facts.contextOption ?? inferBuildContext(root, facts.goMod);
   const help = (target: string, example: { options?: Record<string, unknown>; args?: string[] }) => ({
     command: `npx nx run ${name}:${target} --help`,
     example,
@@ -171,13 +175,26 @@ export function createGoProjectConfiguration(facts: GoProjectFacts, options: Nor
   };
 }
 
-/** Reads the name from a project.json next to the go.mod, which wins over the folder name as usual in Nx. */
-function readProjectJsonName(absoluteRoot: string): { exists: boolean; name?: string } {
+/** A context option as written in project.json (`{projectRoot}`, `{workspaceRoot}/x`, or workspace-relative) → workspace-relative. */
+function resolveContextOption(value: unknown, root: string): string | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const path = value.replace('{projectRoot}', root === '.' ? '' : root).replace('{workspaceRoot}', '').replace(/^\/+/, '');
+  const normalized = normalizeWorkspacePath(path === '' ? '.' : path);
+  return normalized === '..' || normalized.startsWith('../') || posix.isAbsolute(normalized) ? undefined : normalized;
+}
+
+/**
+ * Reads a project.json next to the go.mod: its name (which wins over the folder name as usual in Nx) and the build
+ * context its build target sets.
+ */
+function readProjectJson(absoluteRoot: string, root: string, buildTargetName: string): { exists: boolean; name?: string; contextOption?: string } {
   const path = join(absoluteRoot, 'project.json');
   if (!existsSync(path)) return { exists: false };
   try {
-    const name = (JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown }).name;
-    return { exists: true, ...(typeof name === 'string' && name ? { name } : {}) };
+    const json = JSON.parse(readFileSync(path, 'utf8')) as { name?: unknown; targets?: Record<string, { options?: { context?: unknown } }> };
+    const name = json.name;
+    const contextOption = resolveContextOption(json.targets?.[buildTargetName]?.options?.context, root);
+    return { exists: true, ...(typeof name === 'string' && name ? { name } : {}), ...(contextOption ? { contextOption } : {}) };
   } catch {
     // Nx's own project.json plugin reports a broken project.json; the folder name is the best guess meanwhile.
     return { exists: true };
@@ -185,24 +202,24 @@ function readProjectJsonName(absoluteRoot: string): { exists: boolean; name?: st
 }
 
 /** Reads the facts of the project owning `goModFile`, or undefined when that go.mod does not make a project. */
-export function readGoProjectFacts(goModFile: string, workspaceRoot: string): GoProjectFacts | undefined {
+export function readGoProjectFacts(goModFile: string, workspaceRoot: string, buildTargetName = DEFAULT_PLUGIN_OPTIONS.buildTargetName): GoProjectFacts | undefined {
   const file = normalizeWorkspacePath(goModFile);
   const root = posix.dirname(file);
   const parts = root.split('/');
   // The go command ignores these directories, so a go.mod there is a fixture or vendored copy, not a module of ours.
   if (parts.some((part) => part === 'testdata' || part === 'vendor' || part === 'node_modules')) return undefined;
   const absoluteRoot = join(workspaceRoot, root);
-  const projectJson = readProjectJsonName(absoluteRoot);
+  const projectJson = readProjectJson(absoluteRoot, root, buildTargetName);
   if (root === '.' && !projectJson.exists) return undefined;
   const goMod = parseGoMod(readFileSync(join(workspaceRoot, file), 'utf8'), file);
   const name = projectJson.name ?? basename(root === '.' ? workspaceRoot : root);
   const fileName = CONTAINERFILE_NAMES.find((candidate) => existsSync(join(absoluteRoot, candidate)));
   const containerfile = fileName ? { fileName, parsed: parseContainerfile(readFileSync(join(absoluteRoot, fileName), 'utf8')) } : undefined;
-  return { root, name, goMod, ...(containerfile ? { containerfile } : {}) };
+  return { root, name, goMod, ...(containerfile ? { containerfile } : {}), ...(projectJson.contextOption ? { contextOption: projectJson.contextOption } : {}) };
 }
 
 function inferNodes(goModFile: string, options: NormalizedPodmanPluginOptions, context: CreateNodesContext): CreateNodesResult {
-  const facts = readGoProjectFacts(goModFile, context.workspaceRoot);
+  const facts = readGoProjectFacts(goModFile, context.workspaceRoot, options.buildTargetName);
   if (!facts) return {};
   return { projects: { [facts.root]: createGoProjectConfiguration(facts, options) } };
 }

@@ -30,12 +30,10 @@ function buildCommandHint(options: NormalizedPodmanRunOptions, target: string): 
   return `nx run ${options.project}:${target}${configuration}`;
 }
 
-/** Resolves a local image reference to its full id; undefined when it does not exist (never pulls). */
+/** Resolves a local image reference to its full id (`sha256:…`); undefined when it does not exist (never pulls). */
 async function resolveImage(engine: PodmanEngine, ref: string): Promise<string | undefined> {
   if (!(await engine.imageExists(ref))) return undefined;
-  const inspect = await engine.exec(['image', 'inspect', '--format', '{{.Id}}', ref]);
-  const id = inspect.stdout.trim();
-  return inspect.exitCode === 0 && id !== '' ? id : undefined;
+  return engine.imageId(ref);
 }
 
 /**

@@ -236,7 +236,7 @@ describe('runWatchReload: what a change builds (semantics 1, 2, 5)', () => {
       {
         autoFinish: true,
         files: {
-          'plugins/postgres/Containerfile': 'FROM scratch\nCOPY core/ core/\nCOPY postgres/ postgres/\nCOPY postgres/config.yaml /etc/plugin/\n',
+          'plugins/postgres/Containerfile': 'FROM scratch\nCOPY core/*.go core/\nCOPY postgres/*.go postgres/\nCOPY postgres/config.yaml /etc/plugin/\n',
           'plugins/.containerignore': 'postgres/local.go\n',
         },
       },
@@ -247,6 +247,28 @@ describe('runWatchReload: what a change builds (semantics 1, 2, 5)', () => {
     await h.advance(2000);
     expect(h.builds).toHaveLength(0);
     h.change('plugins/postgres/config.yaml');
+    await h.advance(1000);
+    expect(h.builds.map((b) => b.project)).toEqual(['postgres']);
+    await h.stop();
+  });
+
+  it('a COPY of the whole project makes every file it copies trigger (as it changes the image), except ignored ones', async () => {
+    const h = harness(
+      {},
+      {
+        autoFinish: true,
+        files: {
+          // several sources in one COPY, JSON form after a flag
+          'plugins/postgres/Containerfile': 'FROM scratch\nCOPY --chown=65532 ["core/", "postgres/", "/src/"]\n',
+          'plugins/.containerignore': '**/*.md\n',
+        },
+      },
+    );
+    await h.start();
+    h.change('plugins/postgres/README.md');
+    await h.advance(2000);
+    expect(h.builds).toHaveLength(0);
+    h.change('plugins/postgres/notes.txt');
     await h.advance(1000);
     expect(h.builds.map((b) => b.project)).toEqual(['postgres']);
     await h.stop();

@@ -58,13 +58,15 @@ export async function buildWatchModel(graph: WorkspaceGraph, options: Normalized
   for (const name of watched) {
     const project = graph.projects[name];
     if (!project) continue;
+    // `include` replaces the defaults; otherwise the build target's inputs and the files its Containerfile copies both count.
     let include = options.include ? [...options.include] : undefined;
     let exclude = [...options.ignore];
     let ignore: { context: string; rules: ReturnType<typeof parseIgnoreFile> } | undefined;
     const target = project.targets[options.buildTarget];
     if (target) {
       const described = await sources.describeBuild(name).catch(() => undefined);
-      if (!include) {
+      const fromUser = include !== undefined;
+      if (!fromUser) {
         const fromInputs = globsFromTargetInputs(target.inputs, { projectRoot: project.root, namedInputs: { ...graph.namedInputs, ...project.namedInputs } });
         if (fromInputs) {
           include = fromInputs.include;
@@ -73,9 +75,9 @@ export async function buildWatchModel(graph: WorkspaceGraph, options: Normalized
       }
       if (described) {
         const containerfile = await sources.readFile(described.file);
-        if (!include && containerfile !== undefined) {
+        if (!fromUser && containerfile !== undefined) {
           const copied = parseContainerfile(containerfile).copies.flatMap((copy) => copy.sources);
-          include = [...DEFAULT_INCLUDE, ...globsFromCopySources(copied, { buildContext: described.context, projectRoot: project.root })];
+          include = [...new Set([...(include ?? DEFAULT_INCLUDE), ...globsFromCopySources(copied, { buildContext: described.context, projectRoot: project.root })])];
         }
         const ignoreText =
           (await sources.readFile(`${described.file}.containerignore`)) ??
