@@ -9,6 +9,9 @@ import { buildGlobalArgs, parsePodmanVersion, type PodmanConnection, type Podman
 import type { PodmanEngine, RunProcessOptions, ProcessRunner } from '../core/ports';
 import { createProcessRunner } from './process-runner';
 
+/** How long an aborted `podman build` may take to clean up after its RUN step was killed, before it is signalled. */
+const BUILD_ABORT_GRACE_MS = 3000;
+
 /** Creates the real podman engine (the {@link PodmanEngine} port over the process runner). */
 export function createPodmanEngine(connection: PodmanConnection, runner: ProcessRunner = createProcessRunner()): PodmanEngine {
   const globalArgs = buildGlobalArgs(connection);
@@ -66,7 +69,8 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
       const dir = await mkdtemp(join(tmpdir(), 'nx-podman-build-'));
       try {
         const iidfile = join(dir, 'iid');
-        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], options);
+        // An abort kills the running RUN step first, so that podman (with --force-rm) removes its build container.
+        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], { stopTreeFirst: { graceMs: BUILD_ABORT_GRACE_MS }, ...options });
         const imageId = result.exitCode === 0 && !result.aborted ? await readFile(iidfile, 'utf8').then(fullImageId, () => undefined) : undefined;
         return { result, imageId };
       } finally {

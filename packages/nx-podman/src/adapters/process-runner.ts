@@ -2,14 +2,17 @@ import { execa } from 'execa';
 import { formatCommand } from '../core/command-line';
 import { CommandNotFoundError } from '../core/errors';
 import type { ProcessRunner } from '../core/ports';
+import { listDescendants, signalAll } from './process-tree';
 
 /**
  * Creates the real process runner (execa). Every child is killed when the parent exits (execa `cleanup`),
- * and an aborted run escalates SIGTERM to SIGKILL so no podman child is left behind.
+ * and an aborted run escalates SIGTERM to SIGKILL so no podman child is left behind; with `stopTreeFirst` the
+ * processes below the child are stopped first (see {@link RunProcessOptions.stopTreeFirst}).
  */
 export function createProcessRunner(): ProcessRunner {
   return {
     async run(file, args, options = {}) {
+      const treeFirst = options.stopTreeFirst;
       const subprocess = execa(file, [...args], {
         cwd: options.cwd,
         env: options.env,
@@ -19,7 +22,7 @@ export function createProcessRunner(): ProcessRunner {
         reject: false,
         stripFinalNewline: false,
         cleanup: true,
-        cancelSignal: options.signal,
+        cancelSignal: treeFirst ? undefined : options.signal,
         timeout: options.timeoutMs,
         killSignal: options.killSignal ?? 'SIGTERM',
         forceKillAfterDelay: options.forceKillAfterMs ?? 5000,
@@ -30,7 +33,31 @@ export function createProcessRunner(): ProcessRunner {
         subprocess.stdout?.on('data', (chunk: Buffer) => onOutput(chunk.toString(), 'stdout'));
         subprocess.stderr?.on('data', (chunk: Buffer) => onOutput(chunk.toString(), 'stderr'));
       }
+      let aborted = false;
+      let below: number[] = [];
+      let graceTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        aborted = true;
+        const pid = subprocess.pid;
+        const tree = pid === undefined ? [] : listDescendants(pid);
+        below = tree.map((process) => process.pid);
+        const work = tree.filter((process) => process.depth >= 2).map((process) => process.pid);
+        if (work.length === 0) {
+          subprocess.kill(options.killSignal ?? 'SIGTERM');
+          return;
+        }
+        signalAll(work, 'SIGKILL');
+        graceTimer = setTimeout(() => subprocess.kill(options.killSignal ?? 'SIGTERM'), treeFirst!.graceMs);
+      };
+      if (treeFirst && options.signal) {
+        if (options.signal.aborted) onAbort();
+        else options.signal.addEventListener('abort', onAbort, { once: true });
+      }
       const result = await subprocess;
+      clearTimeout(graceTimer);
+      options.signal?.removeEventListener('abort', onAbort);
+      // Reparented to init once the child is gone: whatever it left below itself.
+      if (below.length) signalAll(below, 'SIGKILL');
       const code = (result as { code?: string }).code;
       if (result.failed && (code === 'ENOENT' || code === 'EACCES') && result.exitCode === undefined) {
         throw new CommandNotFoundError(file, result.cause ?? result);
@@ -40,7 +67,7 @@ export function createProcessRunner(): ProcessRunner {
         exitCode: result.exitCode ?? (result.signal ? 128 : 1),
         stdout: String(result.stdout ?? ''),
         stderr: String(result.stderr ?? ''),
-        aborted: result.isCanceled === true,
+        aborted: aborted || result.isCanceled === true,
         timedOut: result.timedOut === true,
         signal: result.signal ?? undefined,
       };

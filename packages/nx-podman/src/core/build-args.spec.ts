@@ -92,7 +92,7 @@ describe('buildPodmanBuildArgs', () => {
     expect(buildPodmanBuildArgs(base, v4)).toEqual([
       'build',
       '--file', '/ws/plugins/postgres/Containerfile',
-      '--target', 'production',
+      '--target', 'production', '--force-rm',
       '--tag', 'prism/postgres-plugin:production',
       '--tag', 'prism/postgres-plugin:latest',
       '/ws/plugins',
@@ -114,7 +114,7 @@ describe('buildPodmanBuildArgs', () => {
       v4,
     );
     expect(args).toEqual([
-      'build', '--file', base.file, '--target', 'production',
+      'build', '--file', base.file, '--target', 'production', '--force-rm',
       '--platform', 'linux/arm64',
       '--tag', 'a/b:c',
       '--build-arg', 'GO_VERSION=1.19', '--build-arg', 'EMPTY=',
@@ -128,7 +128,7 @@ describe('buildPodmanBuildArgs', () => {
 
   it('builds several platforms into a manifest list instead of tagging', () => {
     const args = buildPodmanBuildArgs({ ...base, platforms: ['linux/amd64', 'linux/arm64'], manifest: 'localhost/m:1' }, v4);
-    expect(args).toEqual(['build', '--file', base.file, '--target', 'production', '--platform', 'linux/amd64,linux/arm64', '--manifest', 'localhost/m:1', base.context]);
+    expect(args).toEqual(['build', '--file', base.file, '--target', 'production', '--force-rm', '--platform', 'linux/amd64,linux/arm64', '--manifest', 'localhost/m:1', base.context]);
     expect(args).not.toContain('--tag');
   });
 

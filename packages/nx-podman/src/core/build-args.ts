@@ -117,7 +117,8 @@ const MULTI_PLATFORM_SINCE: [number, number] = [4, 0];
  * Throws {@link UnsupportedPodmanError} for a requested feature the version lacks instead of silently dropping it.
  */
 export function buildPodmanBuildArgs(input: PodmanBuildArgsInput, version: PodmanVersion): string[] {
-  const args = ['build', '--file', input.file, '--target', input.stage];
+  // --force-rm: a failed or aborted build removes its working container too (podman keeps it by default).
+  const args = ['build', '--file', input.file, '--target', input.stage, '--force-rm'];
   if (input.platforms.length > 1) {
     if (!isPodmanAtLeast(version, ...MULTI_PLATFORM_SINCE)) {
       throw new UnsupportedPodmanError(

@@ -72,6 +72,13 @@ export interface RunProcessOptions {
   forceKillAfterMs?: number;
   /** The first signal an abort sends. @default 'SIGTERM' */
   killSignal?: 'SIGTERM' | 'SIGINT';
+  /**
+   * On abort, stop the work below the child first: SIGKILL what runs below its own children (a build step's
+   * container: `podman build` → `buildah-oci-runtime` → the RUN command), wait up to `graceMs` for the child to see
+   * that and exit by itself (podman then removes its build container), and only then signal the child. Whatever the
+   * child leaves running below it is killed after it exits. Without it, an abort signals the child only.
+   */
+  stopTreeFirst?: { graceMs: number };
 }
 
 /** What a finished child process left behind. A non-zero exit is a result, not an exception. */

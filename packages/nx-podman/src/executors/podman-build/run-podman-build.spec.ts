@@ -94,7 +94,7 @@ describe('runPodmanBuild', () => {
     const build = engine.callsStartingWith('build')[0];
     const iidfile = build[build.indexOf('--iidfile') + 1];
     expect(build).toEqual([
-      'build', '--iidfile', iidfile, '--file', join(ws.path, 'plugins/postgres/Containerfile'), '--target', 'production',
+      'build', '--iidfile', iidfile, '--file', join(ws.path, 'plugins/postgres/Containerfile'), '--target', 'production', '--force-rm',
       '--tag', 'prism/postgres-plugin:production', '--tag', 'prism/postgres-plugin:latest',
       '--label', 'org.opencontainers.image.title=postgres',
       '--label', 'io.prism.nx-podman.project=postgres',

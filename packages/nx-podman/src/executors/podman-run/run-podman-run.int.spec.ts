@@ -136,7 +136,7 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     await recordBuild('replace', 'production', ids.v1);
     const options = normalize('replace', { name, ports: ['19751:8080'], env: { GREETING: SECRET }, healthCheck: { http: 'http://127.0.0.1:19751/healthz', timeout: 20, interval: 0.2 } });
 
-    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'healthy', container: name, imageId: ids.v1 });
+    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'healthy', container: name, imageId: `sha256:${ids.v1}` });
     expect(await get(19751)).toBe('v1');
     expect(output).toMatch(new RegExp(`INFO starting plugin container plugin=replace image=${ids.v1.slice(0, 12)}\n`));
     expect(output).toContain(`INFO plugin container started plugin=replace container=${name}\n`);
@@ -148,7 +148,7 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     expect(podman(['port', name]).stdout.trim()).toBe('8080/tcp -> 127.0.0.1:19751');
 
     await recordBuild('replace', 'production', ids.v2);
-    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'healthy', imageId: ids.v2 });
+    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'healthy', imageId: `sha256:${ids.v2}` });
     expect(await get(19751)).toBe('v2');
     expect(output).toMatch(/INFO plugin healthy plugin=replace duration=\d+\.\ds check=http downtime=\d+\.\ds\n/);
     expect(output).not.toContain(SECRET);
