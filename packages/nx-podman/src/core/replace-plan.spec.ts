@@ -113,14 +113,20 @@ describe('replaceContainer', () => {
     ]);
   });
 
-  it('stops the old container with the stop timeout, removes it, then runs the new image', async () => {
+  it('stops and removes the old container in one podman call with the stop timeout, then runs the new image; downtime counts from the stop', async () => {
     const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 }, probe: (attempt) => (attempt < 3 ? { ok: false, reason: 'ECONNREFUSED' } : { ok: true }) });
+    // The old container stops answering at SIGTERM, but podman takes 500 ms to stop and remove it.
+    t.engine.on(['rm'], (args) => {
+      t.clock.time += 500;
+      t.containers.delete(args.at(-1)!);
+      return {};
+    });
     const result = await replaceContainer(request(), t.ports);
-    expect(result).toMatchObject({ status: 'healthy', downtimeMs: 2030 });
-    expect(t.engine.callsStartingWith('stop')).toEqual([['stop', '--ignore', '--time', '10', 'postgres-plugin']]);
-    expect(t.engine.callsStartingWith('rm')).toEqual([['rm', '--force', '--ignore', 'postgres-plugin']]);
-    expect(commands(t.engine).slice(0, 4)).toEqual(['container inspect', 'stop', 'rm', 'run']);
-    expect(t.logger.lines).toContain('INFO plugin healthy plugin=postgres duration=2.0s check=http downtime=2.0s');
+    expect(result).toMatchObject({ status: 'healthy', downtimeMs: 2530 });
+    expect(t.engine.callsStartingWith('stop')).toEqual([]);
+    expect(t.engine.callsStartingWith('rm')).toEqual([['rm', '--force', '--ignore', '--time', '10', 'postgres-plugin']]);
+    expect(commands(t.engine).slice(0, 3)).toEqual(['container inspect', 'rm', 'run']);
+    expect(t.logger.lines).toContain('INFO plugin healthy plugin=postgres duration=2.0s check=http downtime=2.5s');
     expect(t.containers.get('postgres-plugin')?.imageId).toBe('b'.repeat(64));
   });
 

@@ -5,7 +5,6 @@ import {
   buildLogsArgs,
   buildRemoveArgs,
   buildRunArgs,
-  buildStopArgs,
   parseContainerInspect,
   type ContainerRunSpec,
   type ContainerState,
@@ -52,7 +51,10 @@ export type ReplaceResult =
       imageId: string;
       /** From the start of the replacement (before stopping the old container) until the new one was healthy. */
       durationMs: number;
-      /** From the old container having stopped until the new one was healthy; undefined when none was running. */
+      /**
+       * What a client sees: from the stop being sent to the old container (it stops answering at SIGTERM) until the
+       * new one was healthy; undefined when none was running.
+       */
       downtimeMs: number | undefined;
     }
   | { status: 'failed'; message: string; rolledBack: boolean };
@@ -132,7 +134,7 @@ async function showLogs(ports: ReplacePorts, spec: ContainerRunSpec): Promise<vo
 }
 
 /**
- * The replace sequence: stop and remove the old container (a missing one is normal), run the new image detached,
+ * The replace sequence: stop and remove the old container in one step (a missing one is normal), run the new image detached,
  * wait for health. On failure: show the last {@link FAILURE_LOG_LINES} lines of the container log and, with
  * `rollback`, start the image the old container was running (if it was running and differs from the new image).
  * Expected failures are results, not exceptions.
@@ -145,12 +147,12 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
   logger.info('starting plugin container', { plugin, image: shortImageId(request.imageId) });
 
   const previous = await inspect(ports, spec.name);
-  let stoppedAt: number | undefined;
+  let stopSentAt: number | undefined;
   if (previous) {
-    logger.debug('stopping old container', { plugin, container: spec.name, image: shortImageId(previous.imageId), status: previous.status });
-    const stop = await engine.exec(buildStopArgs(spec.name, spec.stopTimeoutSeconds));
-    if (stop.exitCode !== 0) logger.debug('podman stop failed; removing by force', { plugin, container: spec.name, exit: stop.exitCode });
-    const remove = await engine.exec(buildRemoveArgs(spec.name));
+    logger.debug('stopping and removing old container', { plugin, container: spec.name, image: shortImageId(previous.imageId), status: previous.status });
+    if (previous.running) stopSentAt = clock.now();
+    // One podman process stops (within the stop timeout) and removes: every process spawned here is downtime.
+    const remove = await engine.exec(buildRemoveArgs(spec.name, spec.stopTimeoutSeconds));
     if (remove.exitCode !== 0) {
       return {
         status: 'failed',
@@ -158,7 +160,6 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
         message: `Could not remove the old container "${spec.name}" of "${plugin}" (exit ${remove.exitCode}): ${(remove.stderr || remove.stdout).trim()}. Remove it with "podman rm -f ${spec.name}" and try again.`,
       };
     }
-    if (previous.running) stoppedAt = clock.now();
   } else {
     logger.debug('no old container to replace', { plugin, container: spec.name });
   }
@@ -170,14 +171,14 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
       plugin,
       duration: formatSeconds(started.healthyAt - started.startedAt),
       check: healthCheckLabel(request.health.check),
-      downtime: stoppedAt === undefined ? undefined : formatSeconds(started.healthyAt - stoppedAt),
+      downtime: stopSentAt === undefined ? undefined : formatSeconds(started.healthyAt - stopSentAt),
     });
     return {
       status: 'healthy',
       container: spec.name,
       imageId: request.imageId,
       durationMs: started.healthyAt - begin,
-      downtimeMs: stoppedAt === undefined ? undefined : started.healthyAt - stoppedAt,
+      downtimeMs: stopSentAt === undefined ? undefined : started.healthyAt - stopSentAt,
     };
   }
   if (started.aborted) return { status: 'failed', rolledBack: false, message: 'aborted' };

@@ -66,9 +66,12 @@ export function buildStopArgs(name: string, stopTimeoutSeconds: number): string[
   return ['stop', '--ignore', '--time', String(stopTimeoutSeconds), name];
 }
 
-/** `rm --force --ignore NAME`: a missing container is not an error. */
-export function buildRemoveArgs(name: string): string[] {
-  return ['rm', '--force', '--ignore', name];
+/**
+ * `rm --force --ignore [--time N] NAME`: a missing container is not an error. With a stop timeout, a running
+ * container is stopped (SIGTERM, SIGKILL after N s) and removed in one podman process instead of a `stop` and an `rm`.
+ */
+export function buildRemoveArgs(name: string, stopTimeoutSeconds?: number): string[] {
+  return ['rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), name];
 }
 
 /** `logs --tail N NAME`. */

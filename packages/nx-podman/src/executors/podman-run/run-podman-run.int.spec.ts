@@ -154,7 +154,7 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     expect(output).not.toContain(SECRET);
   });
 
-  it('measures the downtime of a replace (old container stopped → new one healthy)', async () => {
+  it('measures the downtime of a replace (stop sent → new one healthy) against what a client sees', async () => {
     const name = `${PREFIX}-downtime`;
     created.add(name);
     const base = normalize('downtime', { name, ports: ['19752:8080'], healthCheck: { http: 'http://127.0.0.1:19752/healthz', timeout: 20, interval: 0.1 } });
@@ -194,11 +194,13 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
       }
     }
     expect(reported).toHaveLength(5);
+    // Printed, not asserted (timings on a shared 2-core machine): the logged downtime starts at the stop, when the
+    // client's answers stop too (the unit test of replaceContainer pins that down); docs/podman-run.md has the numbers.
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const show = (values: number[]) => values.map((ms) => ms.toFixed(0)).join(', ');
     process.stdout.write(
       `\nreplace downtime, http fixture, interval 0.1 s, load ${loadavg()[0]!.toFixed(1)}:\n` +
-        `  stopped → healthy (reported): ${show(reported)} ms; median ${median(reported).toFixed(0)} ms\n` +
+        `  stop sent → healthy (the logged downtime): ${show(reported)} ms; median ${median(reported).toFixed(0)} ms\n` +
         `  longest gap seen by a client polling every 10 ms: ${show(observed)} ms; median ${median(observed).toFixed(0)} ms\n`,
     );
   });
