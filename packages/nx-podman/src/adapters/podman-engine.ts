@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { lastLines } from '../core/command-line';
 import { CommandNotFoundError, PodmanUnavailableError } from '../core/errors';
 import { fullImageId } from '../core/image-id';
-import { IMAGE_LIST_FORMAT, parseImageList, parseManifestPlatforms } from '../core/podman-output';
+import { IMAGE_LIST_FORMAT, parseImageList, parseImageNames, parseManifestPlatforms } from '../core/podman-output';
 import { buildGlobalArgs, parsePodmanVersion, type PodmanConnection, type PodmanVersion } from '../core/podman-version';
 import type { PodmanEngine, RunProcessOptions, ProcessRunner } from '../core/ports';
 import { createProcessRunner } from './process-runner';
@@ -53,13 +53,17 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
       return (await exec(['container', 'exists', name])).exitCode === 0;
     },
     async listImages(filter, options) {
-      const result = await exec(['image', 'ls', '--no-trunc', '--filter', filter, '--format', IMAGE_LIST_FORMAT], { signal: options?.signal });
+      const result = await exec(['image', 'ls', ...(options?.all ? ['--all'] : []), '--no-trunc', '--filter', filter, '--format', IMAGE_LIST_FORMAT], { signal: options?.signal });
       return result.exitCode === 0 ? parseImageList(result.stdout) : undefined;
     },
     async imageId(ref) {
       const result = await exec(['image', 'inspect', '--format', '{{.Id}}', ref]);
       const id = result.exitCode === 0 ? result.stdout.trim().split('\n')[0] : '';
       return id ? fullImageId(id) : undefined;
+    },
+    async imageNames(id) {
+      const result = await exec(['image', 'inspect', '--format', '{{json .RepoTags}}', id]);
+      return result.exitCode === 0 ? parseImageNames(result.stdout) : undefined;
     },
     async manifestPlatforms(manifest) {
       const result = await exec(['manifest', 'inspect', manifest]);

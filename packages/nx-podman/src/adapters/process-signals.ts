@@ -18,10 +18,15 @@ export interface SignalScope {
 /**
  * Runs `work` with an AbortSignal that aborts on SIGINT, SIGTERM or SIGHUP, so that every child process and timer the
  * work owns is torn down instead of orphaned; a repeated signal only calls `onRepeat` (the work is already stopping).
- * The handlers are removed however `work` ends. When a signal stopped the work, `process.exitCode` is set to
- * 128 + its number (130 for Ctrl-C, 143 for SIGTERM), so whoever stopped us can tell a stop from a success.
+ * The handlers are removed however `work` ends. When a signal stopped the work, the signal is raised again once the
+ * work is done (`reraise`, the default): the process then ends by that signal, as a well-behaved Unix program does,
+ * and whoever sent it sees 128 + its number (130 for Ctrl-C, 143 for SIGTERM) instead of a success. Nx's executor
+ * process would otherwise exit 0 after a SIGTERM.
  */
-export async function runUntilSignal<T>(work: (scope: SignalScope) => Promise<T>, options: { onRepeat?(signal: StopSignal): void } = {}): Promise<T> {
+export async function runUntilSignal<T>(
+  work: (scope: SignalScope) => Promise<T>,
+  options: { onRepeat?(signal: StopSignal): void; reraise?: boolean } = {},
+): Promise<T> {
   const controller = new AbortController();
   let received: StopSignal | undefined;
   const handlers = STOP_SIGNALS.map((name) => {
@@ -45,6 +50,9 @@ export async function runUntilSignal<T>(work: (scope: SignalScope) => Promise<T>
     });
   } finally {
     for (const [name, handler] of handlers) process.off(name, handler);
-    if (received !== undefined) process.exitCode = signalExitCode(received);
+    if (received !== undefined) {
+      process.exitCode = signalExitCode(received);
+      if (options.reraise !== false && process.listenerCount(received) === 0) process.kill(process.pid, received);
+    }
   }
 }

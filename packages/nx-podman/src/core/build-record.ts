@@ -1,3 +1,5 @@
+import { sameImage } from './image-id';
+
 /**
  * What `podman-build` records after a successful build, so that `podman-run` and `watch-reload` run exactly the
  * image that was built (by id), never a tag that may have moved. Stored as JSON at
@@ -20,6 +22,30 @@ export interface BuildRecord {
   platforms: string[];
   /** ISO time the build finished. */
   builtAt: string;
+  /**
+   * The images this project and stage were built as, newest first (the current one included): what the up-to-date
+   * check looks an input hash up in without asking podman to search its store, and what image retention prunes.
+   */
+  history?: BuildHistoryEntry[];
+}
+
+/** One image a build made. */
+export interface BuildHistoryEntry {
+  inputHash: string;
+  imageId: string;
+}
+
+/** The history after a build of `current`: it first, then the earlier entries with other images, newest first. */
+export function nextHistory(previous: BuildRecord | undefined, current: BuildHistoryEntry): BuildHistoryEntry[] {
+  const earlier = previous?.history ?? (previous ? [{ inputHash: previous.inputHash, imageId: previous.imageId }] : []);
+  return [current, ...earlier.filter((entry) => !sameImage(entry.imageId, current.imageId))];
+}
+
+/** The image id a record knows for `inputHash` (the current one or one from its history). */
+export function knownImageFor(record: BuildRecord | undefined, inputHash: string): string | undefined {
+  if (!record) return undefined;
+  if (record.inputHash === inputHash) return record.imageId;
+  return record.history?.find((entry) => entry.inputHash === inputHash)?.imageId;
 }
 
 /** Label carrying the input hash on every image `podman-build` makes. */

@@ -27,3 +27,13 @@ export function parseManifestPlatforms(stdout: string): string[] | undefined {
     return undefined;
   }
 }
+
+/** Parses `podman image inspect --format '{{json .RepoTags}}'` (`null` or `[]` for an untagged image). */
+export function parseImageNames(stdout: string): string[] {
+  try {
+    const names = JSON.parse(stdout.trim().split('\n')[0] || 'null') as unknown;
+    return Array.isArray(names) ? names.filter((name): name is string => typeof name === 'string') : [];
+  } catch {
+    return [];
+  }
+}

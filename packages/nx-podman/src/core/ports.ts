@@ -127,10 +127,15 @@ export interface PodmanEngine {
   imageExists(ref: string): Promise<boolean>;
   /** `podman container exists NAME`. */
   containerExists(name: string): Promise<boolean>;
-  /** `podman image ls --filter FILTER` (`label=k=v`, `reference=name`), with names; undefined when podman failed to list. */
-  listImages(filter: string, options?: { signal?: AbortSignal }): Promise<ImageListing[] | undefined>;
+  /**
+   * `podman image ls --filter FILTER` (`label=k=v`, `reference=name`), with names; `all` includes intermediate images.
+   * Undefined when podman failed to list.
+   */
+  listImages(filter: string, options?: { signal?: AbortSignal; all?: boolean }): Promise<ImageListing[] | undefined>;
   /** Full id of a local image or manifest list; undefined when it does not exist. */
   imageId(ref: string): Promise<string | undefined>;
+  /** The names (`repo:tag`) pointing at a local image; undefined when it does not exist. One podman call whatever the store size. */
+  imageNames(id: string): Promise<string[] | undefined>;
   /** The platforms (`os/arch[/variant]`) a manifest list holds; undefined when it cannot be inspected. */
   manifestPlatforms(manifest: string): Promise<string[] | undefined>;
   /**

@@ -66,6 +66,16 @@ export function buildStopArgs(name: string, stopTimeoutSeconds: number): string[
   return ['stop', '--ignore', '--time', String(stopTimeoutSeconds), name];
 }
 
+/** `kill --signal SIGNAL NAME`: delivers the signal and returns (exit 125 when the container is not running). */
+export function buildKillArgs(name: string, signal: 'SIGTERM' | 'SIGKILL'): string[] {
+  return ['kill', '--signal', signal, name];
+}
+
+/** `wait --condition stopped NAME`: returns once the container is no longer running. */
+export function buildWaitStoppedArgs(name: string): string[] {
+  return ['wait', '--condition', 'stopped', name];
+}
+
 /**
  * `rm --force --ignore [--time N] NAME`: a missing container is not an error. With a stop timeout, a running
  * container is stopped (SIGTERM, SIGKILL after N s) and removed in one podman process instead of a `stop` and an `rm`.

@@ -45,12 +45,16 @@ export class FakeEngine implements PodmanEngine {
     return (await this.exec(['container', 'exists', name])).exitCode === 0;
   }
 
-  listImages(filter: string, options?: { signal?: AbortSignal }): Promise<ImageListing[] | undefined> {
+  listImages(filter: string, options?: { signal?: AbortSignal; all?: boolean }): Promise<ImageListing[] | undefined> {
     return this.queries.listImages(filter, options);
   }
 
   imageId(ref: string): Promise<string | undefined> {
     return this.queries.imageId(ref);
+  }
+
+  imageNames(id: string): Promise<string[] | undefined> {
+    return this.queries.imageNames(id);
   }
 
   manifestPlatforms(manifest: string): Promise<string[] | undefined> {

@@ -7,6 +7,7 @@ import { createPodmanEngine } from '../../adapters/podman-engine';
 import { describeWithPodman } from '../../testing/podman-available';
 import { createTempDir } from '../../testing/temp-dir';
 import { normalizePodmanBuildOptions } from './normalize-options';
+import { pruneSupersededImages } from './image-retention';
 import { runPodmanBuild, type PodmanBuildDeps } from './run-podman-build';
 import type { PodmanBuildExecutorSchema } from './schema';
 
@@ -161,6 +162,42 @@ COPY debug.txt /debug.txt
     expect(Date.now() - aborted).toBeLessThan(5000);
     const left = podman('ps', '-a', '--external', '--format', '{{.ID}}').split('\n').filter((id) => id && !containersBefore.has(id));
     expect(left).toEqual([]);
+  });
+
+  it('image retention: keeps the newest builds, removes older ones with their stage images, never a tagged or used one', async () => {
+    const engine = createPodmanEngine({ podman: 'podman', remote: false });
+    const records = createBuildRecordStore(ws.path);
+    const logger = createLogger({ verbose: false, stream: { write: () => true } as never });
+    const buildVersion = async (version: number) => {
+      write('plugin/app.txt', `retention ${version} ${RUN}\n`);
+      const outcome = await runPodmanBuild(options(), deps());
+      if (outcome.status !== 'built') throw new Error(`build ${version}: ${JSON.stringify(outcome)}`);
+      const pruned = await pruneSupersededImages(PROJECT, 'production', 1, { engine, records, logger });
+      return { id: outcome.record.imageId, hash: outcome.record.inputHash, pruned };
+    };
+    const exists = (id: string) => podmanOk('image', 'exists', id);
+    const labelled = (hash: string) => podman('images', '-a', '--quiet', '--filter', `label=io.prism.nx-podman.input-hash=${hash}`);
+
+    const v1 = await buildVersion(1);
+    podman('tag', v1.id, `localhost/nxp-test-build/user-${RUN}:mine`);
+    const v2 = await buildVersion(2);
+    expect(v2.pruned).toEqual({ removed: [], skipped: [{ imageId: v1.id, reason: 'tagged' }] });
+    const container = `nxp-test-retention-${RUN}`;
+    podman('create', '--name', container, v2.id, '/built.txt');
+    try {
+      const v3 = await buildVersion(3);
+      expect(v3.pruned).toEqual({ removed: [], skipped: [{ imageId: v2.id, reason: 'in use by a container' }] });
+      podman('rm', container);
+      const v4 = await buildVersion(4);
+      expect(v4.pruned.removed.sort()).toEqual([v2.id, v3.id].sort());
+      expect([v1, v2, v3, v4].map((v) => exists(v.id))).toEqual([true, false, false, true]);
+      expect(labelled(v2.hash)).toBe('');
+      expect(labelled(v3.hash)).toBe('');
+      expect((await records.read(PROJECT, 'production'))?.history).toEqual([{ inputHash: v4.hash, imageId: v4.id }]);
+    } finally {
+      podmanOk('rm', '-f', container);
+      podmanOk('rmi', `localhost/nxp-test-build/user-${RUN}:mine`);
+    }
   });
 
   it('builds several platforms into a manifest list and tags it', async () => {

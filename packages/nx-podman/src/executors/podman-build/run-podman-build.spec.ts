@@ -113,6 +113,7 @@ describe('runPodmanBuild', () => {
       context: 'plugins/postgres',
       platforms: [],
       builtAt: new Date(clock).toISOString(),
+      history: [{ inputHash: HASH, imageId: IMAGE_ID }],
     };
     expect(outcome).toEqual({ status: 'built', record, durationMs: 12_345 });
     expect(records.saved.get('postgres/production')).toEqual(record);
@@ -122,19 +123,42 @@ describe('runPodmanBuild', () => {
     expect(hasher.requests[0]).toMatchObject({ context: join(ws.path, 'plugins/postgres'), stage: 'production', containerfile: CONTAINERFILE, excludeDirectories: [join(ws.path, '.nx')] });
   });
 
-  it('checks for an image with the same input hash and skips the build, re-tagging it and refreshing the record', async () => {
-    await records.write({ version: 1, project: 'postgres', stage: 'debug', imageId: IMAGE_ID, tags: [], inputHash: HASH, file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z' });
-    engine.on(['image', 'ls'], { stdout: `${IMAGE_ID} <none>:<none>\n` });
-    const outcome = await runPodmanBuild(options({ stage: 'debug' }), deps());
-
+  it('without a record, looks for an image with the same input hash label and skips the build, re-tagging it and writing the record', async () => {
+    engine.on(['image', 'ls'], { stdout: `${IMAGE_ID} localhost/prism/postgres-plugin:production\n` });
+    const outcome = await runPodmanBuild(options(), deps());
     expect(engine.callsStartingWith('build')).toEqual([]);
     expect(engine.callsStartingWith('image', 'ls')).toEqual([
       ['image', 'ls', '--no-trunc', '--filter', `label=io.prism.nx-podman.input-hash=${HASH}`, '--format', '{{.ID}} {{.Repository}}:{{.Tag}}'],
     ]);
+    expect(outcome).toMatchObject({ status: 'up-to-date', record: { imageId: IMAGE_ID, history: [{ inputHash: HASH, imageId: IMAGE_ID }] } });
+  });
+
+  it('with a record, a hash it knows (current or in its history) is checked with one inspect of that image, never a search of the store', async () => {
+    const older = 'sha256:' + 'd'.repeat(64);
+    const olderHash = 'e'.repeat(64);
+    await records.write({
+      version: 1, project: 'postgres', stage: 'debug', imageId: older, tags: [], inputHash: olderHash, file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z',
+      history: [{ inputHash: olderHash, imageId: older }, { inputHash: HASH, imageId: IMAGE_ID }],
+    });
+    engine.on(['image', 'inspect'], { stdout: '["localhost/prism/postgres-plugin:latest"]\n' });
+    const outcome = await runPodmanBuild(options({ stage: 'debug' }), deps());
+
+    expect(engine.callsStartingWith('build')).toEqual([]);
+    expect(engine.callsStartingWith('image', 'ls')).toEqual([]);
+    expect(engine.callsStartingWith('image', 'inspect')).toEqual([['image', 'inspect', '--format', '{{json .RepoTags}}', IMAGE_ID]]);
     expect(engine.callsStartingWith('tag')).toEqual([['tag', IMAGE_ID, 'prism/postgres-plugin:debug']]);
+    expect(outcome).toMatchObject({ status: 'up-to-date', record: { history: [{ inputHash: HASH, imageId: IMAGE_ID }, { inputHash: olderHash, imageId: older }] } });
     expect(outcome).toMatchObject({ status: 'up-to-date', record: { imageId: IMAGE_ID, stage: 'debug', inputHash: HASH } });
     expect(records.saved.get('postgres/debug')?.imageId).toBe(IMAGE_ID);
     expect(out).toBe('INFO image up to date plugin=postgres stage=debug image=aaaaaaaaaaaa\n');
+  });
+
+  it('with a record that does not know the hash, builds without searching the store', async () => {
+    await records.write({ version: 1, project: 'postgres', stage: 'production', imageId: 'sha256:' + 'd'.repeat(64), tags: [], inputHash: 'e'.repeat(64), file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z' });
+    buildSucceeds(engine);
+    expect((await runPodmanBuild(options(), deps())).status).toBe('built');
+    expect(engine.callsStartingWith('image', 'ls')).toEqual([]);
+    expect(records.saved.get('postgres/production')?.history).toEqual([{ inputHash: HASH, imageId: IMAGE_ID }, { inputHash: 'e'.repeat(64), imageId: 'sha256:' + 'd'.repeat(64) }]);
   });
 
   it('does not take an untagged intermediate-stage image that carries the same hash label for the built image', async () => {
@@ -254,7 +278,7 @@ describe('runPodmanBuild', () => {
     buildSucceeds(engine);
     await runPodmanBuild(options({ pull: 'always' }), deps());
     expect(engine.callsStartingWith('build')[0]).toContain('--pull-always');
-    const outcome = await runPodmanBuild(options({ pull: 'newer' }), deps());
+    const outcome = await runPodmanBuild(options({ pull: 'newer', force: true }), deps());
     expect(outcome).toMatchObject({ status: 'failed', message: expect.stringContaining('Option "pull" is "newer", which needs podman >= 4.0') });
   });
 

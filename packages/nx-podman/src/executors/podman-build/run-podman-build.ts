@@ -15,7 +15,7 @@ import {
   usesCommitSha,
   type TokenValues,
 } from '../../core/build-args';
-import { INPUT_HASH_LABEL, type BuildRecord } from '../../core/build-record';
+import { INPUT_HASH_LABEL, knownImageFor, nextHistory, type BuildRecord } from '../../core/build-record';
 import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } from '../../core/containerfile';
 import { formatCommand, lastLines } from '../../core/command-line';
 import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
@@ -140,6 +140,16 @@ async function findUpToDateImage(
     if (previous?.inputHash !== inputHash) return undefined;
     return (await deps.engine.imageExists(previous.imageId)) ? { id: previous.imageId, names: [] } : undefined;
   }
+  // What this project's own builds made (the record and its history): one podman call, whatever the store holds.
+  const known = knownImageFor(previous, inputHash);
+  if (known !== undefined) {
+    const names = await deps.engine.imageNames(known);
+    if (names !== undefined) return { id: fullImageId(known), names };
+  }
+  // With a record, a hash it does not know was not built here lately: build (the layer cache makes an old content
+  // quick) rather than search the store, which costs more the more images it holds (0.7 s with ~1,900 images).
+  if (previous) return undefined;
+  // No record (first build in this checkout): an image built elsewhere with the same inputs may be reused.
   const listed = await deps.engine.listImages(`label=${INPUT_HASH_LABEL}=${inputHash}`, { signal: deps.signal });
   if (!listed) return undefined;
   const images = new Map(listed.map((image) => [image.id, image.names]));
@@ -147,10 +157,7 @@ async function findUpToDateImage(
   // an image counts only if it is the one the record names or it carries one of this build's tags; an untagged
   // stranger is rebuilt (cheaply, from the layer cache) rather than run.
   const wanted = new Set(tags.map(qualifyImageName));
-  const id =
-    previous?.inputHash === inputHash && images.has(fullImageId(previous.imageId))
-      ? fullImageId(previous.imageId)
-      : [...images].find(([, names]) => names.some((name) => wanted.has(name)))?.[0];
+  const id = [...images].find(([, names]) => names.some((name) => wanted.has(name)))?.[0];
   return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
 }
 
@@ -229,6 +236,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     context: workspacePath(options, options.context),
     platforms: [...options.platforms],
     builtAt,
+    history: nextHistory(previous, { inputHash, imageId }),
   });
 
   const push = async (record: BuildRecord): Promise<PodmanBuildOutcome | undefined> => {

@@ -32,6 +32,9 @@ function setup(schema = { reload: true }, script: { build?: WatchBuildOutcome[];
       await runGate;
       return signal.aborted ? { status: 'failed', message: 'aborted', aborted: true } : (script.run?.shift() ?? { status: 'healthy', imageId: imageId ?? 'none' });
     },
+    prune: async (project) => {
+      calls.push(`prune ${project}`);
+    },
     stop: async () => undefined,
   };
   const runner = createJobRunner({ options: normalizeWatchReloadOptions(schema, { projectName: 'p', env: {} }), targets, logger });
@@ -46,7 +49,19 @@ describe('createJobRunner', () => {
   it('builds then reloads exactly the image built', async () => {
     const { runJob, calls } = setup();
     await expect(runJob('p')).resolves.toBe('succeeded');
-    expect(calls).toEqual(['build p', `run p sha256:${HEX}`]);
+    expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'prune p']);
+  });
+
+  it('prunes superseded images only after a new image is running, and never with keepImages 0', async () => {
+    const up = setup({ reload: true }, { build: [{ status: 'up-to-date', imageId: `sha256:${HEX}` }] });
+    await up.runJob('p');
+    expect(up.calls).toEqual(['build p', `run p sha256:${HEX}`]);
+    const failing = setup({ reload: true }, { run: [{ status: 'failed', message: 'unhealthy' }] });
+    await failing.runJob('p');
+    expect(failing.calls).toEqual(['build p', `run p sha256:${HEX}`]);
+    const keepAll = setup({ reload: true, keepImages: 0 } as never);
+    await keepAll.runJob('p');
+    expect(keepAll.calls).toEqual(['build p', `run p sha256:${HEX}`]);
   });
 
   it('an up-to-date image the container already runs is not run again, whatever the id form (sha256: prefix or not)', async () => {
@@ -54,7 +69,7 @@ describe('createJobRunner', () => {
     const { runJob, calls, lines } = setup({ reload: true }, { build: [{ status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 }, { status: 'up-to-date', imageId: `sha256:${HEX}` }], run: [{ status: 'healthy', imageId: HEX }] });
     await runJob('p');
     await expect(runJob('p')).resolves.toBe('succeeded');
-    expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'build p']);
+    expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'prune p', 'build p']);
     expect(lines).toContain('INFO container already runs this image');
   });
 

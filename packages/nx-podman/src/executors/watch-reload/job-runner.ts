@@ -21,8 +21,10 @@ export interface WatchTargets {
   build(project: string, options: { signal: AbortSignal; quiet: boolean }): Promise<WatchBuildOutcome>;
   /** Replaces the project's container with `imageId` (or the recorded image) and waits for health. */
   run(project: string, options: { imageId: string | undefined; signal: AbortSignal }): Promise<WatchRunOutcome>;
-  /** Stops the project's container (`stopOnExit`); `signal` aborts the wait. */
-  stop(project: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Removes the project's superseded images (image retention, `keepImages`); never throws. */
+  prune(project: string): Promise<void>;
+  /** Stops the project's container (`stopOnExit`), waiting at most `timeoutSeconds` (or its stop timeout, if shorter) before SIGKILL. */
+  stop(project: string, options: { timeoutSeconds: number }): Promise<void>;
 }
 
 /**
@@ -58,6 +60,10 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   const lastRunImage = new Map<string, string>();
   let stopping = false;
 
+  const prune = async (project: string) => {
+    if (options.keepImages > 0 && !stopping) await targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message }));
+  };
+
   const buildAndReload = async (project: string, job: Job): Promise<BuildResultKind> => {
     const signal = job.controller.signal;
     if (!options.build) {
@@ -73,7 +79,10 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
       if (options.reload) logger.info('keeping the running container', { plugin: project });
       return 'failed';
     }
-    if (!options.reload) return 'succeeded';
+    if (!options.reload) {
+      if (built.status === 'built') await prune(project);
+      return 'succeeded';
+    }
     if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId)) {
       logger.info('container already runs this image', { plugin: project });
       return 'succeeded';
@@ -82,6 +91,8 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     const ran = await targets.run(project, { imageId: built.imageId, signal });
     if (ran.status === 'healthy') {
       lastRunImage.set(project, ran.imageId);
+      // After the replace: the image the old container ran is no longer in use and can go.
+      if (built.status === 'built') await prune(project);
       return 'succeeded';
     }
     if (signal.aborted || ran.aborted) return 'aborted';

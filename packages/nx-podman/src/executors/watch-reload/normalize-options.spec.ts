@@ -11,6 +11,7 @@ describe('normalizeWatchReloadOptions', () => {
       build: true,
       reload: false,
       initialBuild: false,
+      keepImages: 3,
       stage: 'production',
       overrides: { stage: 'production' },
       buildTarget: 'podman-build',

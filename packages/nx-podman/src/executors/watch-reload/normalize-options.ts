@@ -26,6 +26,8 @@ export interface NormalizedWatchReloadOptions {
   readonly ignore: readonly string[];
   readonly usePolling: boolean;
   readonly stopOnExit: boolean;
+  /** Images kept per project and stage (0: all). */
+  readonly keepImages: number;
   readonly verbose: boolean;
   readonly logFormat: LogFormat;
 }
@@ -54,6 +56,7 @@ export const WATCH_RELOAD_DEFAULTS = Object.freeze({
   onBusyUpdate: 'queue' as OnBusyUpdate,
   usePolling: false,
   stopOnExit: false,
+  keepImages: 3,
   verbose: false,
   logFormat: 'text' as LogFormat,
 });
@@ -110,6 +113,10 @@ export function normalizeWatchReloadOptions(
   if (onBusyUpdate !== 'queue' && onBusyUpdate !== 'restart') {
     throw new WatchReloadOptionsError('onBusyUpdate', options.onBusyUpdate, 'Expected "queue" or "restart".');
   }
+  const keepImages = options.keepImages ?? WATCH_RELOAD_DEFAULTS.keepImages;
+  if (typeof keepImages !== 'number' || !Number.isInteger(keepImages) || keepImages < 0) {
+    throw new WatchReloadOptionsError('keepImages', options.keepImages, 'Expected a whole number >= 0 (0 keeps every image), e.g. 3.');
+  }
   const logFormat = options.logFormat ?? WATCH_RELOAD_DEFAULTS.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json') throw new WatchReloadOptionsError('logFormat', options.logFormat, 'Expected "text" or "json".');
   const stage = options.stage ?? WATCH_RELOAD_DEFAULTS.stage;
@@ -147,6 +154,7 @@ export function normalizeWatchReloadOptions(
     ignore: Object.freeze(globs('ignore', options.ignore) ?? [...DEFAULT_EXCLUDE]),
     usePolling: flag('usePolling', options.usePolling, WATCH_RELOAD_DEFAULTS.usePolling),
     stopOnExit: flag('stopOnExit', options.stopOnExit, WATCH_RELOAD_DEFAULTS.stopOnExit),
+    keepImages,
     verbose: flag('verbose', options.verbose, WATCH_RELOAD_DEFAULTS.verbose) || ctx.env?.NX_VERBOSE_LOGGING === 'true',
     logFormat,
   });

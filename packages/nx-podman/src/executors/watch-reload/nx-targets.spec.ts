@@ -32,6 +32,7 @@ describe('createNxWatchTargets', () => {
   let ws: ReturnType<typeof createTempDir>;
   let engines: { connection: PodmanConnection; engine: FakeEngine }[];
   let out: string;
+  let clock: FakeClock;
 
   const setup = (schema: WatchReloadExecutorSchema, configurationName?: string) => {
     const context = {
@@ -64,7 +65,7 @@ describe('createNxWatchTargets', () => {
       options,
       logger,
       git: noGit,
-      clock: new FakeClock(),
+      clock,
       readOptions,
       createEngine: (connection) => {
         const engine = new FakeEngine();
@@ -86,6 +87,7 @@ describe('createNxWatchTargets', () => {
     writeFileSync(join(ws.path, 'plugins/postgres/main.go'), 'package main\n');
     engines = [];
     out = '';
+    clock = new FakeClock();
   });
   afterEach(() => ws.cleanup());
 
@@ -114,9 +116,40 @@ describe('createNxWatchTargets', () => {
     expect(out).toContain('ERROR build failed plugin=gone');
   });
 
-  it('stops the container of the watch stage (debug configuration: <project>-plugin-debug)', async () => {
-    await setup({ stage: 'debug' }).stop('postgres');
-    expect(engines[0].engine.callsStartingWith('stop')).toEqual([['stop', '--ignore', '--time', '10', 'postgres-plugin-debug']]);
+  it('stops the container of the watch stage (debug: <project>-plugin-debug) with SIGTERM, and SIGKILL when it has not stopped in time', async () => {
+    const targets = setup({ stage: 'debug' });
+    await targets.stop('postgres', { timeoutSeconds: 2 });
+    expect(engines[0].engine.calls).toEqual([
+      ['kill', '--signal', 'SIGTERM', 'postgres-plugin-debug'],
+      ['wait', '--condition', 'stopped', 'postgres-plugin-debug'],
+    ]);
+    engines[0].engine.calls.length = 0;
+    engines[0].engine.on(['wait'], { exitCode: 143, timedOut: true });
+    await targets.stop('postgres', { timeoutSeconds: 2 });
+    expect(engines[0].engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['kill --signal SIGTERM', 'wait --condition stopped', 'kill --signal SIGKILL', 'wait --condition stopped']);
+  });
+
+  it('a podman call ended by a signal (Nx signalling the process tree at Ctrl-C) is made again', async () => {
+    const targets = setup({});
+    await targets.build('postgres', { signal: new AbortController().signal, quiet: true });
+    const engine = engines[0].engine;
+    engine.calls.length = 0;
+    let kills = 0;
+    engine.on(['kill'], () => (++kills === 1 ? { exitCode: 128, signal: 'SIGTERM' } : {}));
+    const stopping = targets.stop('postgres', { timeoutSeconds: 2 });
+    for (let i = 0; i < 20 && clock.pendingTimers === 0; i++) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(250);
+    await stopping;
+    expect(engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['kill --signal SIGTERM', 'kill --signal SIGTERM', 'wait --condition stopped']);
+  });
+
+  it('stopping a container that does not run does nothing more', async () => {
+    const targets = setup({});
+    await targets.build('postgres', { signal: new AbortController().signal, quiet: true });
+    engines[0].engine.calls.length = 0;
+    engines[0].engine.on(['kill'], { exitCode: 125, stderr: 'Error: can only kill running containers' });
+    await targets.stop('postgres', { timeoutSeconds: 2 });
+    expect(engines[0].engine.calls).toEqual([['kill', '--signal', 'SIGTERM', 'postgres-plugin']]);
   });
 
   it('a run target missing on the project fails with the option to fix', async () => {

@@ -5,8 +5,9 @@ import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import type { PodmanConnection } from '../../core/podman-version';
-import { buildStopArgs } from '../../core/run-args';
+import { buildKillArgs, buildWaitStoppedArgs } from '../../core/run-args';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
+import { pruneSupersededImages } from '../podman-build/image-retention';
 import { runPodmanBuild } from '../podman-build/run-podman-build';
 import type { PodmanBuildExecutorSchema } from '../podman-build/schema';
 import { normalizePodmanRunOptions } from '../podman-run/normalize-options';
@@ -175,9 +176,42 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       }
     },
 
-    async stop(project, stopOptions) {
+    async prune(project) {
+      const { context, targets } = projectInfo(project);
+      if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) return;
+      const normalized = buildOptions(project, true);
+      await pruneSupersededImages(project, normalized.stage, options.keepImages, {
+        engine: engineFor(normalized.connection),
+        records: createBuildRecordStore(context.root),
+        logger,
+      });
+    },
+
+    async stop(project, { timeoutSeconds }) {
       const normalized = runOptions(project, undefined);
-      await engineFor(normalized.connection).exec(buildStopArgs(normalized.container.name, normalized.container.stopTimeoutSeconds), { signal: stopOptions?.signal });
+      const engine = engineFor(normalized.connection);
+      const name = normalized.container.name;
+      const seconds = Math.min(normalized.container.stopTimeoutSeconds, timeoutSeconds);
+      // Not `podman stop`: it marks the container "stopping" and owns the SIGKILL escalation, so a podman stop killed
+      // by Nx's shutdown (it signals the task's process tree) leaves the container stuck "stopping" with its port.
+      // Signals are delivered at once, and conmon cleans up on exit, whatever happens to these short podman calls.
+      // Nx signals the task's whole process tree in its first rounds after Ctrl-C, which can catch these podman calls
+      // as they start: one ended by a signal (not by its own timeout) is made again.
+      const run = async (args: string[], timeoutMs?: number) => {
+        for (let attempt = 1; ; attempt++) {
+          const result = await engine.exec(args, { timeoutMs });
+          if (result.timedOut || result.signal === undefined || attempt === 3) return result;
+          logger.debug('podman call ended by a signal; again', { plugin: project, command: args[0], signal: result.signal });
+          await clock.sleep(250);
+        }
+      };
+      const term = await run(buildKillArgs(name, 'SIGTERM'));
+      if (term.exitCode !== 0) return; // not running (or gone): nothing to stop
+      const waited = await run(buildWaitStoppedArgs(name), seconds * 1000);
+      if (waited.exitCode === 0 && !waited.timedOut) return;
+      logger.debug('container ignored SIGTERM; killing it', { plugin: project, container: name, after: `${seconds}s` });
+      await run(buildKillArgs(name, 'SIGKILL'));
+      await run(buildWaitStoppedArgs(name), 5000);
     },
   };
 }

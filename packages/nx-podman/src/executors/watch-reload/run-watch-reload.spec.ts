@@ -70,6 +70,7 @@ function harness(schema: WatchReloadExecutorSchema, opts: { graphs?: (WorkspaceG
       if (opts.autoFinish) result.resolve({ status: 'healthy', imageId: imageId ?? 'recorded' });
       return result.promise;
     },
+    prune: async () => undefined,
     stop: async (project) => {
       stopped.push(project);
     },

@@ -140,8 +140,15 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
 }
 
 /**
- * Stops every container at once: Nx kills the whole process tree a few seconds after Ctrl-C, so one after another
- * would leave the last ones half stopped. One container ignoring SIGTERM costs its own stop timeout, not the others'.
+ * How long `stopOnExit` lets a container take to stop before podman kills it. Nx 24 gives a task ~5 s after Ctrl-C or
+ * SIGTERM (its killProcessTreeGraceful grace period) before it SIGKILLs the task's process tree: the stops, podman's
+ * own start-up and clean-up (~0.5-1 s) and the rest of the shutdown must fit in that.
+ */
+export const STOP_ON_EXIT_TIMEOUT_SECONDS = 2;
+
+/**
+ * Stops every container at once: Nx kills the whole process tree ~5 s after Ctrl-C, so one after another would leave
+ * the last ones half stopped. One container ignoring SIGTERM costs its own (capped) stop timeout, not the others'.
  */
 async function stopContainers(projects: readonly string[], ports: WatchReloadPorts): Promise<void> {
   const { logger, targets } = ports;
@@ -149,7 +156,7 @@ async function stopContainers(projects: readonly string[], ports: WatchReloadPor
   logger.info('stopping plugin containers', { plugins: projects.join(',') });
   await Promise.all(
     projects.map((project) =>
-      targets.stop(project).then(
+      targets.stop(project, { timeoutSeconds: STOP_ON_EXIT_TIMEOUT_SECONDS }).then(
         () => logger.debug('plugin container stopped', { plugin: project }),
         (error: Error) => logger.warn('could not stop the container', { plugin: project, reason: error.message }),
       ),

@@ -39,6 +39,8 @@ export interface WatchReloadExecutorSchema {
   usePolling?: boolean;
   /** Stop the selected projects' containers on Ctrl-C/SIGTERM. @default false */
   stopOnExit?: boolean;
+  /** Images kept per project and stage; older ones this plugin built are removed after each new build. 0: keep all. @default 3 */
+  keepImages?: number;
   /** DEBUG lines and full build output (also on with Nx's `--verbose`). @default false */
   verbose?: boolean;
   /** @default "text" */

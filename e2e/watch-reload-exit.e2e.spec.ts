@@ -1,0 +1,169 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUSYBOX_IMAGE, createE2eWorkspace, removePodmanObjects, TEMPLATE_DIR, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
+
+/**
+ * How watch-reload ends and what it leaves (issue 15): four plugins on busybox httpd (fast builds, no Go), one whose
+ * PID 1 ignores SIGTERM. `stopOnExit` stops them all within what Nx allows; SIGTERM to `nx` alone stops cleanly; a
+ * same-content save replaces nothing.
+ */
+const PLUGINS = [
+  { name: 'xa', port: 19281, ignoresSigterm: false },
+  { name: 'xb', port: 19282, ignoresSigterm: false },
+  { name: 'xc', port: 19283, ignoresSigterm: false },
+  // busybox httpd as PID 1 has no SIGTERM handler: podman stop waits the stop timeout, then SIGKILLs.
+  { name: 'xd', port: 19284, ignoresSigterm: true },
+] as const;
+const STEP_TIMEOUT = 240_000;
+const RUN = Date.now().toString(36);
+const containerName = (name: string) => `nxp-exit-${name}`;
+const imageRepo = (name: string) => `localhost/nxp-exit/${name}`;
+
+/** Each plugin container's state (`running`, `exited`, `stopping`, ...), or `missing`. */
+function containerStates(): Record<string, string> {
+  return Object.fromEntries(
+    PLUGINS.map(({ name }) => {
+      const result = spawnSync('podman', ['inspect', '--format', '{{.State.Status}}', containerName(name)], { encoding: 'utf8' });
+      return [containerName(name), result.status === 0 ? result.stdout.trim() : 'missing'];
+    }),
+  );
+}
+
+/** podman processes started from this workspace or in this process group. */
+function podmanProcesses(processGroup: number): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (!argv[0] || !/(^|\/)podman$/.test(argv[0])) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === processGroup || argv.some((arg) => arg.includes('nxp-exit'))) found.push(`${pid}: ${argv.join(' ')}`);
+    } catch {
+      // ended while we looked
+    }
+  }
+  return found;
+}
+
+describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plugins, real podman)', () => {
+  let workspace: E2eWorkspace;
+  let watch: LongRunning | undefined;
+  const timings: Record<string, number> = {};
+
+  beforeAll(() => {
+    removePodmanObjects({ containers: PLUGINS.map((p) => containerName(p.name)) });
+    workspace = createE2eWorkspace('watch-exit');
+    for (const plugin of PLUGINS) {
+      const { name, port } = plugin;
+      workspace.write(
+        `plugins/${name}/project.json`,
+        JSON.stringify({
+          tags: ['exit'],
+          targets: {
+            'podman-build': { options: { tags: [`${imageRepo(name)}:{stage}`] } },
+            // The default stop timeout (10 s) on purpose: stopOnExit must not wait it out.
+            'podman-run': { options: { name: containerName(name), ports: [`${port}:8080`], healthCheck: { http: `http://127.0.0.1:${port}/healthz`, timeout: 30, interval: 0.2 } } },
+          },
+        }),
+      );
+      workspace.write(`plugins/${name}/go.mod`, `module prism/${name}\n\ngo 1.19\n`);
+      workspace.write(`plugins/${name}/www/healthz`, `${name} v1 ${RUN}\n`);
+      const command = plugin.ignoresSigterm ? '["httpd", "-f", "-p", "8080", "-h", "/www"]' : `["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]`;
+      workspace.write(`plugins/${name}/Containerfile`, `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ${command}\n`);
+    }
+  });
+
+  afterAll(async () => {
+    await watch?.stop('SIGKILL');
+    removePodmanObjects({ containers: PLUGINS.map((p) => containerName(p.name)) });
+    for (const ref of PLUGINS.map((p) => `${imageRepo(p.name)}:production`)) spawnSync('podman', ['rmi', '-f', ref], { stdio: 'ignore' });
+    workspace?.cleanup();
+    process.stdout.write(`watch-reload exit e2e timings (ms): ${JSON.stringify(timings)}\n`);
+  });
+
+  const start = async (extra: string[] = []) => {
+    watch = workspace.spawnNx(['run', 'xa:watch-reload', '--projects=tag:exit', '--reload', '--initialBuild', '--stopOnExit', '--debounce=300', '--concurrency=4', ...extra]);
+    await watch.waitFor(/INFO watcher ready projects=4/, 120_000);
+    for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000);
+    return watch;
+  };
+
+  it(
+    'a save with the same content builds nothing and replaces nothing (the container already runs that image)',
+    async () => {
+      const running = await start();
+      const before = execFileSync('podman', ['inspect', '--format', '{{.Id}}', containerName('xb')], { encoding: 'utf8' }).trim();
+      const from = running.output().length;
+      workspace.write('plugins/xb/www/healthz', `xb v1 ${RUN}\n`);
+      await running.waitFor(/INFO container already runs this image plugin=xb/, 60_000, from);
+      const since = running.output().slice(from);
+      expect(since).toMatch(/INFO image up to date plugin=xb/);
+      expect(since).not.toMatch(/starting plugin container plugin=xb/);
+      expect(execFileSync('podman', ['inspect', '--format', '{{.Id}}', containerName('xb')], { encoding: 'utf8' }).trim()).toBe(before);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'Ctrl-C with stopOnExit stops all four containers within the time Nx allows, none left "stopping", even the one ignoring SIGTERM',
+    async () => {
+      const running = watch!;
+      const group = running.child.pid!;
+      expect(Object.values(containerStates())).toEqual(['running', 'running', 'running', 'running']);
+      const sent = Date.now();
+      const code = await running.stop('SIGINT');
+      timings.ctrlCToExit = Date.now() - sent;
+      watch = undefined;
+      expect([0, 130]).toContain(code);
+      const states = containerStates();
+      expect(Object.entries(states).filter(([, state]) => state !== 'exited')).toEqual([]);
+      expect(podmanProcesses(group)).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'SIGTERM to the nx process alone (a process manager, an IDE) stops cleanly: containers stopped, no podman left',
+    async () => {
+      const running = await start();
+      const group = running.child.pid!;
+      const sent = Date.now();
+      const code = await running.stop('SIGTERM', { group: false });
+      timings.sigtermToExit = Date.now() - sent;
+      watch = undefined;
+      timings.sigtermExitCode = code;
+      expect(code).not.toBe(0);
+      expect(Object.entries(containerStates()).filter(([, state]) => state !== 'exited')).toEqual([]);
+      expect(podmanProcesses(group)).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'SIGTERM straight to the executor process ends it by SIGTERM (143), not as a success',
+    () => {
+      // The packed plugin's own helper, in a process of its own: SIGTERM while it works, the work sees the abort, then
+      // the process ends by SIGTERM.
+      const helper = join(TEMPLATE_DIR, 'node_modules', '@prism', 'nx-podman', 'dist', 'adapters', 'process-signals.js');
+      const script = `
+        const { runUntilSignal } = require(${JSON.stringify(helper)});
+        runUntilSignal(({ signal }) => new Promise((resolve) => {
+          const working = setInterval(() => undefined, 1000);
+          signal.addEventListener('abort', () => {
+            console.log('aborted, cleaning up');
+            setTimeout(() => { clearInterval(working); resolve({ success: true }); }, 200);
+          });
+          setTimeout(() => process.kill(process.pid, 'SIGTERM'), 100);
+        })).then(() => console.log('still alive after the work: wrong'));
+      `;
+      const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.stdout).toContain('aborted, cleaning up');
+      expect(result.stdout).not.toContain('still alive');
+      expect(result.signal).toBe('SIGTERM'); // a shell shows it as exit 143
+    },
+    STEP_TIMEOUT,
+  );
+});
