@@ -48,6 +48,19 @@ function podmanProcesses(processGroup: number): string[] {
   return found;
 }
 
+/** Every process's command line on the host (root sees them all). */
+function hostCommands(): string[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')];
+      } catch {
+        return [];
+      }
+    });
+}
+
 describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plugins, real podman)', () => {
   let workspace: E2eWorkspace;
   let watch: LongRunning | undefined;
@@ -85,6 +98,8 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
   });
 
   const start = async (extra: string[] = []) => {
+    // A test that failed half-way may have left its watcher running: Nx would make the next one wait for it.
+    await watch?.stop('SIGKILL');
     watch = workspace.spawnNx(['run', 'xa:watch-reload', '--projects=tag:exit', '--reload', '--initialBuild', '--stopOnExit', '--debounce=300', '--concurrency=4', ...extra]);
     await watch.waitFor(/INFO watcher ready projects=4/, 120_000);
     for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000);
@@ -121,6 +136,34 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       const states = containerStates();
       expect(Object.entries(states).filter(([, state]) => state !== 'exited')).toEqual([]);
       expect(podmanProcesses(group)).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'Ctrl-C during a build: the RUN step in progress is gone from the host within 5 s, and no build container is left',
+    async () => {
+      const running = await start();
+      const group = running.child.pid!;
+      const seconds = 1000 + (process.pid % 9000);
+      const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
+      const containersBefore = new Set(execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean));
+      const from = running.output().length;
+      workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
+      await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
+      for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(sleeping()).toHaveLength(1);
+      const sent = Date.now();
+      await running.stop('SIGINT');
+      watch = undefined;
+      while (sleeping().length > 0 && Date.now() - sent < 5000) await new Promise((resolve) => setTimeout(resolve, 100));
+      timings.ctrlCToStepGone = Date.now() - sent;
+      expect(sleeping()).toEqual([]);
+      expect(podmanProcesses(group)).toEqual([]);
+      const left = execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter((id) => id && !containersBefore.has(id));
+      expect(left).toEqual([]);
+      // Back to the fast Containerfile for the next test.
+      workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
     },
     STEP_TIMEOUT,
   );

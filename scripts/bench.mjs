@@ -8,7 +8,10 @@
 //   --trials=N         latency trials per watch-reload row (default 10, quick 5; nx watch gets trials/2.5)
 //   --real-trials=N    real podman trials per concurrency (default 1; each is ~1 min here)
 //   --idle=SECONDS     idle CPU window (default 30 to stay under 15 minutes, quick 20; the issue asks for 60)
-//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real
+//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real, store
+//   --only=a,b         run only these parts of the real-podman ones (real, store)
+//   --store-images=N   filler images for the large-store row (default 2000, quick 200)
+//   --store-saves=N    saves before the store-size row (default 300, quick 30)
 //   --tarball=PATH     install this packed plugin instead of running `npm run package`
 //   --keep             keep the temp workspaces (printed at the end)
 //   --no-doc           do not touch docs/; results only in bench-results/
@@ -18,6 +21,7 @@ import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { renderLatencySvg, renderMarkdown } from './bench/report.mjs';
 import { createRealWorkspace, measureReal, removeRealObjects } from './bench/real-scenario.mjs';
+import { measureStore } from './bench/store-scenario.mjs';
 import {
   PLUGINS,
   measureBusy,
@@ -32,13 +36,13 @@ import {
 } from './bench/stub-scenarios.mjs';
 import { REPO_ROOT, createWorkspace, installStubPodman, prepareTemplate, writeLargeLayout, writeStubLayout } from './bench/workspace.mjs';
 
-const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real'];
+const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real', 'store'];
 
 function parseArgs(argv) {
   const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const arg of argv) {
-    if (!['--quick', '--keep', '--no-doc', '--help'].includes(arg) && !/^--(trials|real-trials|idle|skip|tarball)=/.test(arg)) {
-      throw new Error(`unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --tarball=PATH, --keep, --no-doc`);
+    if (!['--quick', '--keep', '--no-doc', '--help'].includes(arg) && !/^--(trials|real-trials|idle|skip|only|tarball|store-images|store-saves)=/.test(arg)) {
+      throw new Error(`unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=real,store, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`);
     }
   }
   const quick = argv.includes('--quick');
@@ -51,6 +55,10 @@ function parseArgs(argv) {
   };
   const skipped = (value('skip') ?? '').split(',').filter(Boolean);
   for (const part of skipped) if (!PARTS.includes(part)) throw new Error(`--skip: unknown part "${part}"; parts: ${PARTS.join(', ')}`);
+  const only = (value('only') ?? '').split(',').filter(Boolean);
+  for (const part of only) if (!['real', 'store'].includes(part)) throw new Error(`--only: "${part}" is not one of real, store`);
+  // --only runs just the named real-podman parts: everything else is skipped.
+  if (only.length) skipped.push(...PARTS.filter((part) => !only.includes(part)), 'stub');
   return {
     help: argv.includes('--help'),
     quick,
@@ -67,6 +75,8 @@ function parseArgs(argv) {
     startupTrials: quick ? 2 : 3,
     largeTrials: quick ? 1 : 2,
     realTrials: number('real-trials', 1),
+    storeImages: number('store-images', quick ? 200 : 2000),
+    storeSaves: number('store-saves', quick ? 30 : 300),
     skipped,
     tarball: value('tarball'),
   };
@@ -170,6 +180,7 @@ async function main() {
     idle: [],
     startup: [],
     real: [],
+    store: [],
     notes: [],
   };
   say(`results in ${outDir}; workspaces in ${work}`);
@@ -181,6 +192,45 @@ async function main() {
     const template = join(work, 'template');
     prepareTemplate(template, { tarball: options.tarball, log: say });
 
+    if (!options.skipped.includes('stub')) await stubParts(work, template, options, results);
+
+    if (!options.skipped.includes('real')) {
+      say('real podman: generating core + 3 Go plugins with the plugin generator');
+      removeRealObjects();
+      try {
+        const real = await createRealWorkspace(join(work, 'real'), template, say);
+        for (const concurrency of [1, 2]) {
+          results.real.push(await measureReal(real, { concurrency, trials: options.realTrials, log: say }));
+          removeRealObjects();
+        }
+      } finally {
+        removeRealObjects();
+      }
+    }
+    if (!options.skipped.includes('store')) {
+      say(`real podman: the image store over ${options.storeSaves} saves, and with ${options.storeImages} more images`);
+      results.store.push(await measureStore(join(work, 'store'), template, { images: options.storeImages, saves: options.storeSaves, log: say }));
+    }
+  } finally {
+    results.durationMs = Date.now() - started;
+    results.machine.loadEnd = loadavg().map((v) => v.toFixed(2)).join(' ');
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2));
+    const markdown = renderMarkdown(results);
+    const svg = renderLatencySvg(results);
+    writeFileSync(join(outDir, 'results.md'), `${markdown}\n`);
+    writeFileSync(join(outDir, 'benchmarks-latency.svg'), svg);
+    // A partial run (--only) would replace the full tables in docs/benchmarks.md: results only.
+    if (options.doc && !interrupted && !options.skipped.includes('stub')) updateDoc(markdown, svg, results);
+    if (options.keep) say(`kept workspaces in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
+    say(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${join(outDir, 'results.md')}`);
+  }
+  return 0;
+}
+
+/** Parts 1-5 and 7: the stub-podman workspace (and the large one for start-up). */
+async function stubParts(work, template, options, results) {
+  {
     // The stub workspace: core + 3 plugins; every podman target uses the stub.
     const ws = createWorkspace(join(work, 'stub'), template);
     const stub = installStubPodman(ws, { buildMs: 200 });
@@ -223,34 +273,7 @@ async function main() {
       if (!options.keep) large.cleanup();
     }
     say(`start-up: ${JSON.stringify(results.startup.map((row) => row.samples))}`);
-
-    if (!options.skipped.includes('real')) {
-      say('real podman: generating core + 3 Go plugins with the plugin generator');
-      removeRealObjects();
-      try {
-        const real = await createRealWorkspace(join(work, 'real'), template, say);
-        for (const concurrency of [1, 2]) {
-          results.real.push(await measureReal(real, { concurrency, trials: options.realTrials, log: say }));
-          removeRealObjects();
-        }
-      } finally {
-        removeRealObjects();
-      }
-    }
-  } finally {
-    results.durationMs = Date.now() - started;
-    results.machine.loadEnd = loadavg().map((v) => v.toFixed(2)).join(' ');
-    writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2));
-    const markdown = renderMarkdown(results);
-    const svg = renderLatencySvg(results);
-    writeFileSync(join(outDir, 'results.md'), `${markdown}\n`);
-    writeFileSync(join(outDir, 'benchmarks-latency.svg'), svg);
-    if (options.doc && !interrupted) updateDoc(markdown, svg, results);
-    if (options.keep) say(`kept workspaces in ${work}`);
-    else rmSync(work, { recursive: true, force: true });
-    say(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${join(outDir, 'results.md')}`);
   }
-  return 0;
 }
 
 const START = '<!-- bench:results:start -->';

@@ -148,6 +148,27 @@ export function renderMarkdown(results) {
     );
     out.push('');
   }
+  if (results.store?.length) {
+    out.push('### 8. The image store over a long session (real podman)');
+    out.push('');
+    out.push('A busybox plugin (a build is one COPY), watch-reload without reload, debounce 100 ms, default keepImages (3). Save → build start with the store as it is, then with filler images added (unrelated, labelled), same watcher; next to it what the label search the up-to-date check made before it used the build record costs in that store. Then the store size after many saves.');
+    out.push('');
+    out.push(
+      table(
+        ['store', 'save → build start (median)', 'raw (ms)', 'label search (old hot path)'],
+        results.store.flatMap((row) => [
+          [`${row.small.store?.all ?? '?'} images`, ms(row.small.saveToBuildStartMs), list(row.small.samples ?? []), ms(row.small.labelSearchMs)],
+          [`${row.large.store?.all ?? '?'} images (+${row.images} fillers)`, ms(row.large.saveToBuildStartMs), list(row.large.samples ?? []), ms(row.large.labelSearchMs)],
+        ]),
+      ),
+    );
+    out.push('');
+    for (const row of results.store) {
+      if (row.afterSaves) out.push(`After ${row.saves} saves: ${row.afterSaves.project} images of the project in the store (before: ${row.before.project}); the store held ${row.afterSaves.all} images.${row.errors.length ? ` Problems: ${row.errors.join('; ')}` : ''}`);
+      else out.push(`Store-size row not measured: ${row.errors.join('; ')}`);
+    }
+    out.push('');
+  }
   if (results.noop?.length) {
     out.push('### 7. A save with unchanged content (ideal: 0 builds)');
     out.push('');

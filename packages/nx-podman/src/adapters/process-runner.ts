@@ -23,6 +23,10 @@ export function createProcessRunner(): ProcessRunner {
         stripFinalNewline: false,
         cleanup: true,
         cancelSignal: treeFirst ? undefined : options.signal,
+        // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) would kill podman at once and
+        // orphan the build step below it; this runner stops the tree in order instead (execa's `cleanup` does not
+        // apply to it, which is why every such run is awaited or aborted before the process exits).
+        detached: treeFirst !== undefined,
         timeout: options.timeoutMs,
         killSignal: options.killSignal ?? 'SIGTERM',
         forceKillAfterDelay: options.forceKillAfterMs ?? 5000,

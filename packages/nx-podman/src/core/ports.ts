@@ -76,7 +76,8 @@ export interface RunProcessOptions {
    * On abort, stop the work below the child first: SIGKILL what runs below its own children (a build step's
    * container: `podman build` → `buildah-oci-runtime` → the RUN command), wait up to `graceMs` for the child to see
    * that and exit by itself (podman then removes its build container), and only then signal the child. Whatever the
-   * child leaves running below it is killed after it exits. Without it, an abort signals the child only.
+   * child leaves running below it is killed after it exits. Without it, an abort signals the child only. The child
+   * runs in a process group of its own, so that a terminal's Ctrl-C reaches it only through this order.
    */
   stopTreeFirst?: { graceMs: number };
 }
