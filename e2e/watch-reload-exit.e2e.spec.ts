@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, createE2eWorkspace, removePodmanObjects, TEMPLATE_DIR, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { hostCommands, podmanProcesses } from '../packages/nx-podman/src/testing/host-processes';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
 /**
@@ -29,36 +29,6 @@ function containerStates(): Record<string, string> {
       return [containerName(name), result.status === 0 ? result.stdout.trim() : 'missing'];
     }),
   );
-}
-
-/** podman processes started from this workspace or in this process group. */
-function podmanProcesses(processGroup: number): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (!argv[0] || !/(^|\/)podman$/.test(argv[0])) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp === processGroup || argv.some((arg) => arg.includes('nxp-exit'))) found.push(`${pid}: ${argv.join(' ')}`);
-    } catch {
-      // ended while we looked
-    }
-  }
-  return found;
-}
-
-/** Every process's command line on the host (root sees them all). */
-function hostCommands(): string[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((pid) => {
-      try {
-        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')];
-      } catch {
-        return [];
-      }
-    });
 }
 
 describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plugins, real podman)', () => {
@@ -135,7 +105,7 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       expect([0, 130]).toContain(code);
       const states = containerStates();
       expect(Object.entries(states).filter(([, state]) => state !== 'exited')).toEqual([]);
-      expect(podmanProcesses(group)).toEqual([]);
+      expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
     },
     STEP_TIMEOUT,
   );
@@ -159,7 +129,7 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       while (sleeping().length > 0 && Date.now() - sent < 5000) await new Promise((resolve) => setTimeout(resolve, 100));
       timings.ctrlCToStepGone = Date.now() - sent;
       expect(sleeping()).toEqual([]);
-      expect(podmanProcesses(group)).toEqual([]);
+      expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
       const left = execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter((id) => id && !containersBefore.has(id));
       expect(left).toEqual([]);
       // Back to the fast Containerfile for the next test.
@@ -180,7 +150,7 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       timings.sigtermExitCode = code;
       expect(code).not.toBe(0);
       expect(Object.entries(containerStates()).filter(([, state]) => state !== 'exited')).toEqual([]);
-      expect(podmanProcesses(group)).toEqual([]);
+      expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
     },
     STEP_TIMEOUT,
   );

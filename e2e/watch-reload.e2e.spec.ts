@@ -1,5 +1,6 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { GO_BUILDER_IMAGE, createE2eWorkspace, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { podmanProcesses } from '../packages/nx-podman/src/testing/host-processes';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
 /**
@@ -73,23 +74,6 @@ function containerfile(name: string): string {
 async function get(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
   return (await response.text()).trim();
-}
-
-/** podman processes (argv[0] is podman; conmon monitors of running containers are not children) in a process group or naming the workspace. */
-function podmanProcesses(processGroup: number, workspaceRoot: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (!argv[0] || !/(^|\/)podman$/.test(argv[0])) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp === processGroup || argv.some((arg) => arg.includes(workspaceRoot))) found.push(`${pid}: ${argv.join(' ')}`);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
 }
 
 /** Lines of output after `from` that match `pattern`. */

@@ -61,7 +61,7 @@ function fakePodman(behaviour: Record<string, 'ok' | 'exits' | 'fails-run'> = {}
     runEnvs.push(options?.env);
     const name = args[args.indexOf('--name') + 1]!;
     const image = args.find((arg) => arg.startsWith('io.prism.nx-podman.image='))!.split('=')[1]!;
-    const mode = behaviour[image] ?? 'ok';
+    const mode = behaviour[image] ?? behaviour[image.replace(/^sha256:/, '')] ?? 'ok';
     if (mode === 'fails-run') return { exitCode: 125, stderr: 'Error: crun: executable file `/plugin` not found' };
     containers.set(name, { imageId: image.replace(/^sha256:/, ''), running: mode === 'ok', exitCode: mode === 'exits' ? 3 : 0 });
     return { stdout: 'containerid\n' };
@@ -174,8 +174,8 @@ describe('replaceContainer', () => {
     );
     const runs = t.engine.callsStartingWith('run');
     expect(runs).toHaveLength(2);
-    expect(runs[1]).toContain(OLD);
-    expect(runs[1]).toContain(`io.prism.nx-podman.image=${OLD}`);
+    expect(runs[1]).toContain(`sha256:${OLD}`); // inspect's bare id, normalized
+    expect(runs[1]).toContain(`io.prism.nx-podman.image=sha256:${OLD}`);
     expect(t.containers.get('postgres-plugin')).toEqual({ imageId: OLD, running: true, exitCode: 0 });
     // The failed container is removed before the old image is started again under the same name.
     expect(commands(t.engine).slice(-4)).toEqual(['logs', 'image exists', 'rm', 'run']);

@@ -1,3 +1,4 @@
+import { fullImageId } from './image-id';
 /** Label naming the Nx project on every container `podman-run` creates. */
 export const PROJECT_LABEL = 'io.prism.nx-podman.project';
 /** Label naming the build stage (`production`, `debug`, ...) on every container `podman-run` creates. */
@@ -116,7 +117,7 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
     if (!first || typeof first.Image !== 'string' || !first.State) return undefined;
     const state = first.State;
     return {
-      imageId: first.Image,
+      imageId: fullImageId(first.Image),
       status: state.Status ?? '',
       running: state.Running === true,
       exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : 0,

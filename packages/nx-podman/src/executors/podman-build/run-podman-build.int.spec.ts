@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createBuildRecordStore } from '../../adapters/build-record-store';
 import { createLogger } from '../../adapters/logger';
 import { createPodmanEngine } from '../../adapters/podman-engine';
+import { hostCommands } from '../../testing/host-processes';
 import { describeWithPodman } from '../../testing/podman-available';
 import { createTempDir } from '../../testing/temp-dir';
 import { normalizePodmanBuildOptions } from './normalize-options';
@@ -150,7 +151,7 @@ COPY debug.txt /debug.txt
     const controller = new AbortController();
     const outcome = runPodmanBuild(options(), deps({ signal: controller.signal }));
     await waitFor(() => out.includes(`sleeping ${RUN}`), 60_000);
-    const sleeping = () => hostProcesses().filter((command) => command === `sleep ${seconds}`);
+    const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
     try {
       await waitFor(() => sleeping().length === 1, 10_000);
     } finally {
@@ -223,19 +224,6 @@ COPY debug.txt /debug.txt
     expect(existsSync(join(ws.path, 'dist/again.tar'))).toBe(true);
   });
 });
-
-/** The command lines of every process on the host (root sees them all). */
-function hostProcesses(): string[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((pid) => {
-      try {
-        return [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ')];
-      } catch {
-        return [];
-      }
-    });
-}
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -143,7 +143,7 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     expect(output).toMatch(/INFO plugin healthy plugin=replace duration=\d+\.\ds check=http\n/);
     expect(podman(['exec', name, 'sh', '-c', 'echo "$GREETING"']).stdout.trim()).toBe(SECRET);
     const labels = JSON.parse(podman(['container', 'inspect', '--format', '{{json .Config.Labels}}', name]).stdout);
-    expect(labels).toMatchObject({ 'io.prism.nx-podman.project': 'replace', 'io.prism.nx-podman.stage': 'production', 'io.prism.nx-podman.image': ids.v1 });
+    expect(labels).toMatchObject({ 'io.prism.nx-podman.project': 'replace', 'io.prism.nx-podman.stage': 'production', 'io.prism.nx-podman.image': `sha256:${ids.v1}` });
     // Bound to 127.0.0.1 only.
     expect(podman(['port', name]).stdout.trim()).toBe('8080/tcp -> 127.0.0.1:19751');
 

@@ -61,6 +61,8 @@ describe('normalizeWatchReloadOptions', () => {
     [{ debounce: '1s' }, 'Invalid watch-reload option "debounce": "1s".'],
     [{ maxWait: 10, debounce: 100 }, 'Invalid watch-reload option "maxWait": 10. maxWait must be at least debounce (100 ms).'],
     [{ concurrency: 0 }, 'Invalid watch-reload option "concurrency": 0. Expected a whole number >= 1, e.g. 2.'],
+    [{ keepImages: -1 }, 'Invalid watch-reload option "keepImages": -1. Expected a whole number >= 0 (0 keeps every image), e.g. 3.'],
+    [{ keepImages: 1.5 }, 'Invalid watch-reload option "keepImages": 1.5. Expected a whole number >= 0 (0 keeps every image), e.g. 3.'],
     [{ onBusyUpdate: 'kill' }, 'Invalid watch-reload option "onBusyUpdate": "kill". Expected "queue" or "restart".'],
     [{ logFormat: 'xml' }, 'Invalid watch-reload option "logFormat": "xml".'],
     [{ stage: 'a b' }, 'Invalid watch-reload option "stage": "a b".'],
