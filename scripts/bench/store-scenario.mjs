@@ -16,7 +16,10 @@ const FILLER_REPO = 'localhost/nxp-bench-filler';
 const podman = (args) => spawnSync('podman', args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Number of images in the store (intermediate ones included), and those labelled with the bench project. */
+/**
+ * Number of images in the store, and those labelled with the bench project (both with intermediate images: `-a`).
+ * Only called on a store without the fillers: listing with `-a` on thousands of images takes minutes on podman 4.3.
+ */
 function storeSize() {
   const all = podman(['images', '-a', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean);
   const ours = podman(['images', '-a', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`]).stdout.split('\n').filter(Boolean);
@@ -34,13 +37,20 @@ function labelSearchMs(trials = 3) {
   return median(samples);
 }
 
-/** Adds `count` filler images: one build of a Containerfile with one labelled stage each (podman keeps every stage). */
+/**
+ * Adds `count` unrelated filler images, like superseded builds: each `FROM scratch` with a file of its own (a stage
+ * each in a few builds: podman keeps every stage). Not `FROM <one base>` + LABEL: thousands of children of one image
+ * make podman 4.3's image listing take minutes, a store nobody has.
+ */
 function addFillers(dir, count, log) {
   mkdirSync(dir, { recursive: true });
   const perBuild = 250;
   for (let start = 0; start < count; start += perBuild) {
     const stages = [];
-    for (let i = start; i < Math.min(count, start + perBuild); i++) stages.push(`FROM ${BUSYBOX_IMAGE} AS s${i}\nLABEL ${FILLER_LABEL}=${i}`);
+    for (let i = start; i < Math.min(count, start + perBuild); i++) {
+      writeFileSync(join(dir, `f${i}.txt`), `filler ${i} ${Date.now()}\n`);
+      stages.push(`FROM scratch AS s${i}\nCOPY f${i}.txt /\nLABEL ${FILLER_LABEL}=${i}`);
+    }
     writeFileSync(join(dir, 'Containerfile'), `${stages.join('\n')}\n`);
     const result = podman(['build', '-q', '--layers', '--skip-unused-stages=false', '-t', `${FILLER_REPO}:${start}`, dir]);
     if (result.status !== 0) throw new Error(`filler build failed: ${result.stderr.trim().split('\n').at(-1)}`);
@@ -49,8 +59,8 @@ function addFillers(dir, count, log) {
 }
 
 export function removeStoreObjects() {
-  const fillers = podman(['images', '-a', '-q', '--no-trunc', '--filter', `label=${FILLER_LABEL}`]).stdout.split('\n').filter(Boolean);
-  const ours = podman(['images', '-a', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`]).stdout.split('\n').filter(Boolean);
+  const fillers = podman(['images', '-q', '--no-trunc', '--filter', `label=${FILLER_LABEL}`]).stdout.split('\n').filter(Boolean);
+  const ours = podman(['images', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`]).stdout.split('\n').filter(Boolean);
   const tagged = podman(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${FILLER_REPO}`]).stdout.split('\n').filter(Boolean);
   for (const ref of [...tagged, `localhost/prism/${PROJECT}-plugin:production`, `localhost/prism/${PROJECT}-plugin:latest`]) podman(['rmi', '-f', ref]);
   const ids = [...new Set([...fillers, ...ours])];
@@ -77,25 +87,25 @@ export async function measureStore(root, templateDir, { images, saves, latencyTr
     await proc.waitForLine(new RegExp(`(INFO\\s+build completed|ERROR\\s+build failed)\\s+plugin=${PROJECT}\\b`), { from, timeoutMs: 120_000 });
     return start.t - t;
   };
-  const latencyRow = async () => {
+  const latencyRow = async (store) => {
     const samples = [];
     for (let i = 0; i < latencyTrials; i++) samples.push(await save());
-    return { saveToBuildStartMs: median(samples), samples, labelSearchMs: labelSearchMs(), store: storeSize() };
+    return { saveToBuildStartMs: median(samples), samples, labelSearchMs: labelSearchMs(), store };
   };
   try {
     await proc.waitForLine(/INFO\s+watcher ready/, { timeoutMs: 300_000 });
     await proc.waitForLine(new RegExp(`INFO\\s+build completed\\s+plugin=${PROJECT}\\b`), { timeoutMs: 300_000 });
-    result.small = await latencyRow();
+    result.small = await latencyRow(storeSize());
     log(`  store: small store (${result.small.store.all} images): save → build start ${result.small.saveToBuildStartMs} ms; label search ${Math.round(result.small.labelSearchMs)} ms`);
-    addFillers(join(root, 'fillers'), images, log);
-    result.large = await latencyRow();
-    log(`  store: ${result.large.store.all} images: save → build start ${result.large.saveToBuildStartMs} ms; label search ${Math.round(result.large.labelSearchMs)} ms`);
     for (let i = 0; i < saves; i++) {
       await save();
       if ((i + 1) % 50 === 0) log(`  store: ${i + 1}/${saves} saves`);
     }
     result.afterSaves = storeSize();
     log(`  store: after ${saves} saves: ${result.afterSaves.project} images of the project, ${result.afterSaves.all} in the store`);
+    addFillers(join(root, 'fillers'), images, log);
+    result.large = await latencyRow({ all: result.afterSaves.all + images, project: result.afterSaves.project });
+    log(`  store: ~${result.large.store.all} images: save → build start ${result.large.saveToBuildStartMs} ms; label search ${Math.round(result.large.labelSearchMs)} ms`);
   } catch (error) {
     result.errors.push(error.message.split('\n')[0]);
     log(`  store: FAILED ${error.message.split('\n').slice(0, 8).join('\n')}`);
