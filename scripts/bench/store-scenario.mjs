@@ -21,9 +21,15 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
  * Only called on a store without the fillers: listing with `-a` on thousands of images takes minutes on podman 4.3.
  */
 function storeSize() {
-  const all = podman(['images', '-a', '-q', '--no-trunc']).stdout.split('\n').filter(Boolean);
-  const ours = podman(['images', '-a', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`]).stdout.split('\n').filter(Boolean);
-  return { all: new Set(all).size, project: new Set(ours).size };
+  // A listing that races with the watcher's image retention (an image removed while podman lists) fails: again.
+  const list = (args) => {
+    for (let attempt = 0; ; attempt++) {
+      const result = podman(['images', '-a', '-q', '--no-trunc', ...args]);
+      if (result.status === 0 || attempt === 4) return new Set(result.stdout.split('\n').filter(Boolean)).size;
+      spawnSync('sleep', ['1']);
+    }
+  };
+  return { all: list([]), project: list(['--filter', `label=io.prism.nx-podman.project=${PROJECT}`]) };
 }
 
 /** Times the label search the old up-to-date check made on every build (a hash nothing carries). */
