@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NX_ENV, nxBin, prepareTemplate as prepareSharedTemplate } from '../lib/workspace-template.mjs';
+import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate as prepareSharedTemplate } from '../lib/workspace-template.mjs';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin } from '../lib/workspace-template.mjs';
