@@ -83,12 +83,12 @@ export function createE2eWorkspace(name: string, options: { plugins?: unknown[] 
 
 /** Spawns a process in its own process group (scripts/lib/long-running.mjs, shared with the demo and the bench). */
 export function spawnLongRunning(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): LongRunning {
-  const process = startLongRunning(file, args, { cwd, env, label: file });
+  const running = startLongRunning(file, args, { cwd, env, label: file });
   return {
-    child: process.child,
-    output: () => process.output(),
-    waitFor: (pattern, timeoutMs = 120_000, fromIndex = 0) => process.waitFor(pattern, { from: fromIndex, timeoutMs }),
-    stop: (signal = 'SIGINT', options = {}) => process.stop({ signal, group: options.group ?? true }),
+    child: running.child,
+    output: () => running.output(),
+    waitFor: (pattern, timeoutMs = 120_000, fromIndex = 0) => running.waitFor(pattern, { from: fromIndex, timeoutMs }),
+    stop: (signal = 'SIGINT', options = {}) => running.stop({ signal, group: options.group ?? true }),
   };
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { lastLines } from '../core/command-line';
 import { CommandNotFoundError, PodmanUnavailableError } from '../core/errors';
 import { fullImageId } from '../core/image-id';
-import { IMAGE_LIST_FORMAT, parseImageList, parseImageNames, parseManifestPlatforms } from '../core/podman-output';
+import { IMAGE_LIST_FORMAT, parseImageIdLines, parseImageList, parseImageNames, parseManifestPlatforms } from '../core/podman-output';
 import { buildGlobalArgs, parsePodmanVersion, type PodmanConnection, type PodmanVersion } from '../core/podman-version';
 import type { PodmanEngine, RunProcessOptions, ProcessRunner } from '../core/ports';
 import { createProcessRunner } from './process-runner';
@@ -64,6 +64,10 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
     async imageNames(id) {
       const result = await exec(['image', 'inspect', '--format', '{{json .RepoTags}}', id]);
       return result.exitCode === 0 ? parseImageNames(result.stdout) : undefined;
+    },
+    async containerImageIds() {
+      const result = await exec(['ps', '--all', '--no-trunc', '--format', '{{.ImageID}}']);
+      return result.exitCode === 0 ? parseImageIdLines(result.stdout) : undefined;
     },
     async manifestPlatforms(manifest) {
       const result = await exec(['manifest', 'inspect', manifest]);

@@ -37,3 +37,8 @@ export function parseImageNames(stdout: string): string[] {
     return [];
   }
 }
+
+/** One image id a line (`{{.ImageID}}` of `podman ps`), as a set of full ids. */
+export function parseImageIdLines(stdout: string): Set<string> {
+  return new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean).map(fullImageId));
+}

@@ -137,6 +137,8 @@ export interface PodmanEngine {
   imageId(ref: string): Promise<string | undefined>;
   /** The names (`repo:tag`) pointing at a local image; undefined when it does not exist. One podman call whatever the store size. */
   imageNames(id: string): Promise<string[] | undefined>;
+  /** Full ids of the images every container (running or not) was created from; undefined when podman cannot list them. */
+  containerImageIds(): Promise<Set<string> | undefined>;
   /** The platforms (`os/arch[/variant]`) a manifest list holds; undefined when it cannot be inspected. */
   manifestPlatforms(manifest: string): Promise<string[] | undefined>;
   /**

@@ -57,6 +57,10 @@ export class FakeEngine implements PodmanEngine {
     return this.queries.imageNames(id);
   }
 
+  containerImageIds(): Promise<Set<string> | undefined> {
+    return this.queries.containerImageIds();
+  }
+
   manifestPlatforms(manifest: string): Promise<string[] | undefined> {
     return this.queries.manifestPlatforms(manifest);
   }

@@ -28,7 +28,7 @@ export async function pruneSupersededImages(
   const history = record?.history ?? [];
   if (!record || history.length <= keep) return result;
   const superseded = history.slice(keep);
-  const used = await imagesUsedByContainers(deps.engine);
+  const used = await deps.engine.containerImageIds();
   const stillKept: BuildHistoryEntry[] = [];
   for (const entry of superseded) {
     const id = fullImageId(entry.imageId);
@@ -59,11 +59,4 @@ export async function pruneSupersededImages(
     deps.logger.debug('removed superseded images', { plugin: project, stage, images: result.removed.map(shortImageId).join(','), kept: keep });
   }
   return result;
-}
-
-/** Ids of the images every container (running or not) was created from; undefined when podman cannot list them. */
-async function imagesUsedByContainers(engine: PodmanEngine): Promise<Set<string> | undefined> {
-  const listed = await engine.exec(['ps', '--all', '--no-trunc', '--format', '{{.ImageID}}']);
-  if (listed.exitCode !== 0) return undefined;
-  return new Set(listed.stdout.split('\n').map((line) => line.trim()).filter(Boolean).map(fullImageId));
 }
