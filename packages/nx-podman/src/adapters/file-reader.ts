@@ -1,4 +1,5 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import type { FileReader } from '../core/ports';
 
 /** The real {@link FileReader} over node:fs. */
@@ -17,5 +18,8 @@ export function createFileReader(): FileReader {
     makeDirectory: async (path) => {
       await mkdir(path, { recursive: true });
     },
+    pathKind: (path) => stat(path).then((stats) => (stats.isDirectory() ? 'dir' : 'file'), () => undefined),
+    hashFile: (path) => readFile(path).then((bytes) => createHash('sha256').update(bytes).digest('hex'), () => undefined),
+    removeDirectory: (path) => rm(path, { recursive: true, force: true }),
   };
 }

@@ -71,6 +71,35 @@ function splitCopyArgs(rest: string): { flags: string[]; paths: string[] } {
   return { flags, paths: remaining.split(/\s+/).filter(Boolean) };
 }
 
+/** One instruction of a Containerfile, continuation lines joined, with the stage it belongs to (-1: before any FROM). */
+export interface ContainerfileInstruction {
+  /** Upper-cased keyword: `FROM`, `RUN`, `COPY`, ... */
+  keyword: string;
+  /** Everything after the keyword, trimmed. */
+  rest: string;
+  line: number;
+  stageIndex: number;
+}
+
+/** Every instruction in order (comments dropped, continuation lines joined). */
+export function parseInstructions(text: string): ContainerfileInstruction[] {
+  const result: ContainerfileInstruction[] = [];
+  let stageIndex = -1;
+  for (const { text: instruction, line } of logicalLines(text)) {
+    const match = instruction.match(/^(\w+)\s*(.*)$/s);
+    if (!match) continue;
+    const keyword = match[1].toUpperCase();
+    if (keyword === 'FROM') stageIndex += 1;
+    result.push({ keyword, rest: match[2].trim(), line, stageIndex });
+  }
+  return result;
+}
+
+/** Splits COPY/ADD arguments into their `--flags` and paths (JSON form included); exported for the live update recipe. */
+export function parseCopyArgs(rest: string): { flags: string[]; paths: string[] } {
+  return splitCopyArgs(rest);
+}
+
 /** Parses the stages, context copies and ARGs of a Containerfile/Dockerfile. Heredocs and parser directives are ignored. */
 export function parseContainerfile(text: string): ParsedContainerfile {
   const stages: ContainerfileStage[] = [];

@@ -42,3 +42,28 @@ export function parseImageNames(stdout: string): string[] {
 export function parseImageIdLines(stdout: string): Set<string> {
   return new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean).map(fullImageId));
 }
+
+/** The parts of `podman image inspect` a live update builder needs. */
+export interface ImageConfig {
+  id: string;
+  env: Record<string, string>;
+  workdir: string;
+  user: string;
+}
+
+/** Parses `podman image inspect` output (the first image); undefined when it is not an image description. */
+export function parseImageConfig(json: string): ImageConfig | undefined {
+  try {
+    const value = JSON.parse(json) as unknown;
+    const first = (Array.isArray(value) ? value[0] : value) as { Id?: string; Config?: { Env?: string[]; WorkingDir?: string; User?: string } } | undefined;
+    if (!first || typeof first.Id !== 'string') return undefined;
+    const env: Record<string, string> = {};
+    for (const pair of first.Config?.Env ?? []) {
+      const at = pair.indexOf('=');
+      if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    return { id: first.Id.startsWith('sha256:') ? first.Id : `sha256:${first.Id}`, env, workdir: first.Config?.WorkingDir ?? '', user: first.Config?.User ?? '' };
+  } catch {
+    return undefined;
+  }
+}

@@ -245,6 +245,12 @@ export interface FileReader {
   isDirectory(path: string): Promise<boolean>;
   /** Creates a directory and its parents (podman does not create the parent of a file push destination). */
   makeDirectory(path: string): Promise<void>;
+  /** `dir`, `file`, or undefined when nothing is there. */
+  pathKind(path: string): Promise<'dir' | 'file' | undefined>;
+  /** sha256 (hex) of a file's bytes; undefined when it does not exist. */
+  hashFile(path: string): Promise<string | undefined>;
+  /** Removes a directory and everything in it; a missing one is fine. */
+  removeDirectory(path: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -262,6 +268,28 @@ export interface GitRevision {
 export interface GitReader {
   /** The HEAD commit of the repository containing `cwd`, or undefined (no git, not a repository, no commit yet). */
   revision(cwd: string): Promise<GitRevision | undefined>;
+}
+
+/** What a container runs after a live update: the watcher's record against drift (a re-created container loses it). */
+export interface LiveUpdateRecord {
+  project: string;
+  stage: string;
+  /** Name and id of the container that got the binary. */
+  container: string;
+  containerId: string;
+  /** The image the container was created from. */
+  imageId: string;
+  /** sha256 (hex) of the binary copied in. */
+  binarySha256: string;
+  /** ISO time of the update. */
+  updatedAt: string;
+}
+
+/** Reads and writes live update records (`.nx/podman/live/<project>/<stage>.json`). */
+export interface LiveUpdateRecordStore {
+  read(project: string, stage: string): Promise<LiveUpdateRecord | undefined>;
+  write(record: LiveUpdateRecord): Promise<void>;
+  remove(project: string, stage: string): Promise<void>;
 }
 
 /** Reads and writes build records (`.nx/podman/builds/<project>/<stage>.json`). */

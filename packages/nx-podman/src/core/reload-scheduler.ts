@@ -36,6 +36,8 @@ export interface BuildRequest {
   project: string;
   /** Changed files (as given to `notify`) this build covers; empty for a build asked for with `requestBuild`. */
   files: string[];
+  /** Set when the build covers a `requestBuild` (its reason): the changed files alone do not say what changed. */
+  fullReason?: string;
 }
 
 /** The side that carries out what the scheduler decides (the watch-reload runner, or a test). */
@@ -52,8 +54,8 @@ export interface SchedulerDriver {
 export interface ReloadScheduler {
   /** Inputs of these (already affected-expanded) projects changed; `file` is kept for logs. */
   notify(projects: Iterable<string>, file?: string): void;
-  /** Build these projects now, without debounce (the initial build). */
-  requestBuild(projects: Iterable<string>): void;
+  /** Build these projects now, without debounce (the initial build); `reason` is passed on as the request's `fullReason`. */
+  requestBuild(projects: Iterable<string>, reason?: string): void;
   /** The driver reports the end of the build it was asked to start for `project`. Unknown projects are ignored. */
   buildFinished(project: string, result: BuildResultKind): void;
   state(project: string): ProjectState;
@@ -72,9 +74,12 @@ interface ProjectEntry {
   windowFiles?: Set<string>;
   pending: boolean;
   pendingFiles: Set<string>;
+  /** The reason of a `requestBuild` the next build covers. */
+  pendingFull?: string;
   building?: { id: number; startedSeq: number; abortRequested: boolean };
   dirty: boolean;
   dirtyFiles: Set<string>;
+  dirtyFull?: string;
 }
 
 /** Creates a {@link ReloadScheduler}. Options are validated by the caller (normalize-options). */
@@ -104,9 +109,10 @@ export function createReloadScheduler(
   };
   const runningCount = () => [...entries.values()].filter((e) => e.building).length;
 
-  const enqueue = (project: string, files: Iterable<string>) => {
+  const enqueue = (project: string, files: Iterable<string>, fullReason?: string) => {
     const e = entry(project);
     for (const file of files) e.pendingFiles.add(file);
+    e.pendingFull ??= fullReason;
     if (!e.pending) {
       e.pending = true;
       queue.push(project);
@@ -116,10 +122,12 @@ export function createReloadScheduler(
   const start = (project: string) => {
     const e = entry(project);
     const files = [...e.pendingFiles];
+    const fullReason = e.pendingFull;
     e.pending = false;
     e.pendingFiles = new Set();
+    e.pendingFull = undefined;
     e.building = { id: ++buildId, startedSeq: ++seq, abortRequested: false };
-    driver.startBuild({ id: e.building.id, project, files });
+    driver.startBuild(fullReason === undefined ? { id: e.building.id, project, files } : { id: e.building.id, project, files, fullReason });
   };
 
   const pump = () => {
@@ -188,14 +196,15 @@ export function createReloadScheduler(
       timer = clock.setTimer(flush, Math.max(0, delay));
     },
 
-    requestBuild(projects) {
+    requestBuild(projects, reason = 'build requested') {
       if (disposed) return;
       for (const project of projects) {
         const e = entry(project);
         if (e.building) {
           e.dirty = true;
+          e.dirtyFull ??= reason;
         } else {
-          enqueue(project, []);
+          enqueue(project, [], reason);
         }
       }
       pump();
@@ -208,8 +217,10 @@ export function createReloadScheduler(
       if (e.dirty) {
         e.dirty = false;
         const files = e.dirtyFiles;
+        const fullReason = e.dirtyFull;
         e.dirtyFiles = new Set();
-        if (!disposed) enqueue(project, files);
+        e.dirtyFull = undefined;
+        if (!disposed) enqueue(project, files, fullReason);
       }
       pump();
     },
@@ -242,6 +253,8 @@ export function createReloadScheduler(
       for (const [project, e] of entries) {
         e.pending = false;
         e.dirty = false;
+        e.pendingFull = undefined;
+        e.dirtyFull = undefined;
         e.windowFiles = undefined;
         if (e.building) {
           aborted.push(project);

@@ -216,3 +216,43 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
   if (rolled.created) await showLogs(ports, spec);
   return { status: 'failed', rolledBack: false, message: `${failure} Rolling back to the previous image ${shortImageId(previous.imageId)} failed too: ${rolled.reason}.` };
 }
+
+/** One live update's restart: the container keeps everything but its process, which runs the new binary. */
+export interface RestartRequest {
+  readonly container: ContainerRunSpec;
+  readonly health: HealthSettings;
+  /** Seconds podman waits for the old process before SIGKILL. */
+  readonly stopTimeoutSeconds: number;
+}
+
+/** The outcome of {@link restartContainer}. */
+export type RestartResult = { status: 'healthy'; durationMs: number; downtimeMs: number } | { status: 'failed'; message: string; aborted: boolean };
+
+/**
+ * `podman restart` and the same health wait and log lines as a replace. A Go PID 1 stopped by SIGTERM exits with code
+ * 2: podman starts it again all the same. On failure the container log's tail is shown, as for a replace.
+ */
+export async function restartContainer(request: RestartRequest, ports: ReplacePorts, restartArgs: readonly string[]): Promise<RestartResult> {
+  const { engine, clock, logger } = ports;
+  const spec = request.container;
+  const stopSentAt = clock.now();
+  const restart = await engine.exec(restartArgs, { signal: ports.signal });
+  if (restart.aborted) return { status: 'failed', message: 'aborted', aborted: true };
+  if (restart.exitCode !== 0) {
+    return { status: 'failed', aborted: false, message: `podman restart of "${spec.name}" failed (exit ${restart.exitCode}): ${(restart.stderr || restart.stdout).trim()}` };
+  }
+  const started = await waitHealthy({ container: spec, imageId: '', health: request.health, rollback: false }, ports, clock.now());
+  if (started.ok) {
+    logger.info('plugin healthy', {
+      plugin: spec.project,
+      duration: formatSeconds(started.healthyAt - started.startedAt),
+      check: healthCheckLabel(request.health.check),
+      downtime: formatSeconds(started.healthyAt - stopSentAt),
+    });
+    return { status: 'healthy', durationMs: started.healthyAt - stopSentAt, downtimeMs: started.healthyAt - stopSentAt };
+  }
+  if (started.aborted) return { status: 'failed', message: 'aborted', aborted: true };
+  logger.error('plugin container failed', { plugin: spec.project, container: spec.name, reason: started.reason });
+  if (started.created) await showLogs(ports, spec);
+  return { status: 'failed', aborted: false, message: `The container "${spec.name}" of "${spec.project}" failed after the live update: ${started.reason}.` };
+}

@@ -88,7 +88,7 @@ describe('normalizePort', () => {
 describe('parseContainerInspect', () => {
   it('reads image, status, exit code and health', () => {
     const json = JSON.stringify([{ Image: 'abc', State: { Status: 'exited', Running: false, ExitCode: 3, Health: { Status: 'unhealthy' } } }]);
-    expect(parseContainerInspect(json)).toEqual({ imageId: 'abc', status: 'exited', running: false, exitCode: 3, health: 'unhealthy' });
+    expect(parseContainerInspect(json)).toEqual({ id: '', imageId: 'abc', status: 'exited', running: false, exitCode: 3, health: 'unhealthy' });
   });
 
   it('returns undefined for anything else', () => {

@@ -97,6 +97,8 @@ export function buildInspectArgs(name: string): string[] {
 
 /** The parts of `podman container inspect` that the replace sequence needs. */
 export interface ContainerState {
+  /** The container's own id ('' when podman did not say). */
+  id: string;
   /** Full image id the container runs. */
   imageId: string;
   /** `created`, `running`, `exited`, `stopped`, `paused`, ... */
@@ -112,11 +114,12 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
   try {
     const value = JSON.parse(json) as unknown;
     const first = (Array.isArray(value) ? value[0] : value) as
-      | { Image?: string; State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } } }
+      | { Id?: string; Image?: string; State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } } }
       | undefined;
     if (!first || typeof first.Image !== 'string' || !first.State) return undefined;
     const state = first.State;
     return {
+      id: typeof first.Id === 'string' ? first.Id : '',
       imageId: fullImageId(first.Image),
       status: state.Status ?? '',
       running: state.Running === true,

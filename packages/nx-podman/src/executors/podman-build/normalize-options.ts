@@ -1,3 +1,4 @@
+import type { LiveUpdateHints } from '../../core/live-update-recipe';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { defaultTags, expandTokens, type BuildPullPolicy, type TokenValues } from '../../core/build-args';
@@ -33,6 +34,8 @@ export interface NormalizedPodmanBuildOptions {
   /** Keep podman's output to the failure tail instead of streaming it through `logger.output`. */
   readonly quiet: boolean;
   readonly connection: PodmanConnection;
+  /** What watch-reload's live update cannot infer from the Containerfile (read by watch-reload only). */
+  readonly liveUpdate: LiveUpdateHints | undefined;
 }
 
 /** What normalization needs to know about the project being built. */
@@ -101,6 +104,22 @@ function stringArray(options: Record<string, unknown>, name: string): string[] |
     fail(name, value, `an array of strings${name === 'extraArgs' ? ' (one argument per item, e.g. ["--squash"])' : ''}`);
   }
   return value as string[];
+}
+
+const LIVE_UPDATE_KEYS = ['builderStage', 'artifact', 'destination', 'command'] as const;
+
+function liveUpdateHints(options: Record<string, unknown>): LiveUpdateHints | undefined {
+  const value = options.liveUpdate;
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('liveUpdate', value, `an object with any of ${LIVE_UPDATE_KEYS.join(', ')}`);
+  const hints: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (!(LIVE_UPDATE_KEYS as readonly string[]).includes(key)) fail(`liveUpdate.${key}`, item, `one of the keys ${LIVE_UPDATE_KEYS.join(', ')}`);
+    if (typeof item !== 'string' || item.trim() === '') fail(`liveUpdate.${key}`, item, 'a non-empty string');
+    if ((key === 'artifact' || key === 'destination') && !item.startsWith('/')) fail(`liveUpdate.${key}`, item, 'an absolute path in the image, e.g. /out/plugin');
+    hints[key] = item;
+  }
+  return Object.freeze(hints) as LiveUpdateHints;
 }
 
 function stringMap(options: Record<string, unknown>, name: string): Record<string, string> {
@@ -203,5 +222,6 @@ export function normalizePodmanBuildOptions(
     force: optionalBoolean(raw, 'force', PODMAN_BUILD_DEFAULTS.force),
     quiet: optionalBoolean(raw, 'quiet', PODMAN_BUILD_DEFAULTS.quiet),
     connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', PODMAN_BUILD_DEFAULTS.remote) || connectionName !== undefined, connection: connectionName }),
+    liveUpdate: liveUpdateHints(raw),
   });
 }

@@ -31,6 +31,8 @@ export interface PodmanBuildExecutorSchema {
   pushDestination?: string;
   /** Extra arguments passed to `podman build` as they are, before the context. @default [] */
   extraArgs?: string[];
+  /** For watch-reload's live update, where the Containerfile does not say it plainly. */
+  liveUpdate?: { builderStage?: string; artifact?: string; destination?: string; command?: string };
   /** Rebuild even when an image with the same inputs exists. @default false */
   force?: boolean;
   /** Do not stream podman's output; it is still shown (the last lines) when the build fails. @default false */

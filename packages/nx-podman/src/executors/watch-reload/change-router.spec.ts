@@ -40,6 +40,7 @@ async function setup(graphs: WorkspaceGraph[] = [graph()]) {
     clock,
     logger,
     notify: (projects, reason) => notified.push([[...projects], reason]),
+    requestBuild: (projects, reason) => notified.push([[...projects], reason]),
     watch: (paths) => watched.push([...paths]),
   });
   return { router, notified, watched, clock, lines, reads: () => reads };

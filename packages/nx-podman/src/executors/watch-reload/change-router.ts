@@ -17,8 +17,10 @@ export interface ChangeRouterDeps extends WatchModelSources {
   graph: { read(): Promise<WorkspaceGraph> };
   clock: TimerClock;
   logger: Logger;
-  /** These buildable projects are affected by `reason` (a workspace-relative file, or `project added`). */
-  notify(projects: readonly string[], reason: string): void;
+  /** These buildable projects are affected by a change to `file` (workspace-relative). */
+  notify(projects: readonly string[], file: string): void;
+  /** Build these projects now, in full (`reason`: `project added`). */
+  requestBuild(projects: readonly string[], reason: string): void;
   /** Absolute directories to start watching (a project appeared outside the watched ones). */
   watch(paths: readonly string[]): void;
 }
@@ -75,7 +77,7 @@ export function createChangeRouter(initial: WatchModel, deps: ChangeRouterDeps):
       }
       // A project that just appeared: its files came in before it was known, so build it now (if it is selected).
       const added = [...next.buildable].filter((name) => !before.buildable.has(name));
-      if (added.length) deps.notify(added, 'project added');
+      if (added.length) deps.requestBuild(added, 'project added');
       logger.debug('project graph refreshed', { projects: Object.keys(next.graph.projects).length, watched: next.watched.size });
     } catch (error) {
       logger.warn('project graph refresh failed; keeping the previous graph', { reason: (error as Error).message });

@@ -1,11 +1,14 @@
 import type { Logger } from '../../core/ports';
 import type { BuildResultKind } from '../../core/reload-scheduler';
+import type { LiveUpdateOutcome } from './live-updater';
 import { createJobRunner, type WatchBuildOutcome, type WatchRunOutcome, type WatchTargets } from './job-runner';
 import { normalizeWatchReloadOptions } from './normalize-options';
 
 const HEX = 'c'.repeat(64);
 
-function setup(schema = { reload: true }, script: { build?: WatchBuildOutcome[]; run?: WatchRunOutcome[] } = {}) {
+const OFF = { reload: true, liveUpdate: 'off' };
+
+function setup(schema: Record<string, unknown> = { reload: true }, script: { build?: WatchBuildOutcome[]; run?: WatchRunOutcome[]; live?: LiveUpdateOutcome[] } = {}) {
   const lines: string[] = [];
   const logger: Logger = {
     verbose: false,
@@ -36,37 +39,47 @@ function setup(schema = { reload: true }, script: { build?: WatchBuildOutcome[];
       calls.push(`prune ${project}`);
     },
     stop: async () => undefined,
+    live: {
+      update: async (project, request) => {
+        calls.push(`live ${project} ${request.files.join(',')}${request.fullReason ? ` full=${request.fullReason}` : ''}`);
+        return script.live?.shift() ?? { status: 'updated', durationMs: 1, compileMs: 1 };
+      },
+      prepare: async () => [],
+      replaced: (project) => calls.push(`replaced ${project}`),
+      liveContainers: () => [],
+      close: async () => undefined,
+    },
   };
   const runner = createJobRunner({ options: normalizeWatchReloadOptions(schema, { projectName: 'p', env: {} }), targets, logger });
-  const runJob = (project: string) =>
+  const runJob = (project: string, files: string[] = [], fullReason?: string) =>
     new Promise<BuildResultKind>((resolve) => {
-      runner.start(project, resolve);
+      runner.start({ project, files, fullReason }, resolve);
     });
   return { runner, runJob, calls, lines, signals, hold: (promise: Promise<void>) => (gate = promise), holdRun: (promise: Promise<void>) => (runGate = promise) };
 }
 
 describe('createJobRunner', () => {
   it('builds then reloads exactly the image built', async () => {
-    const { runJob, calls } = setup();
+    const { runJob, calls } = setup(OFF);
     await expect(runJob('p')).resolves.toBe('succeeded');
     expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'prune p']);
   });
 
   it('prunes superseded images only after a new image is running, and never with keepImages 0', async () => {
-    const up = setup({ reload: true }, { build: [{ status: 'up-to-date', imageId: `sha256:${HEX}` }] });
+    const up = setup(OFF, { build: [{ status: 'up-to-date', imageId: `sha256:${HEX}` }] });
     await up.runJob('p');
     expect(up.calls).toEqual(['build p', `run p sha256:${HEX}`]);
-    const failing = setup({ reload: true }, { run: [{ status: 'failed', message: 'unhealthy' }] });
+    const failing = setup(OFF, { run: [{ status: 'failed', message: 'unhealthy' }] });
     await failing.runJob('p');
     expect(failing.calls).toEqual(['build p', `run p sha256:${HEX}`]);
-    const keepAll = setup({ reload: true, keepImages: 0 } as never);
+    const keepAll = setup({ ...OFF, keepImages: 0 });
     await keepAll.runJob('p');
     expect(keepAll.calls).toEqual(['build p', `run p sha256:${HEX}`]);
   });
 
   it('an up-to-date image the container already runs is not run again, whatever the id form (sha256: prefix or not)', async () => {
     // podman-run reports the bare hex (podman inspect), the build record the sha256: form.
-    const { runJob, calls, lines } = setup({ reload: true }, { build: [{ status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 }, { status: 'up-to-date', imageId: `sha256:${HEX}` }], run: [{ status: 'healthy', imageId: HEX }] });
+    const { runJob, calls, lines } = setup(OFF, { build: [{ status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 }, { status: 'up-to-date', imageId: `sha256:${HEX}` }], run: [{ status: 'healthy', imageId: HEX }] });
     await runJob('p');
     await expect(runJob('p')).resolves.toBe('succeeded');
     expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'prune p', 'build p']);
@@ -74,14 +87,14 @@ describe('createJobRunner', () => {
   });
 
   it('a failed build prints the output tail, keeps the container and does not reload', async () => {
-    const { runJob, calls, lines } = setup({ reload: true }, { build: [{ status: 'failed', exitCode: 2, message: 'x', outputTail: 'main.go:3: undefined: y' }] });
+    const { runJob, calls, lines } = setup(OFF, { build: [{ status: 'failed', exitCode: 2, message: 'x', outputTail: 'main.go:3: undefined: y' }] });
     await expect(runJob('p')).resolves.toBe('failed');
     expect(calls).toEqual(['build p']);
     expect(lines).toEqual(['OUTPUT main.go:3: undefined: y', 'INFO keeping the running container']);
   });
 
   it('abort during the build aborts it; during the reload it is left to finish unless shutting down', async () => {
-    const { runner, runJob, calls, signals, hold, holdRun } = setup();
+    const { runner, runJob, calls, signals, hold, holdRun } = setup(OFF);
     let release!: () => void;
     hold(new Promise<void>((resolve) => (release = resolve)));
     const first = runJob('p');
@@ -106,5 +119,50 @@ describe('createJobRunner', () => {
     await expect(second).resolves.toBe('aborted');
     await runner.idle();
     expect(runner.running).toEqual([]);
+  });
+
+  describe('live update', () => {
+    it('a Go-only change set updates in place: no image build, no replace', async () => {
+      const { runJob, calls } = setup();
+      await expect(runJob('p', ['p/main.go'])).resolves.toBe('succeeded');
+      expect(calls).toEqual(['live p p/main.go']);
+    });
+
+    it('a fallback logs its reason and takes the full path; the reason sticks until a full reload succeeds', async () => {
+      const { runJob, calls, lines } = setup(
+        { reload: true },
+        { live: [{ status: 'fallback', reason: 'p/go.mod changed' }, { status: 'fallback', reason: 'p/go.mod changed' }], build: [{ status: 'failed', exitCode: 1, message: 'x', outputTail: '' }] },
+      );
+      await expect(runJob('p', ['p/go.mod'])).resolves.toBe('failed');
+      expect(lines).toContain('INFO full rebuild');
+      // The next, Go-only save must not skip the go.mod change whose build failed.
+      await expect(runJob('p', ['p/main.go'])).resolves.toBe('succeeded');
+      await expect(runJob('p', ['p/main.go'])).resolves.toBe('succeeded');
+      expect(calls).toEqual([
+        'live p p/go.mod',
+        'build p',
+        'live p p/main.go full=p/go.mod changed',
+        'build p',
+        `run p sha256:${HEX}`,
+        'replaced p',
+        'prune p',
+        'live p p/main.go',
+      ]);
+    });
+
+    it('a compile error is shown in full, keeps the container, and is a failed job', async () => {
+      const { runJob, calls, lines } = setup({ reload: true }, { live: [{ status: 'compile-failed', exitCode: 1, output: './main.go:3:1: syntax error' }] });
+      await expect(runJob('p', ['p/main.go'])).resolves.toBe('failed');
+      expect(calls).toEqual(['live p p/main.go']);
+      expect(lines).toEqual(['ERROR build failed', 'OUTPUT ./main.go:3:1: syntax error', 'INFO keeping the running container']);
+    });
+
+    it('is off with liveUpdate off, without reload, and with build off', async () => {
+      for (const schema of [OFF, { reload: false }, { reload: true, build: false }]) {
+        const { runJob, calls } = setup(schema);
+        await runJob('p', ['p/main.go']);
+        expect(calls.some((call) => call.startsWith('live'))).toBe(false);
+      }
+    });
   });
 });

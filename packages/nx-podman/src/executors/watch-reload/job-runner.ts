@@ -1,6 +1,7 @@
 import { sameImage } from '../../core/image-id';
 import type { Logger } from '../../core/ports';
-import type { BuildResultKind } from '../../core/reload-scheduler';
+import type { BuildRequest, BuildResultKind } from '../../core/reload-scheduler';
+import type { LiveUpdateTargets } from './live-updater';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 
 /** How one build through the build target ended; `imageId` is known when the podman-build runner did the build. */
@@ -25,6 +26,8 @@ export interface WatchTargets {
   prune(project: string): Promise<void>;
   /** Stops the project's container (`stopOnExit`), waiting at most `timeoutSeconds` (or its stop timeout, if shorter) before SIGKILL. */
   stop(project: string, options: { timeoutSeconds: number }): Promise<void>;
+  /** Live update (in-place binary swap); absent where the targets cannot do it. */
+  readonly live?: LiveUpdateTargets;
 }
 
 /**
@@ -34,8 +37,8 @@ export interface WatchTargets {
  * shutdown.
  */
 export interface JobRunner {
-  /** Starts the job of `project`; `onEnd` is called once with how it ended. */
-  start(project: string, onEnd: (result: BuildResultKind) => void): void;
+  /** Starts the job of `request.project`; `onEnd` is called once with how it ended. */
+  start(request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, onEnd: (result: BuildResultKind) => void): void;
   /** Aborts the job of `project` (its inputs changed, `onBusyUpdate: restart`); a reload is left to finish. */
   abort(project: string): void;
   /** From now on every abort is final (reloads too) and no result is acted on. */
@@ -48,7 +51,8 @@ export interface JobRunner {
 
 interface Job {
   controller: AbortController;
-  phase: 'build' | 'reload';
+  /** `live`: a live update (its compile may be aborted; its restart is a reload). */
+  phase: 'build' | 'live' | 'reload';
   done: Promise<void>;
 }
 
@@ -58,10 +62,53 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   const jobs = new Map<string, Job>();
   /** The image each project's container was last made healthy with, by this watcher. */
   const lastRunImage = new Map<string, string>();
+  /**
+   * Why a project's next job must be a full build + replace: the reason a job fell back, kept until a full one succeeds
+   * (a go.mod change whose build failed must not be skipped by the next Go-only save).
+   */
+  const fullPending = new Map<string, string>();
+  const liveOn = options.liveUpdate === 'auto' && options.reload && options.build && targets.live !== undefined;
   let stopping = false;
 
   const prune = async (project: string) => {
     if (options.keepImages > 0 && !stopping) await targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message }));
+  };
+
+  /** The live path; undefined when the job takes the full path. */
+  const liveUpdate = async (request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, job: Job): Promise<BuildResultKind | undefined> => {
+    const { project } = request;
+    const live = targets.live!;
+    job.phase = 'live';
+    const outcome = await live.update(project, {
+      files: request.files,
+      fullReason: fullPending.get(project) ?? request.fullReason,
+      signal: job.controller.signal,
+      onReload: () => {
+        job.phase = 'reload';
+      },
+    });
+    if (job.controller.signal.aborted || stopping) return 'aborted';
+    switch (outcome.status) {
+      case 'updated':
+      case 'unchanged':
+        return 'succeeded';
+      case 'aborted':
+        return 'aborted';
+      case 'compile-failed':
+        // Always shown: the compiler's message is the whole point of the failure.
+        logger.error('build failed', { plugin: project, exit: outcome.exitCode });
+        if (outcome.output) logger.output(outcome.output.endsWith('\n') ? outcome.output : `${outcome.output}\n`);
+        logger.info('keeping the running container', { plugin: project });
+        return 'failed';
+      case 'failed':
+        logger.error('reload failed', { plugin: project, reason: outcome.message });
+        return 'failed';
+      case 'fallback':
+        logger.info('full rebuild', { plugin: project, reason: outcome.reason });
+        fullPending.set(project, outcome.reason);
+        job.phase = 'build';
+        return undefined;
+    }
   };
 
   const buildAndReload = async (project: string, job: Job): Promise<BuildResultKind> => {
@@ -83,7 +130,7 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
       if (built.status === 'built') await prune(project);
       return 'succeeded';
     }
-    if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId)) {
+    if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId) && !fullPending.has(project)) {
       logger.info('container already runs this image', { plugin: project });
       return 'succeeded';
     }
@@ -91,6 +138,8 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     const ran = await targets.run(project, { imageId: built.imageId, signal });
     if (ran.status === 'healthy') {
       lastRunImage.set(project, ran.imageId);
+      fullPending.delete(project);
+      if (liveOn) targets.live?.replaced(project);
       // After the replace: the image the old container ran is no longer in use and can go.
       if (built.status === 'built') await prune(project);
       return 'succeeded';
@@ -101,13 +150,14 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   };
 
   return {
-    start(project, onEnd) {
+    start(request, onEnd) {
+      const { project } = request;
       const job: Job = { controller: new AbortController(), phase: 'build', done: Promise.resolve() };
       jobs.set(project, job);
       job.done = (async () => {
         let result: BuildResultKind = 'failed';
         try {
-          result = await buildAndReload(project, job);
+          result = (liveOn ? await liveUpdate(request, job) : undefined) ?? (await buildAndReload(project, job));
         } catch (error) {
           logger.error('build failed', { plugin: project, reason: (error as Error).message });
         } finally {

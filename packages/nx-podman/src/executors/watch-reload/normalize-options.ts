@@ -28,9 +28,14 @@ export interface NormalizedWatchReloadOptions {
   readonly stopOnExit: boolean;
   /** Images kept per project and stage (0: all). */
   readonly keepImages: number;
+  /** `auto`: with reload, Go-only change sets update the running containers without an image build. */
+  readonly liveUpdate: LiveUpdateMode;
   readonly verbose: boolean;
   readonly logFormat: LogFormat;
 }
+
+/** The `liveUpdate` option. */
+export type LiveUpdateMode = 'auto' | 'off';
 
 /** Invalid watch-reload options; the message names the option, the value and the fix. */
 export class WatchReloadOptionsError extends Error {
@@ -57,6 +62,7 @@ export const WATCH_RELOAD_DEFAULTS = Object.freeze({
   usePolling: false,
   stopOnExit: false,
   keepImages: 3,
+  liveUpdate: 'auto' as LiveUpdateMode,
   verbose: false,
   logFormat: 'text' as LogFormat,
 });
@@ -117,6 +123,10 @@ export function normalizeWatchReloadOptions(
   if (typeof keepImages !== 'number' || !Number.isInteger(keepImages) || keepImages < 0) {
     throw new WatchReloadOptionsError('keepImages', options.keepImages, 'Expected a whole number >= 0 (0 keeps every image), e.g. 3.');
   }
+  const liveUpdate = options.liveUpdate ?? WATCH_RELOAD_DEFAULTS.liveUpdate;
+  if (liveUpdate !== 'auto' && liveUpdate !== 'off') {
+    throw new WatchReloadOptionsError('liveUpdate', options.liveUpdate, 'Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).');
+  }
   const logFormat = options.logFormat ?? WATCH_RELOAD_DEFAULTS.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json') throw new WatchReloadOptionsError('logFormat', options.logFormat, 'Expected "text" or "json".');
   const stage = options.stage ?? WATCH_RELOAD_DEFAULTS.stage;
@@ -155,6 +165,7 @@ export function normalizeWatchReloadOptions(
     usePolling: flag('usePolling', options.usePolling, WATCH_RELOAD_DEFAULTS.usePolling),
     stopOnExit: flag('stopOnExit', options.stopOnExit, WATCH_RELOAD_DEFAULTS.stopOnExit),
     keepImages,
+    liveUpdate,
     verbose: flag('verbose', options.verbose, WATCH_RELOAD_DEFAULTS.verbose) || ctx.env?.NX_VERBOSE_LOGGING === 'true',
     logFormat,
   });

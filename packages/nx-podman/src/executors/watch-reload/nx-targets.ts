@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { readTargetOptions, runExecutor, type ExecutorContext } from '@nx/devkit';
-import { createBuildRecordStore } from '../../adapters/build-record-store';
+import { createBuildRecordStore, createLiveUpdateRecordStore } from '../../adapters/build-record-store';
+import { createFileReader } from '../../adapters/file-reader';
 import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
@@ -15,7 +16,8 @@ import { runPodmanRun } from '../podman-run/run-podman-run';
 import type { PodmanRunExecutorSchema } from '../podman-run/schema';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
-import type { Clock, GitReader, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
+import { createLiveUpdater } from './live-updater';
+import type { Clock, FileReader, GitReader, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
 
 /** Executors the in-process (cancellable) path knows. */
 export const PODMAN_BUILD_EXECUTOR = '@prism/nx-podman:podman-build';
@@ -35,6 +37,8 @@ export interface NxWatchTargetsDeps {
   clock?: Clock;
   /** @default createHealthProbe({ engine }) */
   probe?: HealthProbe;
+  /** @default createFileReader() */
+  files?: FileReader;
   /** A target's options with the context's configuration applied. @default devkit's readTargetOptions */
   readOptions?: (project: string, target: string, context: ExecutorContext) => Record<string, unknown>;
 }
@@ -81,6 +85,34 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     const raw = read<PodmanRunExecutorSchema>(project, options.runTarget, context);
     return normalizePodmanRunOptions(image ? { ...raw, image } : raw, { projectName: project, projectRoot: root, workspaceRoot: context.root, env: process.env, overrides: options.overrides });
   };
+  const workspaceRoot = deps.getContext().root;
+  const live = createLiveUpdater({
+    workspaceRoot,
+    describe(project) {
+      const { targets } = projectInfo(project);
+      if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
+      if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR) throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
+      const build = buildOptions(project, true);
+      const run = runOptions(project, undefined);
+      return {
+        project,
+        stage: build.stage,
+        containerfile: build.file,
+        context: build.context,
+        buildArgs: build.buildArgs,
+        hints: build.liveUpdate,
+        container: run.container,
+        health: run.health,
+        engine: engineFor(build.connection),
+      };
+    },
+    records: createBuildRecordStore(workspaceRoot),
+    liveRecords: createLiveUpdateRecordStore(workspaceRoot),
+    files: deps.files ?? createFileReader(),
+    probe: (engine) => deps.probe ?? createHealthProbe({ engine }),
+    clock,
+    logger,
+  });
   const viaNx = async (project: string, target: string): Promise<boolean> => {
     const context = deps.getContext();
     let success = false;
@@ -89,6 +121,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
   };
 
   return {
+    live,
     async describeBuild(project) {
       const { context, targets } = projectInfo(project);
       if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) return undefined;

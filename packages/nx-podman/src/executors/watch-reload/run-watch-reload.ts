@@ -72,7 +72,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
       clock,
       driver: {
         changesDetected: (project, files) => logger.info('detected changes', { plugin: project, files: files.length }),
-        startBuild: ({ project }) => runner.start(project, (result) => scheduler.buildFinished(project, result)),
+        startBuild: (request) => runner.start(request, (result) => scheduler.buildFinished(request.project, result)),
         abortBuild: (project) => runner.abort(project),
       },
     },
@@ -86,13 +86,15 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     graph: ports.graph,
     clock,
     logger,
-    notify: (projects, reason) => scheduler.notify(projects, reason),
+    notify: (projects, file) => scheduler.notify(projects, file),
+    requestBuild: (projects, reason) => scheduler.requestBuild(projects, reason),
     watch: (paths) => watcher?.add(paths),
   });
 
   for (const name of [...initial.watched].sort()) logger.info('watching plugin', { plugin: name, path: initial.graph.projects[name]?.root ?? '.' });
   let ready = false;
   let stopping = false;
+  let preparing: Promise<void> = Promise.resolve();
   watcher = ports.createWatcher({
     paths: router.watchedDirectories,
     usePolling: options.usePolling,
@@ -109,7 +111,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
       if (ready && !stopping) {
         // Events between the failure and the polling watcher's first scan may be gone: build everything (unchanged inputs are up to date quickly).
         logger.warn('rebuilding every selected plugin: changes during the switch to polling may have been missed');
-        scheduler.notify(router.model.buildable, 'watcher restarted');
+        scheduler.requestBuild([...router.model.buildable].sort(), 'the file watcher restarted');
       }
     },
   });
@@ -122,7 +124,15 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   if (!ports.signal.aborted) {
     ready = true;
     logger.info('watcher ready', { projects: initial.watched.size, debounce: `${options.debounceMs}ms`, polling: watcher.polling ? true : undefined });
-    if (options.initialBuild) scheduler.requestBuild([...router.model.buildable].sort());
+    if (options.initialBuild) scheduler.requestBuild([...router.model.buildable].sort(), 'initial build');
+    if (targets.live && options.liveUpdate === 'auto' && options.reload && options.build) {
+      // Builders start in the background, so that the first live update finds one warm.
+      preparing = targets.live.prepare([...router.model.buildable].sort()).then((stale) => {
+        if (stale.length === 0 || stopping) return;
+        logger.warn('containers run code of an earlier live update; rebuilding them', { plugins: stale.join(',') });
+        scheduler.requestBuild(stale, 'the container runs code of an earlier live update');
+      });
+    }
   }
 
   await stopped;
@@ -134,9 +144,26 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   await runner.idle();
   await watcher.close();
   await routing;
-  if (options.stopOnExit && options.reload) await stopContainers([...router.model.buildable].sort(), ports);
+  await preparing;
+  await Promise.all([
+    options.stopOnExit && options.reload ? stopContainers([...router.model.buildable].sort(), ports) : undefined,
+    targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),
+  ]);
+  reportLiveContainers(options, ports);
   logger.info('stopped');
   return { success: true };
+}
+
+/** One line naming the containers that run live-updated code, and the command that bakes that code into images. */
+function reportLiveContainers(options: NormalizedWatchReloadOptions, ports: WatchReloadPorts): void {
+  const running = ports.targets.live?.liveContainers() ?? [];
+  if (running.length === 0) return;
+  const projects = running.map((entry) => entry.project).join(',');
+  const configuration = options.stage === 'production' ? '' : ` -c ${options.stage}`;
+  ports.logger.info('containers run live-updated code', {
+    containers: running.map((entry) => entry.container).join(','),
+    bake: `nx run-many -t ${options.buildTarget} -p ${projects}${configuration} && nx run-many -t ${options.runTarget} -p ${projects}${configuration}`,
+  });
 }
 
 /**

@@ -41,6 +41,8 @@ export interface WatchReloadExecutorSchema {
   stopOnExit?: boolean;
   /** Images kept per project and stage; older ones this plugin built are removed after each new build. 0: keep all. @default 3 */
   keepImages?: number;
+  /** With reload: `auto` updates running containers in place for Go-only change sets; `off` always builds. @default "auto" */
+  liveUpdate?: 'auto' | 'off';
   /** DEBUG lines and full build output (also on with Nx's `--verbose`). @default false */
   verbose?: boolean;
   /** @default "text" */

@@ -1,0 +1,179 @@
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { isWithin } from './workspace-paths';
+import type { LiveUpdateMount, LiveUpdateRecipe, RecipeInference } from './live-update-recipe';
+
+/** Files whose change always needs the image build: they change what the image build does, not only what it compiles. */
+const BUILD_DEFINITION_FILES = new Set(['go.mod', 'go.sum', 'go.work', 'go.work.sum', '.containerignore', '.dockerignore']);
+
+/** What decides between a live update and the full build + replace. */
+export interface LiveUpdateDecisionInput {
+  /** Workspace-relative files the change set touched. */
+  files: readonly string[];
+  /** Set when the job must be a full one whatever the files (initial build, project added, an earlier full rebuild that did not finish). */
+  fullReason: string | undefined;
+  recipe: RecipeInference;
+  /** Workspace-relative Containerfile and context of the build target. */
+  containerfile: string;
+  context: string;
+}
+
+/**
+ * Why this change set needs the full build + replace, or undefined when a live update covers it: every file is a Go
+ * source the builder mounts. Non-Go files the image copies, go.mod/go.sum, the Containerfile and its ignore file
+ * change the image, not only the binary.
+ */
+export function liveUpdateFallbackReason(input: LiveUpdateDecisionInput): string | undefined {
+  if (input.fullReason) return input.fullReason;
+  if (!input.recipe.ok) return `no live update recipe: ${input.recipe.reason}`;
+  if (input.files.length === 0) return 'no changed files known';
+  const mounts = input.recipe.recipe.mounts;
+  for (const file of [...input.files].sort()) {
+    const base = posix.basename(file);
+    if (file === input.containerfile || BUILD_DEFINITION_FILES.has(base) || base === `${posix.basename(input.containerfile)}.containerignore`) return `${file} changed`;
+    if (!file.endsWith('.go')) return `${file} changed (not a Go source)`;
+    const inContext = input.context === '.' ? file : posix.relative(input.context, file);
+    if (inContext.startsWith('..') || !mounts.some((mount) => mount.source === '.' || isWithin(inContext, mount.source))) return `${file} is not in the builder's sources`;
+  }
+  return undefined;
+}
+
+/** The podman side of one project's live update: where things go. */
+export interface LiveBuilderSpec {
+  /** Container name of the dev builder. */
+  name: string;
+  /** Full id of the builder image (the recipe's `builderImage`, resolved once). */
+  imageId: string;
+  recipe: LiveUpdateRecipe;
+  /** Every mount of the projects sharing the builder (the recipe's own included). */
+  mounts: readonly LiveUpdateMount[];
+  /** Absolute host path of the build context. */
+  contextDir: string;
+  /** Absolute host directory mounted at {@link BUILDER_OUT_DIR}, where compiles write their binaries. */
+  outDir: string;
+  /** Named volumes: Go's build cache and module cache. */
+  volumes: { buildCache: string; moduleCache: string };
+  /** GOCACHE and GOMODCACHE paths in the builder (from the stage and image ENV). */
+  cachePaths: { buildCache: string; moduleCache: string };
+  /** Context-relative directories holding a `.git` (hidden from the builder: the image context does not have it). */
+  gitDirs: readonly string[];
+  labels: Readonly<Record<string, string>>;
+}
+
+/** Where compiles write inside the builder. */
+export const BUILDER_OUT_DIR = '/nx-podman/out';
+/** Label on every dev builder container (value: the workspace it serves). */
+export const BUILDER_LABEL = 'nx-podman.builder';
+/** Keeps the builder running without needing more than `sh` and `sleep` from its image; exits at once on stop. */
+const KEEP_ALIVE = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+
+/** A short stable id for names: the first 12 hex digits of sha256 over the parts. */
+export function shortHash(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 12);
+}
+
+/**
+ * What lets projects share one builder: the same image, context, env, user and caches. Their mounts are merged
+ * ({@link mergeMounts}): a plugin's build does not read a sibling plugin's directory.
+ */
+export function builderKey(recipe: LiveUpdateRecipe, imageId: string, contextDir: string): string {
+  return shortHash(imageId, contextDir, JSON.stringify([recipe.env, recipe.user ?? '', recipe.cacheTargets]));
+}
+
+/** The union of mounts, shortest target first; undefined when two put different sources at one target. */
+export function mergeMounts(...lists: (readonly LiveUpdateMount[])[]): LiveUpdateMount[] | undefined {
+  const byTarget = new Map<string, string>();
+  for (const mount of lists.flat()) {
+    const known = byTarget.get(mount.target);
+    if (known !== undefined && known !== mount.source) return undefined;
+    byTarget.set(mount.target, mount.source);
+  }
+  return [...byTarget].map(([target, source]) => ({ source, target })).sort((a, b) => a.target.length - b.target.length || a.target.localeCompare(b.target));
+}
+
+/** True when `mounts` has every mount of `needed`. */
+export function coversMounts(mounts: readonly LiveUpdateMount[], needed: readonly LiveUpdateMount[]): boolean {
+  return needed.every((want) => mounts.some((have) => have.target === want.target && have.source === want.source));
+}
+
+/** GOCACHE and GOMODCACHE as `go env` would say in the builder, from the image's and the stage's ENV. */
+export function goCachePaths(env: Readonly<Record<string, string>>): { buildCache: string; moduleCache: string } {
+  const home = env.HOME || '/root';
+  const gopath = (env.GOPATH || `${home}/go`).split(':')[0];
+  return { buildCache: env.GOCACHE || `${home}/.cache/go-build`, moduleCache: env.GOMODCACHE || `${gopath}/pkg/mod` };
+}
+
+/** `podman run -d` of the dev builder: the stage's image, env, user and workdir, sources read-only, caches on volumes. */
+export function buildBuilderRunArgs(spec: LiveBuilderSpec): { args: string[]; env: Record<string, string> } {
+  const { recipe } = spec;
+  const args = ['run', '-d', '--name', spec.name, '--pull=never', '--stop-timeout', '1', '-w', recipe.workdir];
+  for (const [key, value] of Object.entries(spec.labels)) args.push('--label', `${key}=${value}`);
+  if (recipe.user) args.push('--user', recipe.user);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(recipe.env)) {
+    args.push('--env', name);
+    env[name] = value;
+  }
+  for (const mount of spec.mounts) {
+    const source = mount.source === '.' ? spec.contextDir : posix.join(spec.contextDir, mount.source);
+    args.push('-v', `${source}:${mount.target}:ro`);
+  }
+  for (const dir of spec.gitDirs) {
+    const mount = [...spec.mounts].reverse().find((m) => m.source === '.' || isWithin(dir, m.source));
+    if (mount) args.push('--mount', `type=tmpfs,destination=${posix.join(mount.target, mount.source === '.' ? dir : posix.relative(mount.source, dir), '.git')}`);
+  }
+  const buildCacheTargets = new Set([...recipe.cacheTargets, spec.cachePaths.buildCache]);
+  buildCacheTargets.delete(spec.cachePaths.moduleCache);
+  for (const target of [...buildCacheTargets].sort()) args.push('-v', `${spec.volumes.buildCache}:${target}`);
+  args.push('-v', `${spec.volumes.moduleCache}:${spec.cachePaths.moduleCache}`);
+  args.push('-v', `${spec.outDir}:${BUILDER_OUT_DIR}`);
+  args.push('--entrypoint', '/bin/sh', spec.imageId, '-c', KEEP_ALIVE);
+  return { args, env };
+}
+
+/** Puts the `go build -o` (or the artifact path, for a stated command) at `output` instead. */
+export function redirectBuildOutput(command: string, artifact: string, output: string): string {
+  const flag = /(\s-o(?:=|\s+))(['"]?)[^\s'"]+\2/;
+  if (flag.test(command)) return command.replace(flag, (_whole, prefix: string) => `${prefix}${output}`);
+  return command.split(artifact).join(output);
+}
+
+/**
+ * `podman exec` of one compile: the build step's command, in its WORKDIR, with the stage's ARGs in the environment
+ * (podman passes build args to RUN that way) and `-v` added to GOFLAGS, which lists the packages Go compiled (not the
+ * cached ones) and changes nothing in the binary.
+ */
+export function buildCompileArgs(spec: Pick<LiveBuilderSpec, 'name' | 'recipe'>, output: string, imageEnv: Readonly<Record<string, string>>): { args: string[]; env: Record<string, string> } {
+  const { recipe } = spec;
+  const env: Record<string, string> = { ...recipe.args };
+  const goflags = recipe.env.GOFLAGS ?? imageEnv.GOFLAGS ?? '';
+  env.GOFLAGS = `${goflags} -v`.trim();
+  const args = ['exec', '-w', recipe.workdir];
+  for (const name of Object.keys(env)) args.push('--env', name);
+  args.push(spec.name, '/bin/sh', '-c', redirectBuildOutput(recipe.command, recipe.artifact, output));
+  return { args, env };
+}
+
+/** The compiled packages `go build -v` listed, and the rest of its output (the compiler's messages). */
+export function parseCompileOutput(output: string): { packages: string[]; messages: string } {
+  const packages: string[] = [];
+  const messages: string[] = [];
+  for (const line of output.split('\n')) {
+    if (/^[\w.~-]+(\/[\w.~-]+)*$/.test(line.trim()) && !line.startsWith('#')) packages.push(line.trim());
+    else if (line.trim() !== '') messages.push(line);
+  }
+  return { packages, messages: messages.join('\n') };
+}
+
+/** `podman cp` of the binary from the host into the running container (works on scratch: no tar or shell inside). */
+export function buildCopyIntoArgs(hostFile: string, container: string, destination: string): string[] {
+  return ['cp', hostFile, `${container}:${destination}`];
+}
+
+/** `podman restart`: the new binary runs in the same container (ports, env, volumes kept). */
+export function buildRestartArgs(container: string, stopTimeoutSeconds: number): string[] {
+  return ['restart', '--time', String(stopTimeoutSeconds), container];
+}
+
+/** Longest a live update waits for the old process to stop before podman kills it. */
+export const LIVE_UPDATE_STOP_TIMEOUT_SECONDS = 2;

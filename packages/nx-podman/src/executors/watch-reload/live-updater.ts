@@ -1,0 +1,390 @@
+import { join, posix, relative } from 'node:path';
+import { parseContainerfile } from '../../core/containerfile';
+import { sameImage, shortImageId } from '../../core/image-id';
+import {
+  BUILDER_LABEL,
+  BUILDER_OUT_DIR,
+  LIVE_UPDATE_STOP_TIMEOUT_SECONDS,
+  buildBuilderRunArgs,
+  buildCompileArgs,
+  buildCopyIntoArgs,
+  buildRestartArgs,
+  builderKey,
+  coversMounts,
+  goCachePaths,
+  mergeMounts,
+  liveUpdateFallbackReason,
+  parseCompileOutput,
+  shortHash,
+  type LiveBuilderSpec,
+} from '../../core/live-update-plan';
+import { inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateMount, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
+import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
+import { formatSeconds, restartContainer } from '../../core/replace-plan';
+import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
+import type { HealthSettings } from '../../core/health-check';
+
+/** What the live updater needs to know of a project, from its build and run targets. */
+export interface LiveProject {
+  project: string;
+  stage: string;
+  /** Absolute Containerfile and context. */
+  containerfile: string;
+  context: string;
+  buildArgs: Readonly<Record<string, string>>;
+  hints: LiveUpdateHints | undefined;
+  container: ContainerRunSpec;
+  health: HealthSettings;
+  engine: PodmanEngine;
+}
+
+/** One live update asked for by the job runner. */
+export interface LiveUpdateRequest {
+  /** Workspace-relative files of the change set. */
+  files: readonly string[];
+  /** Set when the job must take the full path anyway. */
+  fullReason: string | undefined;
+  /** Aborts the compile; once the copy starts, only shutdown aborts (the signal then ends the health wait). */
+  signal: AbortSignal;
+  /** Called when the update passes from compiling to changing the container. */
+  onReload?(): void;
+}
+
+/** How a live update ended. `fallback` asks the job runner for the full build + replace, for `reason`. */
+export type LiveUpdateOutcome =
+  | { status: 'updated'; durationMs: number; compileMs: number }
+  | { status: 'unchanged' }
+  | { status: 'compile-failed'; exitCode: number; output: string }
+  | { status: 'failed'; message: string }
+  | { status: 'fallback'; reason: string }
+  | { status: 'aborted' };
+
+/** The live update side of the watch targets. */
+export interface LiveUpdateTargets {
+  /** Compiles in the warm builder, copies into the running container, restarts it and waits for health. Never throws. */
+  update(project: string, request: LiveUpdateRequest): Promise<LiveUpdateOutcome>;
+  /** Infers recipes and starts builders in the background; resolves with the projects whose running container holds code of an earlier live update. */
+  prepare(projects: readonly string[]): Promise<string[]>;
+  /** A full reload replaced the project's container: it runs its image's code again. */
+  replaced(project: string): void;
+  /** Containers that run live-updated code right now. */
+  liveContainers(): { project: string; container: string }[];
+  /** Removes the builders (and every compile in them). */
+  close(): Promise<void>;
+}
+
+/** What {@link createLiveUpdater} works with. */
+export interface LiveUpdaterDeps {
+  workspaceRoot: string;
+  /** The project's targets, read with the watcher's configuration; throws when they cannot be read. */
+  describe(project: string): LiveProject;
+  records: BuildRecordStore;
+  liveRecords: LiveUpdateRecordStore;
+  files: FileReader;
+  probe(engine: PodmanEngine): HealthProbe;
+  clock: SleepClock & { date(): Date };
+  logger: Logger;
+}
+
+interface Builder {
+  key: string;
+  spec: LiveBuilderSpec;
+  engine: PodmanEngine;
+  imageEnv: Record<string, string>;
+  /** Resolves once the container runs; the message when it could not start. */
+  ready: Promise<string | undefined>;
+  /** Compiles running now: a new one waits for them, so that shared packages (core) compile once, then fan out. */
+  active: Set<Promise<unknown>>;
+}
+
+interface Prepared {
+  text: string;
+  inference: RecipeInference;
+  image?: ImageConfig;
+}
+
+/** Creates the live updater; builders are named after the workspace, so one watcher's builders never meet another's. */
+export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
+  const { logger, clock, files } = deps;
+  const workspaceId = shortHash(deps.workspaceRoot);
+  const outRoot = join(deps.workspaceRoot, '.nx', 'podman', 'live', 'out');
+  const volumes = { buildCache: `nx-podman-gocache-${workspaceId}`, moduleCache: `nx-podman-gomodcache-${workspaceId}` };
+  const recipes = new Map<string, Prepared>();
+  const images = new Map<string, Promise<ImageConfig | undefined>>();
+  const builders: Builder[] = [];
+  const warmups = new AbortController();
+  const live = new Map<string, string>();
+  let jobSeq = 0;
+  let closing = false;
+  let warming: Promise<void> = Promise.resolve();
+
+  const imageConfig = (engine: PodmanEngine, ref: string) => {
+    let found = images.get(ref);
+    if (!found) {
+      found = engine.exec(['image', 'inspect', ref]).then((result) => (result.exitCode === 0 ? parseImageConfig(result.stdout) : undefined));
+      images.set(ref, found);
+    }
+    return found;
+  };
+
+  /** The recipe for the Containerfile as it is now (cached by its text, stage and build args). */
+  const recipeFor = async (info: LiveProject): Promise<Prepared> => {
+    const text = (await files.readText(info.containerfile)) ?? '';
+    const key = JSON.stringify([info.project, info.stage, info.buildArgs, info.hints ?? {}]);
+    const cached = recipes.get(key);
+    if (cached && cached.text === text) return cached;
+    const kinds = new Map<string, 'dir' | 'file' | undefined>();
+    for (const copy of parseContainerfile(text).copies) {
+      for (const source of copy.sources) {
+        const path = posix.normalize(source.replace(/^\/+/, '')).replace(/\/+$/, '') || '.';
+        kinds.set(path, await files.pathKind(join(info.context, path)));
+      }
+    }
+    const input = { stage: info.stage, buildArgs: info.buildArgs, hints: info.hints, kindOf: (path: string) => kinds.get(path) };
+    let inference = inferLiveUpdateRecipe(text, input);
+    let image: ImageConfig | undefined;
+    if (inference.ok) {
+      image = await imageConfig(info.engine, inference.recipe.builderImage);
+      if (!image) inference = { ok: false, reason: `builder image ${inference.recipe.builderImage} is not in podman (build the image once first)` };
+      else inference = inferLiveUpdateRecipe(text, { ...input, image: { workdir: image.workdir, env: image.env } });
+    }
+    const prepared = { text, inference, image };
+    recipes.set(key, prepared);
+    return prepared;
+  };
+
+  /** podman calls on the way out: Nx signals the whole process tree on Ctrl-C, so one ended by a signal is made again. */
+  const execRetrying = async (engine: PodmanEngine, args: string[]) => {
+    for (let attempt = 1; ; attempt++) {
+      const result = await engine.exec(args);
+      if (result.signal === undefined || attempt === 3) return result;
+      await clock.sleep(200);
+    }
+  };
+
+  /**
+   * The builder for a project: one shared by every project with the same image, context, env and user, with all their
+   * source directories mounted (`mounts`: the union prepare computed), else one of its own.
+   */
+  const builderFor = async (info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts: readonly LiveUpdateMount[] = recipe.mounts): Promise<Builder> => {
+    const key = builderKey(recipe, image.id, info.context);
+    const existing = builders.find((builder) => builder.key === key && coversMounts(builder.spec.mounts, recipe.mounts));
+    if (existing) return existing;
+    const gitDirs: string[] = [];
+    for (const mount of mounts) if ((await files.pathKind(join(info.context, mount.source, '.git'))) === 'dir') gitDirs.push(mount.source);
+    const id = builders.length === 0 ? key : shortHash(key, String(builders.length));
+    const spec: LiveBuilderSpec = {
+      name: `nx-podman-builder-${workspaceId}-${id.slice(0, 8)}`,
+      imageId: image.id,
+      recipe,
+      mounts,
+      contextDir: info.context,
+      outDir: join(outRoot, id),
+      volumes,
+      cachePaths: goCachePaths({ ...image.env, ...recipe.env }),
+      gitDirs,
+      labels: { [BUILDER_LABEL]: deps.workspaceRoot },
+    };
+    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, active: new Set(), ready: Promise.resolve(undefined) };
+    builder.ready = (async () => {
+      await files.makeDirectory(spec.outDir);
+      // A builder left by a watcher that was killed: ours now.
+      await info.engine.exec(['rm', '--force', '--time', '0', spec.name]);
+      const { args, env } = buildBuilderRunArgs(spec);
+      const started = await info.engine.exec(args, { env });
+      if (started.exitCode !== 0) return `the builder container did not start (exit ${started.exitCode}): ${(started.stderr || started.stdout).trim()}`;
+      logger.debug('live update builder started', { builder: spec.name, image: shortImageId(image.id), stage: recipe.builderStage, mounts: mounts.length });
+      return undefined;
+    })();
+    builders.push(builder);
+    return builder;
+  };
+
+  /** Compiles in the builder; waits for compiles already running there (they may be compiling what this one needs). */
+  const compile = async (builder: Builder, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal) => {
+    const startupError = await builder.ready;
+    if (startupError) return { kind: 'error' as const, message: startupError };
+    while (builder.active.size > 0) await Promise.allSettled([...builder.active]);
+    const dir = `${project}-${++jobSeq}`;
+    const name = posix.basename(recipe.artifact);
+    const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, posix.join(BUILDER_OUT_DIR, dir, name), builder.imageEnv);
+    const started = clock.now();
+    const running = builder.engine.exec(args, { env, signal });
+    builder.active.add(running);
+    try {
+      const result = await running;
+      return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
+    } finally {
+      builder.active.delete(running);
+    }
+  };
+
+  /** The container, if it runs this project's image: else why the full path is needed. */
+  const checkContainer = async (info: LiveProject) => {
+    const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
+    const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+    if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
+    const record = await deps.records.read(info.project, info.stage);
+    if (!record || !sameImage(record.imageId, state.imageId)) {
+      return { reason: `container "${info.container.name}" runs image ${shortImageId(state.imageId)}, not the image last built for this project${record ? ` (${shortImageId(record.imageId)})` : ''}` };
+    }
+    return { state };
+  };
+
+  const update = async (project: string, request: LiveUpdateRequest): Promise<LiveUpdateOutcome> => {
+    const begin = clock.now();
+    const info = deps.describe(project);
+    const prepared = await recipeFor(info);
+    const reason = liveUpdateFallbackReason({
+      files: request.files,
+      fullReason: request.fullReason,
+      recipe: prepared.inference,
+      containerfile: relative(deps.workspaceRoot, info.containerfile).split('\\').join('/'),
+      context: relative(deps.workspaceRoot, info.context).split('\\').join('/') || '.',
+    });
+    if (reason !== undefined || !prepared.inference.ok || !prepared.image) return { status: 'fallback', reason: reason ?? 'no recipe' };
+    const recipe = prepared.inference.recipe;
+    const builder = await builderFor(info, recipe, prepared.image);
+    logger.info('live update', { plugin: project, files: request.files.length });
+    // The compile starts first; the container check runs alongside it.
+    const [compiled, checked] = await Promise.all([compile(builder, recipe, project, request.signal), checkContainer(info)]);
+    if (request.signal.aborted) return { status: 'aborted' };
+    if (compiled.kind === 'error') return { status: 'fallback', reason: compiled.message };
+    if (checked.reason !== undefined) return { status: 'fallback', reason: checked.reason };
+    const { result } = compiled;
+    const output = parseCompileOutput(`${result.stdout}\n${result.stderr}`);
+    if (result.exitCode !== 0) return { status: 'compile-failed', exitCode: result.exitCode, output: output.messages };
+    logger.debug('compiled', { plugin: project, packages: output.packages.join(',') || '(none: all cached)', duration: formatSeconds(compiled.durationMs) });
+    try {
+      const sha = await files.hashFile(compiled.hostFile);
+      if (!sha) return { status: 'fallback', reason: `the compile wrote no ${recipe.artifact}` };
+      const state = checked.state;
+      const previous = await deps.liveRecords.read(project, info.stage);
+      if (previous && previous.containerId === state.id && previous.binarySha256 === sha) {
+        logger.info('binary unchanged; container keeps running', { plugin: project });
+        return { status: 'unchanged' };
+      }
+      request.onReload?.();
+      const copied = await info.engine.exec(buildCopyIntoArgs(compiled.hostFile, info.container.name, recipe.destination), { signal: request.signal });
+      if (request.signal.aborted) return { status: 'aborted' };
+      if (copied.exitCode !== 0) return { status: 'fallback', reason: `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}` };
+      const stopTimeout = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
+      const restartArgs = buildRestartArgs(info.container.name, stopTimeout);
+      // Recorded before the restart: from here on the container holds the new binary, whatever the restart does.
+      live.set(project, info.container.name);
+      await deps.liveRecords.write({
+        project,
+        stage: info.stage,
+        container: info.container.name,
+        containerId: state.id,
+        imageId: state.imageId,
+        binarySha256: sha,
+        updatedAt: clock.date().toISOString(),
+      });
+      const durationMs = clock.now() - begin;
+      logger.info('live update completed', { plugin: project, duration: formatSeconds(durationMs), compile: formatSeconds(compiled.durationMs) });
+      const restarted = await restartContainer(
+        { container: info.container, health: info.health, stopTimeoutSeconds: stopTimeout },
+        { engine: info.engine, probe: deps.probe(info.engine), clock, logger, signal: request.signal },
+        restartArgs,
+      );
+      if (restarted.status === 'failed') return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
+      return { status: 'updated', durationMs: clock.now() - begin, compileMs: compiled.durationMs };
+    } finally {
+      await files.removeDirectory(compiled.hostDir);
+    }
+  };
+
+  const warmUp = async (ready: { project: string; info: LiveProject; recipe: LiveUpdateRecipe; image: ImageConfig }[]) => {
+    for (const entry of ready) {
+      if (closing) break;
+      const builder = await builderFor(entry.info, entry.recipe, entry.image);
+      const failed = await builder.ready;
+      if (failed) {
+        logger.warn('live update builder did not start; changes take the full build', { plugin: entry.project, reason: failed });
+        continue;
+      }
+      const warmed = await compile(builder, entry.recipe, entry.project, warmups.signal);
+      if (warmed.kind === 'done') {
+        await files.removeDirectory(warmed.hostDir);
+        logger.debug('live update builder warm', { plugin: entry.project, duration: formatSeconds(warmed.durationMs), exit: warmed.result.exitCode });
+      }
+    }
+  };
+
+  return {
+    async update(project, request) {
+      try {
+        return await update(project, request);
+      } catch (error) {
+        return { status: 'fallback', reason: (error as Error).message };
+      }
+    },
+    async prepare(projects) {
+      const stale: string[] = [];
+      const ready: { project: string; info: LiveProject; recipe: LiveUpdateRecipe; image: ImageConfig }[] = [];
+      // Builders a killed watcher of this workspace left behind.
+      const engines = new Set<PodmanEngine>();
+      await Promise.all(
+        projects.map(async (project) => {
+          try {
+            const info = deps.describe(project);
+            engines.add(info.engine);
+            const prepared = await recipeFor(info);
+            if (!prepared.inference.ok || !prepared.image) {
+              logger.info('no live update; every change takes the full build', { plugin: project, reason: prepared.inference.ok ? 'no builder image' : prepared.inference.reason });
+              return;
+            }
+            ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });
+            const record = await deps.liveRecords.read(project, info.stage);
+            if (record) {
+              const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
+              const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+              if (state?.id === record.containerId) stale.push(project);
+              else await deps.liveRecords.remove(project, info.stage);
+            }
+          } catch (error) {
+            logger.debug('live update not prepared', { plugin: project, reason: (error as Error).message });
+          }
+        }),
+      );
+      for (const engine of engines) {
+        const left = await engine.exec(['ps', '-aq', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`]);
+        const ids = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
+        if (ids.length) await engine.exec(['rm', '--force', '--time', '0', ...ids]);
+      }
+      // One builder per key, with every project's sources mounted.
+      ready.sort((a, b) => a.project.localeCompare(b.project));
+      for (const entry of ready) {
+        const key = builderKey(entry.recipe, entry.image.id, entry.info.context);
+        const group = ready.filter((other) => builderKey(other.recipe, other.image.id, other.info.context) === key);
+        const mounts = mergeMounts(...group.map((other) => other.recipe.mounts)) ?? entry.recipe.mounts;
+        await builderFor(entry.info, entry.recipe, entry.image, mounts);
+      }
+      // Warm Go's build cache in the background: a first compile on an empty cache volume compiles the standard library too.
+      warming = warmUp(ready);
+      return stale;
+    },
+    replaced(project) {
+      live.delete(project);
+    },
+    liveContainers() {
+      return [...live].map(([project, container]) => ({ project, container })).sort((a, b) => a.project.localeCompare(b.project));
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      warmups.abort();
+      await warming;
+      await Promise.all(
+        builders.map(async (builder) => {
+          await builder.ready;
+          // Removing the container ends every compile in it (an aborted `podman exec` leaves its process running).
+          await execRetrying(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name]);
+          await files.removeDirectory(builder.spec.outDir);
+        }),
+      );
+    },
+  };
+}
