@@ -46,8 +46,11 @@ describe('npm run demo -- --scripted (e2e)', () => {
     process.stdout.write(`${summary}\n`);
     expect(output).toMatch(/=== demo summary\n/);
     expect(output).toMatch(/initial build \+ start\s+3 plugins healthy after \d+\.\ds/);
-    expect(output).toMatch(/edit plugins\/postgres\/main\.go\s+save -> build started \d+\.\ds, save -> healthy \d+\.\ds, rebuilt: postgres\n/);
-    expect(output).toMatch(/edit plugins\/core\/version\.go\s+save -> build started \d+\.\ds, save -> healthy \d+\.\ds, rebuilt: postgres, kafka, redis\n/);
+    // Both paths, side by side: live update (Go-only change sets) and the full build + replace.
+    expect(output).toMatch(/edit plugins\/postgres\/main\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres\n/);
+    expect(output).toMatch(/edit plugins\/core\/version\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis\n/);
+    expect(output).toMatch(/edit plugins\/postgres\/main\.go \+ config\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, reason "plugins\/postgres\/config\.yaml changed \(not a Go source\)"\n/);
+    expect(output).toMatch(/edit plugins\/core\/version\.go \+ defaults\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis, reason "plugins\/core\/defaults\.yaml changed \(not a Go source\)"\n/);
     expect(output).toContain('health: postgres http://127.0.0.1:');
     expect(output).toMatch(/=== demo passed\n/);
   });
@@ -59,6 +62,10 @@ describe('npm run demo -- --scripted (e2e)', () => {
     expect(output).toMatch(/INFO watcher ready projects=4/);
     expect(output).toMatch(/"message":"hello again from postgres, edited by the demo"/);
     expect(output).toContain('demo: every plugin reports core 0.2.0 on /healthz');
+    expect(output).toContain('demo: every plugin reports core 0.3.0 on /healthz');
+    expect(output).toMatch(/INFO live update completed plugin=postgres duration=\d+\.\ds compile=\d+\.\ds/);
+    // On exit: the containers that ran live-updated code are named (step 3 and 4 replaced them, so none here).
+    expect(output).not.toMatch(/INFO containers run live-updated code/);
   });
 
   it('left no container and no watch process behind', () => {

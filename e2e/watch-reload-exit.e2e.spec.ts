@@ -70,7 +70,7 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
   const start = async (extra: string[] = []) => {
     // A test that failed half-way may have left its watcher running: Nx would make the next one wait for it.
     await watch?.stop('SIGKILL');
-    watch = workspace.spawnNx(['run', 'xa:watch-reload', '--projects=tag:exit', '--reload', '--initialBuild', '--stopOnExit', '--debounce=300', '--concurrency=4', ...extra]);
+    watch = workspace.spawnNx(['run', 'xa:watch-reload', '--projects=tag:exit', '--reload', '--initialBuild', '--stopOnExit', '--debounce=300', '--concurrency=4', '--liveUpdate=off', ...extra]);
     await watch.waitFor(/INFO watcher ready projects=4/, 120_000);
     for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000);
     return watch;

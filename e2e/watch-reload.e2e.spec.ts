@@ -149,7 +149,7 @@ describeWithPodman('watch-reload e2e: core + 3 Go plugins, real podman', () => {
   }, STEP_TIMEOUT);
 
   it('starts with options from the command line, builds and runs every plugin once', async () => {
-    watch = workspace.spawnNx(['run', 'postgres:watch-reload', '--projects=tag:plugin', '--reload', '--initialBuild', '--debounce=700', '--concurrency=3']);
+    watch = workspace.spawnNx(['run', 'postgres:watch-reload', '--projects=tag:plugin', '--reload', '--initialBuild', '--debounce=700', '--concurrency=3', '--liveUpdate=off']);
     await watch.waitFor(/INFO watcher ready projects=4 debounce=700ms/, 120_000);
     for (const name of ['core', 'postgres', 'kafka', 'redis']) expect(watch.output()).toMatch(new RegExp(`INFO watching plugin plugin=${name} path=plugins/${name}`));
     for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 240_000);

@@ -116,8 +116,6 @@ async function getJson(url) {
   return response.json();
 }
 
-const lineFor = (msg, plugin) => new RegExp(`INFO\\s+${msg}\\s+plugin=${plugin}\\b[^\\n]*`);
-const countBuilds = (text, plugin) => (text.match(new RegExp(`INFO\\s+building plugin\\s+plugin=${plugin}\\b`, 'g')) ?? []).length;
 
 /** Waits for the plugin to be healthy after `from`; a failed build or reload of it fails at once. */
 async function waitHealthy(watcher, plugin, from, timeoutMs) {
@@ -131,56 +129,110 @@ function editFile(path, from, to) {
   writeFileSync(path, text.replace(from, to));
 }
 
+/** `live update` or `building plugin` lines (the first process of either path) of a plugin. */
+const countJobs = (text, plugin) => (text.match(new RegExp(`INFO\\s+(building plugin|live update)\\s+plugin=${plugin}\\b`, 'g')) ?? []).length;
+const jobStart = (plugins) => new RegExp(`INFO\\s+(building plugin|live update)\\s+plugin=(${plugins.join('|')})\\b`);
+
+/**
+ * One scripted step: apply `edit`, wait for every plugin in `expected` to be healthy, check that each took `path`
+ * (live: `live update` lines and no image build; full: `full rebuild` then `building plugin`) exactly once.
+ */
+async function step(ctx, { title, edit, expected, path }) {
+  const { watcher } = ctx;
+  say(title);
+  const from = watcher.length;
+  const saved = Date.now();
+  edit();
+  await watcher.waitFor(jobStart(expected), { from, timeoutMs: RELOAD_TIMEOUT_MS });
+  const started = Date.now() - saved;
+  await Promise.all(expected.map((name) => waitHealthy(watcher, name, from, RELOAD_TIMEOUT_MS)));
+  const healthy = Date.now() - saved;
+  const window = watcher.since(from);
+  const wrong = ctx.plugins.filter((name) => countJobs(window, name) !== (expected.includes(name) ? 1 : 0));
+  if (wrong.length) throw new Error(`${title}: expected one ${path} job for ${expected.join(', ')} only; got ${ctx.plugins.map((name) => `${name}=${countJobs(window, name)}`).join(' ')}`);
+  for (const name of expected) {
+    const built = new RegExp(`INFO\\s+building plugin\\s+plugin=${name}\\b`).test(window);
+    if (path === 'live' && built) throw new Error(`${title}: ${name} was built as an image; a live update was expected`);
+    if (path === 'full' && !built) throw new Error(`${title}: ${name} was not built as an image`);
+  }
+  if (/INFO\s+(building plugin|live update)\s+plugin=core\b/.test(window)) throw new Error('core has no image but a job for it was started');
+  return { started, healthy, reason: /INFO\s+full rebuild\s+plugin=\S+\s+reason=("[^"]*"|\S+)/.exec(window)?.[1] };
+}
+
 async function scriptedEdits(ctx) {
-  const { dir, plugins, ports, watcher } = ctx;
+  const { dir, plugins, ports } = ctx;
   const [first] = plugins;
   const results = [];
-
   const mainGo = join(dir, 'plugins', first, 'main.go');
-  const newGreeting = `hello again from ${first}, edited by the demo`;
-  say(`step 1: editing plugins/${first}/main.go (its greeting): only ${first} should rebuild and restart`);
-  let from = watcher.length;
-  let saved = Date.now();
-  editFile(mainGo, `"hello from ${first}"`, `"${newGreeting}"`);
-  await watcher.waitFor(lineFor('building plugin', first), { from, timeoutMs: RELOAD_TIMEOUT_MS });
-  const buildStarted = Date.now() - saved;
-  await waitHealthy(watcher, first, from, RELOAD_TIMEOUT_MS);
-  const pluginHealthy = Date.now() - saved;
-  const answer = await getJson(`http://127.0.0.1:${ports[0]}/`);
-  if (answer.message !== newGreeting) throw new Error(`${first} still serves ${JSON.stringify(answer)} after the reload`);
-  const others = plugins.slice(1).filter((name) => countBuilds(watcher.since(from), name) > 0);
-  if (others.length) throw new Error(`editing ${first} also rebuilt ${others.join(', ')}`);
-  say(`${first} serves the new code: ${JSON.stringify(answer)}`);
-  results.push({ step: `edit plugins/${first}/main.go`, buildStarted, healthy: pluginHealthy, rebuilt: [first] });
-
   const versionGo = join(dir, 'plugins', 'core', 'version.go');
-  say('step 2: editing plugins/core/version.go (Version 0.1.0 -> 0.2.0): every plugin imports core, so all rebuild once and restart');
-  from = watcher.length;
-  saved = Date.now();
-  editFile(versionGo, 'const Version = "0.1.0"', 'const Version = "0.2.0"');
-  await watcher.waitFor(new RegExp(`INFO\\s+building plugin\\s+plugin=(${plugins.join('|')})\\b`), { from, timeoutMs: RELOAD_TIMEOUT_MS });
-  const coreBuildStarted = Date.now() - saved;
-  await Promise.all(plugins.map((name) => waitHealthy(watcher, name, from, RELOAD_TIMEOUT_MS)));
-  const allHealthy = Date.now() - saved;
-  const window = watcher.since(from);
-  const wrongCounts = plugins.filter((name) => countBuilds(window, name) !== 1);
-  if (wrongCounts.length) {
-    throw new Error(`a core change should build each plugin once; got ${plugins.map((name) => `${name}=${countBuilds(window, name)}`).join(' ')}`);
-  }
-  if (/INFO\s+building plugin\s+plugin=core\b/.test(window)) throw new Error('core has no image but a build of it was started');
-  for (const [index, name] of plugins.entries()) {
-    const health = await getJson(`http://127.0.0.1:${ports[index]}/healthz`);
-    if (health.core !== '0.2.0') throw new Error(`${name} reports core ${health.core} after the reload, expected 0.2.0`);
-  }
-  say(`every plugin reports core 0.2.0 on /healthz`);
-  results.push({ step: 'edit plugins/core/version.go', buildStarted: coreBuildStarted, healthy: allHealthy, rebuilt: [...plugins] });
+  const checkGreeting = async (greeting) => {
+    const answer = await getJson(`http://127.0.0.1:${ports[0]}/`);
+    if (answer.message !== greeting) throw new Error(`${first} still serves ${JSON.stringify(answer)} after the reload`);
+    say(`${first} serves the new code: ${JSON.stringify(answer)}`);
+  };
+  const checkCore = async (version) => {
+    for (const [index, name] of plugins.entries()) {
+      const health = await getJson(`http://127.0.0.1:${ports[index]}/healthz`);
+      if (health.core !== version) throw new Error(`${name} reports core ${health.core} after the reload, expected ${version}`);
+    }
+    say(`every plugin reports core ${version} on /healthz`);
+  };
+
+  // Live update: Go-only change sets are compiled in the warm builder and copied into the running containers.
+  const greeting2 = `hello again from ${first}, edited by the demo`;
+  let result = await step(ctx, {
+    title: `step 1 (live): editing plugins/${first}/main.go (its greeting): only ${first} is recompiled and restarted`,
+    edit: () => editFile(mainGo, `"hello from ${first}"`, `"${greeting2}"`),
+    expected: [first],
+    path: 'live',
+  });
+  await checkGreeting(greeting2);
+  results.push({ step: `edit plugins/${first}/main.go`, path: 'live', ...result, rebuilt: [first] });
+
+  result = await step(ctx, {
+    title: 'step 2 (live): editing plugins/core/version.go (Version 0.1.0 -> 0.2.0): every plugin imports core, so each is updated once',
+    edit: () => editFile(versionGo, 'const Version = "0.1.0"', 'const Version = "0.2.0"'),
+    expected: plugins,
+    path: 'live',
+  });
+  await checkCore('0.2.0');
+  results.push({ step: 'edit plugins/core/version.go', path: 'live', ...result, rebuilt: [...plugins] });
+
+  // The full path: the same edits with a non-Go file the image copies (a new config file) in the change set.
+  const greeting3 = `hello a third time from ${first}`;
+  result = await step(ctx, {
+    title: `step 3 (full): editing plugins/${first}/main.go and adding plugins/${first}/config.yaml: a non-Go file the image copies, so the image is built and the container replaced`,
+    edit: () => {
+      editFile(mainGo, `"${greeting2}"`, `"${greeting3}"`);
+      writeFileSync(join(dir, 'plugins', first, 'config.yaml'), 'greeting: edited by the demo\n');
+    },
+    expected: [first],
+    path: 'full',
+  });
+  await checkGreeting(greeting3);
+  results.push({ step: `edit plugins/${first}/main.go + config.yaml`, path: 'full', ...result, rebuilt: [first] });
+
+  result = await step(ctx, {
+    title: 'step 4 (full): editing plugins/core/version.go and adding plugins/core/defaults.yaml: every plugin image is rebuilt once',
+    edit: () => {
+      editFile(versionGo, 'const Version = "0.2.0"', 'const Version = "0.3.0"');
+      writeFileSync(join(dir, 'plugins', 'core', 'defaults.yaml'), 'version: 0.3.0\n');
+    },
+    expected: plugins,
+    path: 'full',
+  });
+  await checkCore('0.3.0');
+  results.push({ step: 'edit plugins/core/version.go + defaults.yaml', path: 'full', ...result, rebuilt: [...plugins] });
   return results;
 }
 
 function printSummary(ctx, startupMs, results) {
   const rows = [
     ['initial build + start', `${ctx.plugins.length} plugins healthy after ${seconds(startupMs)}`],
-    ...results.map((r) => [r.step, `save -> build started ${seconds(r.buildStarted)}, save -> healthy ${seconds(r.healthy)}, rebuilt: ${r.rebuilt.join(', ')}`]),
+    ...results.map((r) => [
+      `${r.step} (${r.path})`,
+      `save -> first process ${seconds(r.started)}, save -> healthy ${seconds(r.healthy)}, updated: ${r.rebuilt.join(', ')}${r.reason ? `, reason ${r.reason}` : ''}`,
+    ]),
   ];
   const width = Math.max(...rows.map(([step]) => step.length));
   process.stdout.write('\n=== demo summary\n');
