@@ -108,7 +108,7 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
     await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${P1}`), 120_000, from);
     timings.pluginSaveToHealthy = Date.now() - saved;
     expect((await getJson(ports[0])).message).toBe(`live from ${P1}`);
-    expect(linesAfter(watch!, from, /INFO (building plugin|live update) /)).toEqual([expect.stringContaining(`live update plugin=${P1} files=1`)]);
+    expect(linesAfter(watch!, from, /INFO (building plugin|live update) plugin=/)).toEqual([expect.stringContaining(`live update plugin=${P1} files=1`)]);
     // podman cp into a FROM scratch container (no tar, no shell), restarted as USER 65532: the mode came along.
     const binary = fileInContainer(container(P1), '/plugin');
     expect(binary.mode & 0o111).toBe(0o111);
