@@ -49,17 +49,23 @@ function logicalLines(text: string): { text: string; line: number }[] {
   return result;
 }
 
-/**
- * Splits COPY/ADD arguments into leading `--flags` and the paths, handling the JSON form `["a", "b", "/dst/"]` after
- * flags too (`COPY --chown=1000 ["a b", "/dst/"]`).
- */
-function splitCopyArgs(rest: string): { flags: string[]; paths: string[] } {
+/** The leading `--flag[=value]` words of an instruction's arguments, and the rest as written (trimmed). */
+export function splitFlags(rest: string): { flags: string[]; remaining: string } {
   const flags: string[] = [];
   let remaining = rest.trim();
   for (let match = remaining.match(/^(--\S+)\s*/); match; match = remaining.match(/^(--\S+)\s*/)) {
     flags.push(match[1]);
     remaining = remaining.slice(match[0].length);
   }
+  return { flags, remaining };
+}
+
+/**
+ * Splits COPY/ADD arguments into leading `--flags` and the paths, handling the JSON form `["a", "b", "/dst/"]` after
+ * flags too (`COPY --chown=1000 ["a b", "/dst/"]`).
+ */
+function splitCopyArgs(rest: string): { flags: string[]; paths: string[] } {
+  const { flags, remaining } = splitFlags(rest);
   if (remaining.startsWith('[')) {
     try {
       const parsed = JSON.parse(remaining) as unknown;

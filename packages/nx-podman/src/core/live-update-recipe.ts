@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { parseCopyArgs, parseInstructions, type ContainerfileInstruction } from './containerfile';
+import { parseCopyArgs, parseInstructions, splitFlags, type ContainerfileInstruction } from './containerfile';
 
 /**
  * The live update recipe: how to make a project's binary without an image build, read from its Containerfile. The
@@ -100,12 +100,7 @@ function parseEnv(rest: string): [string, string][] {
 
 /** Splits a RUN into its `--flags` and the command (JSON exec form turned into a quoted shell line). */
 function parseRun(rest: string): { flags: string[]; command: string } {
-  const flags: string[] = [];
-  let remaining = rest;
-  for (let match = remaining.match(/^(--\S+)\s*/); match; match = remaining.match(/^(--\S+)\s*/)) {
-    flags.push(match[1]);
-    remaining = remaining.slice(match[0].length);
-  }
+  const { flags, remaining } = splitFlags(rest);
   if (remaining.startsWith('[')) {
     try {
       const parsed = JSON.parse(remaining) as unknown;
