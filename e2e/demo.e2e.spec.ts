@@ -50,7 +50,7 @@ describe('npm run demo -- --scripted (e2e)', () => {
     expect(output).toMatch(/edit plugins\/postgres\/main\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres\n/);
     expect(output).toMatch(/edit plugins\/core\/version\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis\n/);
     expect(output).toMatch(/edit plugins\/postgres\/main\.go \+ config\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, reason "plugins\/postgres\/config\.yaml changed \(not a Go source\)"\n/);
-    expect(output).toMatch(/edit plugins\/core\/version\.go \+ defaults\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis, reason "plugins\/core\/defaults\.yaml changed \(not a Go source\)"\n/);
+    expect(output).toMatch(/edit plugins\/core\/version\.go \+ go\.mod \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis, reason "plugins\/core\/go\.mod changed"\n/);
     expect(output).toContain('health: postgres http://127.0.0.1:');
     expect(output).toMatch(/=== demo passed\n/);
   });

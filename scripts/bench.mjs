@@ -199,8 +199,9 @@ async function main() {
       removeRealObjects();
       try {
         const real = await createRealWorkspace(join(work, 'real'), template, say);
-        for (const concurrency of [1, 2]) {
-          results.real.push(await measureReal(real, { concurrency, trials: options.realTrials, log: say }));
+        // The full path and live update side by side, same workspace, same run.
+        for (const [concurrency, live] of [[1, false], [2, false], [2, true], [3, true]]) {
+          results.real.push(await measureReal(real, { concurrency, live, trials: options.realTrials, log: say }));
           removeRealObjects();
         }
       } finally {

@@ -213,16 +213,17 @@ async function scriptedEdits(ctx) {
   results.push({ step: `edit plugins/${first}/main.go + config.yaml`, path: 'full', ...result, rebuilt: [first] });
 
   result = await step(ctx, {
-    title: 'step 4 (full): editing plugins/core/version.go and adding plugins/core/defaults.yaml: every plugin image is rebuilt once',
+    title: 'step 4 (full): editing plugins/core/version.go and plugins/core/go.mod (a comment): every plugin image is rebuilt once',
     edit: () => {
       editFile(versionGo, 'const Version = "0.2.0"', 'const Version = "0.3.0"');
-      writeFileSync(join(dir, 'plugins', 'core', 'defaults.yaml'), 'version: 0.3.0\n');
+      const goMod = join(dir, 'plugins', 'core', 'go.mod');
+      writeFileSync(goMod, `${readFileSync(goMod, 'utf8')}\n// edited by the demo\n`);
     },
     expected: plugins,
     path: 'full',
   });
   await checkCore('0.3.0');
-  results.push({ step: 'edit plugins/core/version.go + defaults.yaml', path: 'full', ...result, rebuilt: [...plugins] });
+  results.push({ step: 'edit plugins/core/version.go + go.mod', path: 'full', ...result, rebuilt: [...plugins] });
   return results;
 }
 

@@ -56,46 +56,55 @@ async function waitHealthy(proc, name, from, timeoutMs) {
  * One watcher run at `concurrency`: initial build + run of all three (not measured beyond its total), then
  * `trials` × (edit a plugin's greeting → that plugin healthy) and (edit core's Version → all three healthy).
  */
-export async function measureReal(ws, { concurrency, trials, log }) {
+export async function measureReal(ws, { concurrency, trials, log, live = false }) {
   const env = { ...process.env, ...NX_ENV, NX_DAEMON: 'false' };
   const started = Date.now();
-  const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100']), { cwd: ws.root, env });
-  const result = { concurrency, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], errors: [] };
+  const path = live ? 'live' : 'full';
+  // Live rows log at debug level: the builder's warm-up line says when the first live update can start.
+  const flags = live ? ['--liveUpdate=auto', '--verbose'] : ['--liveUpdate=off'];
+  const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100', ...flags]), { cwd: ws.root, env });
+  const result = { concurrency, path, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], errors: [] };
+  const label = `concurrency ${concurrency}, ${path}`;
+  // The first line of a job: the image build, or the live update (its compile starts right after the line).
+  const jobLine = (names) => new RegExp(`INFO\\s+(building plugin|live update)\\s+plugin=(${names.join('|')})\\b`);
   try {
     await proc.waitForLine(/INFO\s+watcher ready/, { timeoutMs: 300_000 });
     for (const name of REAL_PLUGINS) await waitHealthy(proc, name, 0, 900_000);
+    if (live) for (const name of REAL_PLUGINS) await proc.waitForLine(new RegExp(`DEBUG\\s+live update builder warm\\s+plugin=${name}\\b`), { timeoutMs: 900_000 });
     result.initialMs = Date.now() - started;
-    log(`  concurrency ${concurrency}: initial build + run of 3 plugins ${(result.initialMs / 1000).toFixed(1)} s`);
+    log(`  ${label}: initial build + run of 3 plugins ${(result.initialMs / 1000).toFixed(1)} s`);
     for (let i = 0; i < trials; i++) {
       const name = REAL_PLUGINS[i % REAL_PLUGINS.length];
       const mainGo = join(ws.root, 'plugins', name, 'main.go');
       let from = proc.lines.length;
       let t = Date.now();
       writeFileSync(mainGo, readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${concurrency}.${i + 1}"`));
-      const buildLine = await proc.waitForLine(new RegExp(`INFO\\s+building plugin\\s+plugin=${name}\\b`), { from, timeoutMs: 300_000 });
+      const buildLine = await proc.waitForLine(jobLine([name]), { from, timeoutMs: 300_000 });
       result.pluginBuildStart.push(buildLine.t - t);
       const healthy = await waitHealthy(proc, name, from, 300_000);
       result.plugin.push(healthy.t - t);
-      log(`  concurrency ${concurrency}: plugin file → ${name} healthy ${((healthy.t - t) / 1000).toFixed(1)} s`);
+      log(`  ${label}: plugin file → ${name} healthy ${((healthy.t - t) / 1000).toFixed(1)} s`);
 
       const versionGo = join(ws.root, 'plugins', 'core', 'version.go');
       from = proc.lines.length;
       t = Date.now();
       // Unique per run and trial: an edit that restores earlier content would be a no-op (same input hash).
       writeFileSync(versionGo, readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "0.${concurrency + 1}.${i + 1}"`));
-      const firstBuild = await proc.waitForLine(new RegExp(`INFO\\s+building plugin\\s+plugin=(${REAL_PLUGINS.join('|')})\\b`), { from, timeoutMs: 300_000 });
+      const firstBuild = await proc.waitForLine(jobLine(REAL_PLUGINS), { from, timeoutMs: 300_000 });
       result.coreBuildStart.push(firstBuild.t - t);
       let last = 0;
       for (const each of REAL_PLUGINS) last = Math.max(last, (await waitHealthy(proc, each, from, 600_000)).t);
       result.core.push(last - t);
       const window = proc.lines.slice(from).map((entry) => entry.line);
-      const counts = REAL_PLUGINS.map((each) => window.filter((line) => new RegExp(`INFO\\s+building plugin\\s+plugin=${each}\\b`).test(line)).length);
-      if (counts.some((count) => count !== 1)) result.errors.push(`core edit built ${counts.join('/')} times`);
-      log(`  concurrency ${concurrency}: core file → all 3 healthy ${((last - t) / 1000).toFixed(1)} s`);
+      const counts = REAL_PLUGINS.map((each) => window.filter((line) => jobLine([each]).test(line)).length);
+      if (counts.some((count) => count !== 1)) result.errors.push(`core edit ran ${counts.join('/')} jobs`);
+      const builds = window.filter((line) => /INFO\s+building plugin/.test(line)).length;
+      if (live && builds > 0) result.errors.push(`live: ${builds} image builds`);
+      log(`  ${label}: core file → all 3 healthy ${((last - t) / 1000).toFixed(1)} s`);
     }
   } catch (error) {
     result.errors.push(error.message.split('\n')[0]);
-    log(`  concurrency ${concurrency}: FAILED ${error.message.split('\n').slice(0, 12).join('\n')}`);
+    log(`  ${label}: FAILED ${error.message.split('\n').slice(0, 12).join('\n')}`);
   } finally {
     await proc.stop(20_000);
   }

@@ -135,14 +135,14 @@ export function renderMarkdown(results) {
   if (results.real?.length) {
     out.push('### 6. Real podman + Go: save → new container healthy (warm cache)');
     out.push('');
-    out.push('Workspace from the plugin generator: core + 3 plugins, builder localhost/prism/go-builder:1.19 with a Go build-cache mount, production FROM scratch, HTTP /healthz health check. watch-reload with reload, debounce 100 ms. Plugin edit: its greeting string; core edit: core.Version (all three rebuild and restart).');
+    out.push('Workspace from the plugin generator: core + 3 plugins, builder localhost/prism/go-builder:1.19 with a Go build-cache mount, production FROM scratch, HTTP /healthz health check. watch-reload with reload, debounce 100 ms. Plugin edit: its greeting string; core edit: core.Version (all three rebuild and restart). Path `full`: image build + container replace (`liveUpdate: off`); `live`: compile in the warm builder, `podman cp`, restart (`liveUpdate: auto`, measured after the builder warmed its cache). "First job line" is when the `building plugin` / `live update` line reached the harness.');
     out.push('');
     out.push(
       table(
-        ['concurrency', 'edit', 'trials', 'save → build start (median)', 'save → healthy median', 'p95', 'raw (s)', 'initial build + run of 3', 'problems'],
+        ['path', 'concurrency', 'edit', 'trials', 'save → first job line (median)', 'save → healthy median', 'p95', 'raw (s)', 'initial build + run of 3', 'problems'],
         results.real.flatMap((row) => [
-          [`${row.concurrency}`, 'plugin file → that plugin healthy', `${row.plugin.length}`, ms(median(row.pluginBuildStart)), s(median(row.plugin)), s(percentile(row.plugin, 95)), list(row.plugin, (v) => (v / 1000).toFixed(1)), s(row.initialMs), row.errors.join('; ') || 'none'],
-          [`${row.concurrency}`, 'core file → all 3 healthy', `${row.core.length}`, ms(median(row.coreBuildStart)), s(median(row.core)), s(percentile(row.core, 95)), list(row.core, (v) => (v / 1000).toFixed(1)), '', ''],
+          [row.path ?? 'full', `${row.concurrency}`, 'plugin file → that plugin healthy', `${row.plugin.length}`, ms(median(row.pluginBuildStart)), s(median(row.plugin)), s(percentile(row.plugin, 95)), list(row.plugin, (v) => (v / 1000).toFixed(1)), s(row.initialMs), row.errors.join('; ') || 'none'],
+          [row.path ?? 'full', `${row.concurrency}`, 'core file → all 3 healthy', `${row.core.length}`, ms(median(row.coreBuildStart)), s(median(row.core)), s(percentile(row.core, 95)), list(row.core, (v) => (v / 1000).toFixed(1)), '', ''],
         ]),
       ),
     );

@@ -217,6 +217,9 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
   return { status: 'failed', rolledBack: false, message: `${failure} Rolling back to the previous image ${shortImageId(previous.imageId)} failed too: ${rolled.reason}.` };
 }
 
+/** Longest pause between health probes after a live update's restart. */
+const RESTART_POLL_MS = 200;
+
 /** One live update's restart: the container keeps everything but its process, which runs the new binary. */
 export interface RestartRequest {
   readonly container: ContainerRunSpec;
@@ -241,7 +244,9 @@ export async function restartContainer(request: RestartRequest, ports: ReplacePo
   if (restart.exitCode !== 0) {
     return { status: 'failed', aborted: false, message: `podman restart of "${spec.name}" failed (exit ${restart.exitCode}): ${(restart.stderr || restart.stdout).trim()}` };
   }
-  const started = await waitHealthy({ container: spec, imageId: '', health: request.health, rollback: false }, ports, clock.now());
+  // The process restarts in about a second: poll at most every RESTART_POLL_MS, not at the check's interval (1 s by default).
+  const health = { ...request.health, intervalMs: Math.min(request.health.intervalMs, RESTART_POLL_MS) };
+  const started = await waitHealthy({ container: spec, imageId: '', health, rollback: false }, ports, clock.now());
   if (started.ok) {
     logger.info('plugin healthy', {
       plugin: spec.project,

@@ -202,15 +202,20 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   };
 
   /** Compiles in the builder; waits for compiles already running there (they may be compiling what this one needs). */
-  const compile = async (builder: Builder, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal) => {
+  const compile = async (builder: Builder, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void) => {
     const startupError = await builder.ready;
-    if (startupError) return { kind: 'error' as const, message: startupError };
+    if (startupError) {
+      onStart?.();
+      return { kind: 'error' as const, message: startupError };
+    }
+    if (builder.active.size > 0) onStart?.();
     while (builder.active.size > 0) await Promise.allSettled([...builder.active]);
     const dir = `${project}-${++jobSeq}`;
     const name = posix.basename(recipe.artifact);
     const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, posix.join(BUILDER_OUT_DIR, dir, name), builder.imageEnv);
     const started = clock.now();
     const running = builder.engine.exec(args, { env, signal });
+    onStart?.();
     builder.active.add(running);
     try {
       const result = await running;
@@ -247,8 +252,11 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     const recipe = prepared.inference.recipe;
     const builder = await builderFor(info, recipe, prepared.image);
     logger.info('live update', { plugin: project, files: request.files.length });
-    // The compile starts first; the container check runs alongside it.
-    const [compiled, checked] = await Promise.all([compile(builder, recipe, project, request.signal), checkContainer(info)]);
+    // The compile is the first process (the hot path: change set closed → compile running); the container check
+    // starts once the compile runs (or waits behind another one) and runs alongside it.
+    let started!: () => void;
+    const compileStarted = new Promise<void>((resolve) => (started = resolve));
+    const [compiled, checked] = await Promise.all([compile(builder, recipe, project, request.signal, started), compileStarted.then(() => checkContainer(info))]);
     if (request.signal.aborted) return { status: 'aborted' };
     if (compiled.kind === 'error') return { status: 'fallback', reason: compiled.message };
     if (checked.reason !== undefined) return { status: 'fallback', reason: checked.reason };

@@ -1,0 +1,118 @@
+import type { BuildRecord } from '../../core/build-record';
+import type { FileReader, LiveUpdateRecord, Logger } from '../../core/ports';
+import { containerRunSpec } from '../../testing/container-run-spec';
+import { FakeClock } from '../../testing/fake-clock';
+import { FakeEngine } from '../../testing/fake-engine';
+import { createLiveUpdater, type LiveProject } from './live-updater';
+
+const CONTAINERFILE = `FROM localhost/prism/go-builder:1.19 AS builder
+ENV CGO_ENABLED=0
+WORKDIR /src
+COPY core/ core/
+COPY postgres/ postgres/
+WORKDIR /src/postgres
+RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -o /out/plugin .
+FROM scratch AS production
+COPY --from=builder /out/plugin /plugin
+USER 65532:65532
+`;
+const IMAGE = `sha256:${'a'.repeat(64)}`;
+const BUILDER_IMAGE = 'b'.repeat(64);
+
+function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string } = {}) {
+  const engine = new FakeEngine();
+  const lines: string[] = [];
+  const logger: Logger = {
+    verbose: false,
+    debug: () => undefined,
+    info: (msg, fields) => lines.push(`INFO ${msg}${fields?.reason ? ` reason=${String(fields.reason)}` : ''}`),
+    warn: (msg) => lines.push(`WARN ${msg}`),
+    error: (msg) => lines.push(`ERROR ${msg}`),
+    output: () => undefined,
+  };
+  engine.on(['image', 'inspect'], { stdout: JSON.stringify([{ Id: BUILDER_IMAGE, Config: { Env: ['HOME=/tmp', 'GOFLAGS=-mod=mod'], WorkingDir: '/src' } }]) });
+  const state = options.container ?? 'running';
+  engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true } }]) });
+  engine.on(['exec'], { exitCode: options.compileExit ?? 0, stderr: options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n' });
+  const written: LiveUpdateRecord[] = [];
+  const files: FileReader = {
+    readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : undefined),
+    isDirectory: async () => true,
+    makeDirectory: async () => undefined,
+    pathKind: async (path) => (path.endsWith('.git') ? undefined : 'dir'),
+    hashFile: async () => options.binary ?? 'f'.repeat(64),
+    removeDirectory: async () => undefined,
+  };
+  const info: LiveProject = {
+    project: 'postgres',
+    stage: 'production',
+    containerfile: '/ws/plugins/postgres/Containerfile',
+    context: '/ws/plugins',
+    buildArgs: {},
+    hints: undefined,
+    container: containerRunSpec({ stopTimeoutSeconds: 10 }),
+    health: { check: { kind: 'running', graceMs: 0 }, timeoutMs: 1000, intervalMs: 100 },
+    engine,
+  };
+  const updater = createLiveUpdater({
+    workspaceRoot: '/ws',
+    describe: () => info,
+    records: { read: async () => ({ imageId: IMAGE }) as BuildRecord, write: async () => undefined },
+    liveRecords: { read: async () => written.at(-1), write: async (record) => void written.push(record), remove: async () => undefined },
+    files,
+    probe: () => ({ probe: async () => ({ ok: true }) }),
+    clock: new FakeClock(),
+    logger,
+  });
+  const update = (files: string[]) => updater.update('postgres', { files, fullReason: undefined, signal: new AbortController().signal });
+  return { engine, lines, updater, update, written };
+}
+
+const commands = (engine: FakeEngine) => engine.calls.map((call) => call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]);
+
+describe('createLiveUpdater', () => {
+  it('compiles first, checks the container alongside, copies, restarts (stop timeout at most 2 s) and records the binary', async () => {
+    const { engine, update, written, updater } = setup();
+    await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    // image inspect (recipe), then the builder (rm of a stale one, run), then the compile before anything else.
+    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'cp', 'restart', 'container inspect']);
+    expect(engine.callsStartingWith('exec')[0].slice(-3)).toEqual(['/bin/sh', '-c', expect.stringMatching(/^go build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.$/)]);
+    expect(engine.callsStartingWith('cp')[0]).toEqual(['cp', expect.stringMatching(/\/ws\/\.nx\/podman\/live\/out\/\w+\/postgres-\d+\/plugin$/), 'postgres-plugin:/plugin']);
+    expect(engine.callsStartingWith('restart')[0]).toEqual(['restart', '--time', '2', 'postgres-plugin']);
+    expect(written).toEqual([expect.objectContaining({ project: 'postgres', containerId: 'c1', imageId: IMAGE, binarySha256: 'f'.repeat(64) })]);
+    expect(updater.liveContainers()).toEqual([{ project: 'postgres', container: 'postgres-plugin' }]);
+    updater.replaced('postgres');
+    expect(updater.liveContainers()).toEqual([]);
+  });
+
+  it('the same binary again (a comment, a test file) is not copied: the container keeps running', async () => {
+    const { engine, update, lines } = setup();
+    await update(['plugins/postgres/main.go']);
+    const before = engine.calls.length;
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'unchanged' });
+    expect(commands(engine).slice(before)).toEqual(['exec', 'container inspect']);
+    expect(lines).toContain('INFO binary unchanged; container keeps running');
+  });
+
+  it('falls back, with the reason, for a go.mod change (no podman call), no running container, or a container of another image', async () => {
+    const gomod = setup();
+    await expect(gomod.update(['plugins/postgres/go.mod'])).resolves.toEqual({ status: 'fallback', reason: 'plugins/postgres/go.mod changed' });
+    expect(commands(gomod.engine)).toEqual(['image inspect']);
+    await expect(setup({ container: 'missing' }).update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: 'no running container "postgres-plugin"' });
+    const other = await setup({ container: 'other-image' }).update(['plugins/postgres/main.go']);
+    expect(other).toEqual({ status: 'fallback', reason: expect.stringContaining('not the image last built for this project') });
+  });
+
+  it('a compile error is a result with the compiler output; nothing is copied', async () => {
+    const { engine, update } = setup({ compileExit: 1 });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'compile-failed', exitCode: 1, output: '# x\n./main.go:3:1: syntax error' });
+    expect(engine.callsStartingWith('cp')).toEqual([]);
+  });
+
+  it('close removes the builder', async () => {
+    const { engine, update, updater } = setup();
+    await update(['plugins/postgres/main.go']);
+    await updater.close();
+    expect(engine.calls.at(-1)).toEqual(['rm', '--force', '--time', '0', expect.stringMatching(/^nx-podman-builder-/)]);
+  });
+});
