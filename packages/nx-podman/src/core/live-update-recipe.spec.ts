@@ -1,4 +1,4 @@
-import { goBuildOutput, inferLiveUpdateRecipe, type RecipeInput } from './live-update-recipe';
+import { goBuildOutput, goBuildPackage, inferLiveUpdateRecipe, type RecipeInput } from './live-update-recipe';
 
 const GENERATED = `# comment
 FROM localhost/prism/go-builder:1.19 AS builder
@@ -151,6 +151,18 @@ COPY --from=b /b /b
     expect(!result.ok && result.reason).toContain('copies several files from build stages (/a, /b)');
     const picked = inferLiveUpdateRecipe(text.replace('go build -o /a ./a && go build -o /b ./b', 'go build -o /a ./a'), input({ hints: { artifact: '/a' } }));
     expect(picked.ok && picked.recipe.destination).toBe('/a');
+  });
+});
+
+describe('goBuildPackage', () => {
+  it.each([
+    ['go build -trimpath -o /out/plugin .', '.'],
+    ['CGO_ENABLED=0 go build -ldflags "-s" -o bin/server ./cmd/server', './cmd/server'],
+    ['go build -o /a', '.'],
+    ['go build -o /a ./a ./b', undefined],
+    ['go build -o /a example.com/x/cmd', undefined],
+  ])('%s → %s', (command, pkg) => {
+    expect(goBuildPackage(command)).toBe(pkg);
   });
 });
 

@@ -126,6 +126,25 @@ export function goBuildOutput(command: string): string | undefined {
   return undefined;
 }
 
+/** The package argument of the `go build` in a shell command (`.`, `./cmd/server`); undefined when not one relative path. */
+export function goBuildPackage(command: string): string | undefined {
+  for (const segment of command.split(/&&|\|\||;|\|/)) {
+    const words = segment.trim().split(/\s+/).map(unquote);
+    const go = words.findIndex((word, index) => /(^|\/)go$/.test(word) && words[index + 1] === 'build');
+    if (go < 0) continue;
+    const args: string[] = [];
+    for (let index = go + 2; index < words.length; index++) {
+      const word = words[index];
+      // Flags with a separate value.
+      if (/^-(o|ldflags|gcflags|asmflags|tags|mod|p|pkgdir|installsuffix|overlay|modfile|pgo|toolexec|buildmode|compiler|coverpkg)$/.test(word)) index++;
+      else if (!word.startsWith('-')) args.push(word);
+    }
+    if (args.length === 0) return '.';
+    return args.length === 1 && (args[0] === '.' || args[0].startsWith('./')) ? args[0] : undefined;
+  }
+  return undefined;
+}
+
 function stagesOf(instructions: ContainerfileInstruction[]): Stage[] {
   const stages: Stage[] = [];
   for (const instruction of instructions) {

@@ -36,7 +36,7 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   engine.on(['exec'], { exitCode: options.compileExit ?? 0, stderr: options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n' });
   const written: LiveUpdateRecord[] = [];
   const files: FileReader = {
-    readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : undefined),
+    readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : path === '/ws/plugins/postgres/go.mod' ? 'module prism/postgres\n' : undefined),
     isDirectory: async () => true,
     makeDirectory: async () => undefined,
     pathKind: async (path) => (path.endsWith('.git') ? undefined : 'dir'),
@@ -56,7 +56,7 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   };
   const updater = createLiveUpdater({
     workspaceRoot: '/ws',
-    describe: () => info,
+    describe: (project) => ({ ...info, project, container: containerRunSpec({ name: `${project}-plugin`, project, stopTimeoutSeconds: 10 }) }),
     records: { read: async () => ({ imageId: IMAGE }) as BuildRecord, write: async () => undefined },
     liveRecords: { read: async () => written.at(-1), write: async (record) => void written.push(record), remove: async () => undefined },
     files,
@@ -64,7 +64,7 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
     clock: new FakeClock(),
     logger,
   });
-  const update = (files: string[]) => updater.update('postgres', { files, fullReason: undefined, signal: new AbortController().signal });
+  const update = (files: string[], project = 'postgres') => updater.update(project, { files, fullReason: undefined, signal: new AbortController().signal });
   return { engine, lines, updater, update, written };
 }
 
@@ -114,5 +114,37 @@ describe('createLiveUpdater', () => {
     await update(['plugins/postgres/main.go']);
     await updater.close();
     expect(engine.calls.at(-1)).toEqual(['rm', '--force', '--time', '0', expect.stringMatching(/^nx-podman-builder-/)]);
+  });
+
+  it('compiles that start while one builds shared packages wait until it reaches its main package, then run together', async () => {
+    const { engine, update, updater } = setup();
+    await updater.prepare([]);
+    await update(['plugins/postgres/main.go']); // starts the builder
+    const events: string[] = [];
+    let finishFirst!: () => void;
+    let count = 0;
+    engine.on(['exec'], async (args, options) => {
+      const n = ++count;
+      events.push(`start ${n}`);
+      if (n === 1) {
+        await new Promise(setImmediate);
+        options?.onOutput?.('prism/core\n', 'stderr');
+        await new Promise(setImmediate);
+        events.push('main package 1');
+        options?.onOutput?.('prism/postgres\n', 'stderr');
+        await new Promise<void>((resolve) => (finishFirst = resolve));
+      } else {
+        await new Promise(setImmediate);
+      }
+      events.push(`end ${n}`);
+      return { stderr: '' };
+    });
+    const all = Promise.all(['a', 'b', 'c'].map((project) => update(['plugins/core/x.go'], project)));
+    for (let i = 0; i < 50 && !events.includes('end 3'); i++) await new Promise(setImmediate);
+    // 2 and 3 waited for 1's dependencies only, then ran side by side while 1 was still linking.
+    expect(events).toEqual(['start 1', 'main package 1', 'start 2', 'start 3', 'end 2', 'end 3']);
+    finishFirst();
+    await all;
+    expect(events.at(-1)).toBe('end 1');
   });
 });

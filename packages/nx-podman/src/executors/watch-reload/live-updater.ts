@@ -18,7 +18,7 @@ import {
   shortHash,
   type LiveBuilderSpec,
 } from '../../core/live-update-plan';
-import { inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateMount, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { goBuildPackage, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateMount, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
 import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { formatSeconds, restartContainer } from '../../core/replace-plan';
@@ -94,8 +94,12 @@ interface Builder {
   imageEnv: Record<string, string>;
   /** Resolves once the container runs; the message when it could not start. */
   ready: Promise<string | undefined>;
-  /** Compiles running now: a new one waits for them, so that shared packages (core) compile once, then fan out. */
-  active: Set<Promise<unknown>>;
+  /**
+   * Set while a compile builds packages others may share (core): compiles that start meanwhile wait for it, so
+   * that Go compiles them once; it opens when that compile reaches its main package (every dependency is then in
+   * Go's cache) or ends. Then the waiting compiles run in parallel with it.
+   */
+  gate: Promise<void> | undefined;
 }
 
 interface Prepared {
@@ -186,7 +190,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       gitDirs,
       labels: { [BUILDER_LABEL]: deps.workspaceRoot },
     };
-    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, active: new Set(), ready: Promise.resolve(undefined) };
+    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, ready: Promise.resolve(undefined) };
     builder.ready = (async () => {
       await files.makeDirectory(spec.outDir);
       // A builder left by a watcher that was killed: ours now.
@@ -201,27 +205,75 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return builder;
   };
 
-  /** Compiles in the builder; waits for compiles already running there (they may be compiling what this one needs). */
-  const compile = async (builder: Builder, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void) => {
+  /** The import path of the package the recipe's command builds (its `go build -v` line means its dependencies are done). */
+  const mainPackages = new Map<string, Promise<string | undefined>>();
+  const mainPackageOf = (info: LiveProject, recipe: LiveUpdateRecipe): Promise<string | undefined> => {
+    const key = `${info.context}\0${recipe.workdir}\0${recipe.command}`;
+    let found = mainPackages.get(key);
+    if (!found) {
+      found = (async () => {
+        const pkg = goBuildPackage(recipe.command);
+        if (pkg === undefined) return undefined;
+        const target = posix.resolve(recipe.workdir, pkg);
+        const mount = [...recipe.mounts].reverse().find((m) => target === m.target || target.startsWith(`${m.target}/`));
+        if (!mount) return undefined;
+        // Up from the package directory to its go.mod, inside the mount.
+        for (let dir = target; dir === mount.target || dir.startsWith(`${mount.target}/`); dir = posix.dirname(dir)) {
+          const host = join(info.context, mount.source, posix.relative(mount.target, dir));
+          const module = /^module\s+(\S+)/m.exec((await files.readText(join(host, 'go.mod'))) ?? '')?.[1];
+          if (module) return posix.join(module, posix.relative(dir, target)) || module;
+          if (dir === mount.target) break;
+        }
+        return undefined;
+      })();
+      mainPackages.set(key, found);
+    }
+    return found;
+  };
+
+  /** Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits. */
+  const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void) => {
     const startupError = await builder.ready;
     if (startupError) {
       onStart?.();
       return { kind: 'error' as const, message: startupError };
     }
-    if (builder.active.size > 0) onStart?.();
-    while (builder.active.size > 0) await Promise.allSettled([...builder.active]);
+    const mainPackage = await mainPackageOf(info, recipe);
+    // The compiles that waited for one gate start together, none of them a gate for the others.
+    const waited = builder.gate;
+    if (waited) {
+      onStart?.();
+      await waited;
+    }
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    if (!waited) builder.gate = gate;
+    const release = () => {
+      if (builder.gate === gate) builder.gate = undefined;
+      open();
+    };
     const dir = `${project}-${++jobSeq}`;
     const name = posix.basename(recipe.artifact);
     const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, posix.join(BUILDER_OUT_DIR, dir, name), builder.imageEnv);
     const started = clock.now();
-    const running = builder.engine.exec(args, { env, signal });
+    let pending = '';
+    const running = builder.engine.exec(args, {
+      env,
+      signal,
+      onOutput: (chunk) => {
+        if (mainPackage === undefined) return;
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        if (lines.some((line) => line.trim() === mainPackage)) release();
+      },
+    });
     onStart?.();
-    builder.active.add(running);
     try {
       const result = await running;
       return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
     } finally {
-      builder.active.delete(running);
+      release();
     }
   };
 
@@ -256,7 +308,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     // starts once the compile runs (or waits behind another one) and runs alongside it.
     let started!: () => void;
     const compileStarted = new Promise<void>((resolve) => (started = resolve));
-    const [compiled, checked] = await Promise.all([compile(builder, recipe, project, request.signal, started), compileStarted.then(() => checkContainer(info))]);
+    const [compiled, checked] = await Promise.all([compile(builder, info, recipe, project, request.signal, started), compileStarted.then(() => checkContainer(info))]);
     if (request.signal.aborted) return { status: 'aborted' };
     if (compiled.kind === 'error') return { status: 'fallback', reason: compiled.message };
     if (checked.reason !== undefined) return { status: 'fallback', reason: checked.reason };
@@ -313,7 +365,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
         logger.warn('live update builder did not start; changes take the full build', { plugin: entry.project, reason: failed });
         continue;
       }
-      const warmed = await compile(builder, entry.recipe, entry.project, warmups.signal);
+      const warmed = await compile(builder, entry.info, entry.recipe, entry.project, warmups.signal);
       if (warmed.kind === 'done') {
         await files.removeDirectory(warmed.hostDir);
         logger.debug('live update builder warm', { plugin: entry.project, duration: formatSeconds(warmed.durationMs), exit: warmed.result.exitCode });
