@@ -26,6 +26,8 @@ export interface WatchTargets {
   prune(project: string): Promise<void>;
   /** Stops the project's container (`stopOnExit`), waiting at most `timeoutSeconds` (or its stop timeout, if shorter) before SIGKILL. */
   stop(project: string, options: { timeoutSeconds: number }): Promise<void>;
+  /** Does, in the background once the watcher is ready, what the first build would otherwise wait for. */
+  warm?(projects: readonly string[]): Promise<void>;
   /** Live update (in-place binary swap); absent where the targets cannot do it. */
   readonly live?: LiveUpdateTargets;
 }

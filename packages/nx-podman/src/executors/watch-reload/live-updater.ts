@@ -2,28 +2,21 @@ import { join, posix, relative } from 'node:path';
 import { parseContainerfile } from '../../core/containerfile';
 import { sameImage, shortImageId } from '../../core/image-id';
 import {
-  BUILDER_LABEL,
-  BUILDER_OUT_DIR,
   LIVE_UPDATE_STOP_TIMEOUT_SECONDS,
-  buildBuilderRunArgs,
-  buildCompileArgs,
   buildCopyIntoArgs,
   buildRestartArgs,
   builderKey,
-  coversMounts,
-  goCachePaths,
-  mergeMounts,
   liveUpdateFallbackReason,
+  mergeMounts,
   parseCompileOutput,
-  shortHash,
-  type LiveBuilderSpec,
 } from '../../core/live-update-plan';
-import { goBuildPackage, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateMount, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
 import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { formatSeconds, restartContainer } from '../../core/replace-plan';
 import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
 import type { HealthSettings } from '../../core/health-check';
+import { createBuilderPool } from './live-builders';
 
 /** What the live updater needs to know of a project, from its build and run targets. */
 export interface LiveProject {
@@ -87,20 +80,6 @@ export interface LiveUpdaterDeps {
   logger: Logger;
 }
 
-interface Builder {
-  key: string;
-  spec: LiveBuilderSpec;
-  engine: PodmanEngine;
-  imageEnv: Record<string, string>;
-  /** Resolves once the container runs; the message when it could not start. */
-  ready: Promise<string | undefined>;
-  /**
-   * Set while a compile builds packages others may share (core): compiles that start meanwhile wait for it, so
-   * that Go compiles them once; it opens when that compile reaches its main package (every dependency is then in
-   * Go's cache) or ends. Then the waiting compiles run in parallel with it.
-   */
-  gate: Promise<void> | undefined;
-}
 
 interface Prepared {
   text: string;
@@ -111,15 +90,12 @@ interface Prepared {
 /** Creates the live updater; builders are named after the workspace, so one watcher's builders never meet another's. */
 export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   const { logger, clock, files } = deps;
-  const workspaceId = shortHash(deps.workspaceRoot);
-  const outRoot = join(deps.workspaceRoot, '.nx', 'podman', 'live', 'out');
-  const volumes = { buildCache: `nx-podman-gocache-${workspaceId}`, moduleCache: `nx-podman-gomodcache-${workspaceId}` };
+  const pool = createBuilderPool({ workspaceRoot: deps.workspaceRoot, files, clock, logger });
+  const { builderFor, compile } = pool;
   const recipes = new Map<string, Prepared>();
   const images = new Map<string, Promise<ImageConfig | undefined>>();
-  const builders: Builder[] = [];
   const warmups = new AbortController();
   const live = new Map<string, string>();
-  let jobSeq = 0;
   let closing = false;
   let warming: Promise<void> = Promise.resolve();
 
@@ -158,125 +134,6 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return prepared;
   };
 
-  /** podman calls on the way out: Nx signals the whole process tree on Ctrl-C, so one ended by a signal is made again. */
-  const execRetrying = async (engine: PodmanEngine, args: string[]) => {
-    for (let attempt = 1; ; attempt++) {
-      const result = await engine.exec(args);
-      if (result.signal === undefined || attempt === 3) return result;
-      await clock.sleep(200);
-    }
-  };
-
-  /**
-   * The builder for a project: one shared by every project with the same image, context, env and user, with all their
-   * source directories mounted (`mounts`: the union prepare computed), else one of its own.
-   */
-  const builderFor = async (info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts: readonly LiveUpdateMount[] = recipe.mounts): Promise<Builder> => {
-    const key = builderKey(recipe, image.id, info.context);
-    const existing = builders.find((builder) => builder.key === key && coversMounts(builder.spec.mounts, recipe.mounts));
-    if (existing) return existing;
-    const gitDirs: string[] = [];
-    for (const mount of mounts) if ((await files.pathKind(join(info.context, mount.source, '.git'))) === 'dir') gitDirs.push(mount.source);
-    const id = builders.length === 0 ? key : shortHash(key, String(builders.length));
-    const spec: LiveBuilderSpec = {
-      name: `nx-podman-builder-${workspaceId}-${id.slice(0, 8)}`,
-      imageId: image.id,
-      recipe,
-      mounts,
-      contextDir: info.context,
-      outDir: join(outRoot, id),
-      volumes,
-      cachePaths: goCachePaths({ ...image.env, ...recipe.env }),
-      gitDirs,
-      labels: { [BUILDER_LABEL]: deps.workspaceRoot },
-    };
-    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, ready: Promise.resolve(undefined) };
-    builder.ready = (async () => {
-      await files.makeDirectory(spec.outDir);
-      // A builder left by a watcher that was killed: ours now.
-      await info.engine.exec(['rm', '--force', '--time', '0', spec.name]);
-      const { args, env } = buildBuilderRunArgs(spec);
-      const started = await info.engine.exec(args, { env });
-      if (started.exitCode !== 0) return `the builder container did not start (exit ${started.exitCode}): ${(started.stderr || started.stdout).trim()}`;
-      logger.debug('live update builder started', { builder: spec.name, image: shortImageId(image.id), stage: recipe.builderStage, mounts: mounts.length });
-      return undefined;
-    })();
-    builders.push(builder);
-    return builder;
-  };
-
-  /** The import path of the package the recipe's command builds (its `go build -v` line means its dependencies are done). */
-  const mainPackages = new Map<string, Promise<string | undefined>>();
-  const mainPackageOf = (info: LiveProject, recipe: LiveUpdateRecipe): Promise<string | undefined> => {
-    const key = `${info.context}\0${recipe.workdir}\0${recipe.command}`;
-    let found = mainPackages.get(key);
-    if (!found) {
-      found = (async () => {
-        const pkg = goBuildPackage(recipe.command);
-        if (pkg === undefined) return undefined;
-        const target = posix.resolve(recipe.workdir, pkg);
-        const mount = [...recipe.mounts].reverse().find((m) => target === m.target || target.startsWith(`${m.target}/`));
-        if (!mount) return undefined;
-        // Up from the package directory to its go.mod, inside the mount.
-        for (let dir = target; dir === mount.target || dir.startsWith(`${mount.target}/`); dir = posix.dirname(dir)) {
-          const host = join(info.context, mount.source, posix.relative(mount.target, dir));
-          const module = /^module\s+(\S+)/m.exec((await files.readText(join(host, 'go.mod'))) ?? '')?.[1];
-          if (module) return posix.join(module, posix.relative(dir, target)) || module;
-          if (dir === mount.target) break;
-        }
-        return undefined;
-      })();
-      mainPackages.set(key, found);
-    }
-    return found;
-  };
-
-  /** Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits. */
-  const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void) => {
-    const startupError = await builder.ready;
-    if (startupError) {
-      onStart?.();
-      return { kind: 'error' as const, message: startupError };
-    }
-    const mainPackage = await mainPackageOf(info, recipe);
-    // The compiles that waited for one gate start together, none of them a gate for the others.
-    const waited = builder.gate;
-    if (waited) {
-      onStart?.();
-      await waited;
-    }
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    if (!waited) builder.gate = gate;
-    const release = () => {
-      if (builder.gate === gate) builder.gate = undefined;
-      open();
-    };
-    const dir = `${project}-${++jobSeq}`;
-    const name = posix.basename(recipe.artifact);
-    const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, posix.join(BUILDER_OUT_DIR, dir, name), builder.imageEnv);
-    const started = clock.now();
-    let pending = '';
-    const running = builder.engine.exec(args, {
-      env,
-      signal,
-      onOutput: (chunk) => {
-        if (mainPackage === undefined) return;
-        pending += chunk;
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        if (lines.some((line) => line.trim() === mainPackage)) release();
-      },
-    });
-    onStart?.();
-    try {
-      const result = await running;
-      return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
-    } finally {
-      release();
-    }
-  };
-
   /** The container, if it runs this project's image: else why the full path is needed. */
   const checkContainer = async (info: LiveProject) => {
     const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
@@ -308,7 +165,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     // starts once the compile runs (or waits behind another one) and runs alongside it.
     let started!: () => void;
     const compileStarted = new Promise<void>((resolve) => (started = resolve));
-    const [compiled, checked] = await Promise.all([compile(builder, info, recipe, project, request.signal, started), compileStarted.then(() => checkContainer(info))]);
+    const [compiled, checked] = await Promise.all([compile(builder, info, recipe, project, request.signal, started, begin), compileStarted.then(() => checkContainer(info))]);
     if (request.signal.aborted) return { status: 'aborted' };
     if (compiled.kind === 'error') return { status: 'fallback', reason: compiled.message };
     if (checked.reason !== undefined) return { status: 'fallback', reason: checked.reason };
@@ -409,11 +266,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
           }
         }),
       );
-      for (const engine of engines) {
-        const left = await engine.exec(['ps', '-aq', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`]);
-        const ids = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
-        if (ids.length) await engine.exec(['rm', '--force', '--time', '0', ...ids]);
-      }
+      await pool.removeLeftovers(engines);
       // One builder per key, with every project's sources mounted.
       ready.sort((a, b) => a.project.localeCompare(b.project));
       for (const entry of ready) {
@@ -437,14 +290,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       closing = true;
       warmups.abort();
       await warming;
-      await Promise.all(
-        builders.map(async (builder) => {
-          await builder.ready;
-          // Removing the container ends every compile in it (an aborted `podman exec` leaves its process running).
-          await execRetrying(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name]);
-          await files.removeDirectory(builder.spec.outDir);
-        }),
-      );
+      await pool.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { readTargetOptions, runExecutor, type ExecutorContext } from '@nx/devkit';
 import { createBuildRecordStore, createLiveUpdateRecordStore } from '../../adapters/build-record-store';
+import { createCachingGitReader } from '../../adapters/git';
 import { createFileReader } from '../../adapters/file-reader';
 import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
@@ -31,7 +32,7 @@ export interface NxWatchTargetsDeps {
   logger: Logger;
   /** @default createPodmanEngine */
   createEngine?: (connection: PodmanConnection) => PodmanEngine;
-  /** @default createGitReader() */
+  /** @default createCachingGitReader(): git runs only when HEAD moved */
   git?: GitReader;
   /** @default createSystemClock() */
   clock?: Clock;
@@ -53,6 +54,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
   const { options, logger } = deps;
   const engines = new Map<string, PodmanEngine>();
   const clock = deps.clock ?? createSystemClock();
+  const git = deps.git ?? createCachingGitReader();
   const engineFor = (connection: PodmanConnection) => {
     const key = JSON.stringify(connection);
     let engine = engines.get(key);
@@ -122,6 +124,20 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
 
   return {
     live,
+    async warm(projects) {
+      // What the first build would otherwise wait for: `podman version` (once per connection) and git's HEAD.
+      const connections = new Map<string, PodmanEngine>();
+      for (const project of projects) {
+        try {
+          if (projectInfo(project).targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) continue;
+          const engine = engineFor(buildOptions(project, true).connection);
+          connections.set(JSON.stringify(engine.connection), engine);
+        } catch {
+          // reported when the project is built
+        }
+      }
+      await Promise.all([...[...connections.values()].map((engine) => engine.version().catch(() => undefined)), git.revision(workspaceRoot).catch(() => undefined)]);
+    },
     async describeBuild(project) {
       const { context, targets } = projectInfo(project);
       if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) return undefined;
@@ -161,7 +177,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
           logger,
           records: createBuildRecordStore(info.context.root),
           signal,
-          git: deps.git,
+          git,
           clock,
         });
         switch (outcome.status) {

@@ -95,6 +95,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   let ready = false;
   let stopping = false;
   let preparing: Promise<void> = Promise.resolve();
+  let warmingDone: Promise<void> | undefined;
   watcher = ports.createWatcher({
     paths: router.watchedDirectories,
     usePolling: options.usePolling,
@@ -125,6 +126,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     ready = true;
     logger.info('watcher ready', { projects: initial.watched.size, debounce: `${options.debounceMs}ms`, polling: watcher.polling ? true : undefined });
     if (options.initialBuild) scheduler.requestBuild([...router.model.buildable].sort(), 'initial build');
+    warmingDone = options.build ? targets.warm?.([...router.model.buildable].sort()).catch(() => undefined) : undefined;
     if (targets.live && options.liveUpdate === 'auto' && options.reload && options.build) {
       // Builders start in the background, so that the first live update finds one warm.
       preparing = targets.live.prepare([...router.model.buildable].sort()).then((stale) => {
@@ -145,6 +147,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   await watcher.close();
   await routing;
   await preparing;
+  await warmingDone;
   await Promise.all([
     options.stopOnExit && options.reload ? stopContainers([...router.model.buildable].sort(), ports) : undefined,
     targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),

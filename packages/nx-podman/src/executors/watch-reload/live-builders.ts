@@ -1,0 +1,206 @@
+import { join, posix } from 'node:path';
+import { shortImageId } from '../../core/image-id';
+import {
+  BUILDER_LABEL,
+  BUILDER_OUT_DIR,
+  buildBuilderRunArgs,
+  buildCompileArgs,
+  builderKey,
+  coversMounts,
+  goCachePaths,
+  shortHash,
+  type LiveBuilderSpec,
+} from '../../core/live-update-plan';
+import { goBuildPackage, type LiveUpdateMount, type LiveUpdateRecipe } from '../../core/live-update-recipe';
+import type { ImageConfig } from '../../core/podman-output';
+import type { FileReader, Logger, PodmanEngine, ProcessResult, SleepClock } from '../../core/ports';
+import type { LiveProject } from './live-updater';
+
+/** A warm dev builder container (one per builder image, context, env and user). */
+export interface Builder {
+  key: string;
+  spec: LiveBuilderSpec;
+  engine: PodmanEngine;
+  imageEnv: Record<string, string>;
+  /** Resolves once the container runs; the message when it could not start. */
+  ready: Promise<string | undefined>;
+  /**
+   * Set while a compile builds packages others may share (core): compiles that start meanwhile wait for it, so
+   * that Go compiles them once; it opens when that compile reaches its main package (every dependency is then in
+   * Go's cache) or ends. Then the waiting compiles run in parallel with it.
+   */
+  gate: Promise<void> | undefined;
+}
+
+/** How one compile ended: podman's result and where the binary is on the host, or why the builder could not run it. */
+export type CompileResult =
+  | { kind: 'done'; result: ProcessResult; hostFile: string; hostDir: string; durationMs: number }
+  | { kind: 'error'; message: string };
+
+/** The builders of one watcher, what compiles in them, and their removal. */
+export interface BuilderPool {
+  /**
+   * The builder for a project: one shared by every project with the same image, context, env and user (`mounts`: the
+   * union of their directories), else one of its own. Starting it is not awaited here: see {@link Builder.ready}.
+   */
+  builderFor(info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts?: readonly LiveUpdateMount[]): Promise<Builder>;
+  /** Compiles `recipe` for `project` behind the builder's gate; `onStart` once it runs or waits; `since` for the hot path log. */
+  compile(builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult>;
+  /** Removes builders of this workspace a killed watcher left behind. */
+  removeLeftovers(engines: Iterable<PodmanEngine>): Promise<void>;
+  /** Removes every builder (and every compile in it) and their output directories. */
+  close(): Promise<void>;
+}
+
+/** Creates the pool; builder and volume names carry a hash of the workspace root, so workspaces never share them. */
+export function createBuilderPool(deps: { workspaceRoot: string; files: FileReader; clock: SleepClock; logger: Logger }): BuilderPool {
+  const { files, clock, logger } = deps;
+  const workspaceId = shortHash(deps.workspaceRoot);
+  const outRoot = join(deps.workspaceRoot, '.nx', 'podman', 'live', 'out');
+  const volumes = { buildCache: `nx-podman-gocache-${workspaceId}`, moduleCache: `nx-podman-gomodcache-${workspaceId}` };
+  const builders: Builder[] = [];
+  let jobSeq = 0;
+
+  /** podman calls on the way out: Nx signals the whole process tree on Ctrl-C, so one ended by a signal is made again. */
+  const execRetrying = async (engine: PodmanEngine, args: string[]) => {
+    for (let attempt = 1; ; attempt++) {
+      const result = await engine.exec(args);
+      if (result.signal === undefined || attempt === 3) return result;
+      await clock.sleep(200);
+    }
+  };
+
+  /**
+   * The builder for a project: one shared by every project with the same image, context, env and user, with all their
+   * source directories mounted (`mounts`: the union prepare computed), else one of its own.
+   */
+  const builderFor = async (info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts: readonly LiveUpdateMount[] = recipe.mounts): Promise<Builder> => {
+    const key = builderKey(recipe, image.id, info.context);
+    const existing = builders.find((builder) => builder.key === key && coversMounts(builder.spec.mounts, recipe.mounts));
+    if (existing) return existing;
+    const gitDirs: string[] = [];
+    for (const mount of mounts) if ((await files.pathKind(join(info.context, mount.source, '.git'))) === 'dir') gitDirs.push(mount.source);
+    const id = builders.length === 0 ? key : shortHash(key, String(builders.length));
+    const spec: LiveBuilderSpec = {
+      name: `nx-podman-builder-${workspaceId}-${id.slice(0, 8)}`,
+      imageId: image.id,
+      recipe,
+      mounts,
+      contextDir: info.context,
+      outDir: join(outRoot, id),
+      volumes,
+      cachePaths: goCachePaths({ ...image.env, ...recipe.env }),
+      gitDirs,
+      labels: { [BUILDER_LABEL]: deps.workspaceRoot },
+    };
+    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, ready: Promise.resolve(undefined) };
+    builder.ready = (async () => {
+      await files.makeDirectory(spec.outDir);
+      // A builder left by a watcher that was killed: ours now.
+      await info.engine.exec(['rm', '--force', '--time', '0', spec.name]);
+      const { args, env } = buildBuilderRunArgs(spec);
+      const started = await info.engine.exec(args, { env });
+      if (started.exitCode !== 0) return `the builder container did not start (exit ${started.exitCode}): ${(started.stderr || started.stdout).trim()}`;
+      logger.debug('live update builder started', { builder: spec.name, image: shortImageId(image.id), stage: recipe.builderStage, mounts: mounts.length });
+      return undefined;
+    })();
+    builders.push(builder);
+    return builder;
+  };
+
+  /** The import path of the package the recipe's command builds (its `go build -v` line means its dependencies are done). */
+  const mainPackages = new Map<string, Promise<string | undefined>>();
+  const mainPackageOf = (info: LiveProject, recipe: LiveUpdateRecipe): Promise<string | undefined> => {
+    const key = `${info.context}\0${recipe.workdir}\0${recipe.command}`;
+    let found = mainPackages.get(key);
+    if (!found) {
+      found = (async () => {
+        const pkg = goBuildPackage(recipe.command);
+        if (pkg === undefined) return undefined;
+        const target = posix.resolve(recipe.workdir, pkg);
+        const mount = [...recipe.mounts].reverse().find((m) => target === m.target || target.startsWith(`${m.target}/`));
+        if (!mount) return undefined;
+        // Up from the package directory to its go.mod, inside the mount.
+        for (let dir = target; dir === mount.target || dir.startsWith(`${mount.target}/`); dir = posix.dirname(dir)) {
+          const host = join(info.context, mount.source, posix.relative(mount.target, dir));
+          const module = /^module\s+(\S+)/m.exec((await files.readText(join(host, 'go.mod'))) ?? '')?.[1];
+          if (module) return posix.join(module, posix.relative(dir, target)) || module;
+          if (dir === mount.target) break;
+        }
+        return undefined;
+      })();
+      mainPackages.set(key, found);
+    }
+    return found;
+  };
+
+  /** Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits. */
+  /** `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). */
+  const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult> => {
+    const startupError = await builder.ready;
+    if (startupError) {
+      onStart?.();
+      return { kind: 'error' as const, message: startupError };
+    }
+    const mainPackage = await mainPackageOf(info, recipe);
+    // The compiles that waited for one gate start together, none of them a gate for the others.
+    const waited = builder.gate;
+    if (waited) {
+      onStart?.();
+      await waited;
+    }
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    if (!waited) builder.gate = gate;
+    const release = () => {
+      if (builder.gate === gate) builder.gate = undefined;
+      open();
+    };
+    const dir = `${project}-${++jobSeq}`;
+    const name = posix.basename(recipe.artifact);
+    const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, posix.join(BUILDER_OUT_DIR, dir, name), builder.imageEnv);
+    const started = clock.now();
+    let pending = '';
+    const running = builder.engine.exec(args, {
+      env,
+      signal,
+      onOutput: (chunk) => {
+        if (mainPackage === undefined) return;
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        if (lines.some((line) => line.trim() === mainPackage)) release();
+      },
+    });
+    onStart?.();
+    logger.debug('compile started', { plugin: project, builder: builder.spec.name, after: since === undefined ? undefined : `${clock.now() - since}ms` });
+    try {
+      const result = await running;
+      return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
+    } finally {
+      release();
+    }
+  };
+
+  return {
+    builderFor,
+    compile,
+    async removeLeftovers(engines) {
+      for (const engine of engines) {
+        const left = await engine.exec(['ps', '-aq', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`]);
+        const ids = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
+        if (ids.length) await engine.exec(['rm', '--force', '--time', '0', ...ids]);
+      }
+    },
+    async close() {
+      await Promise.all(
+        builders.map(async (builder) => {
+          await builder.ready;
+          // Removing the container ends every compile in it (an aborted `podman exec` leaves its process running).
+          await execRetrying(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name]);
+          await files.removeDirectory(builder.spec.outDir);
+        }),
+      );
+    },
+  };
+}
