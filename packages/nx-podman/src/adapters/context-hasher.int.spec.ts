@@ -65,6 +65,22 @@ describe('createContextHasher (real files)', () => {
     expect((await hasher.hash(request({ stage: 'debug' }))).files).toContain('config/debug.yaml');
   });
 
+  it('with cacheDigests (the watcher), gives the same hash as a fresh hasher after every change, same size and same second included', async () => {
+    const cached = createContextHasher({ cacheDigests: true });
+    const both = async () => [(await cached.hash(request())).inputHash, (await createContextHasher().hash(request())).inputHash];
+    const [first, fresh] = await both();
+    expect(first).toBe(fresh);
+    // Same length, written right away: the stat key (size, mtime and ctime in ns, inode) still changes.
+    write('postgres/main.go', 'package main\n'.replace('main', 'mein'));
+    const [second, freshSecond] = await both();
+    expect(second).toBe(freshSecond);
+    expect(second).not.toBe(first);
+    chmodSync(join(dir.path, 'postgres/main.go'), 0o755);
+    const [third, freshThird] = await both();
+    expect(third).toBe(freshThird);
+    expect(third).not.toBe(second);
+  });
+
   it('changes when a copied file changes, is added, is deleted or becomes executable', async () => {
     const before = await hash();
     write('postgres/main.go', 'package main\n\nfunc main() {}\n');

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { readTargetOptions, runExecutor, type ExecutorContext } from '@nx/devkit';
 import { createBuildRecordStore, createLiveUpdateRecordStore } from '../../adapters/build-record-store';
+import { createContextHasher } from '../../adapters/context-hasher';
 import { createCachingGitReader } from '../../adapters/git';
 import { createFileReader } from '../../adapters/file-reader';
 import { createHealthProbe } from '../../adapters/health-probe';
@@ -55,6 +56,8 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
   const engines = new Map<string, PodmanEngine>();
   const clock = deps.clock ?? createSystemClock();
   const git = deps.git ?? createCachingGitReader();
+  // One hasher for the watcher's lifetime: a build re-reads only the context files whose stat changed.
+  const hasher = createContextHasher({ cacheDigests: true });
   const engineFor = (connection: PodmanConnection) => {
     const key = JSON.stringify(connection);
     let engine = engines.get(key);
@@ -178,6 +181,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
           records: createBuildRecordStore(info.context.root),
           signal,
           git,
+          hasher,
           clock,
         });
         switch (outcome.status) {
