@@ -188,16 +188,20 @@ describe('reload scheduler: concurrency', () => {
     expect(starts()).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('a project that starts from the waiting line after a change already covers that change', () => {
-    const { clock, scheduler, starts } = setup({ concurrency: 1 });
+  it('a project that starts from the waiting line during an open change set builds once more, with that set\'s files', () => {
+    // The build sees the changed tree, but its request did not list b.go: whether a change set can be a live update
+    // or needs the image build (go.mod) is decided on the files, so they must reach a job (the job runner property test).
+    const { clock, scheduler, starts, requests } = setup({ concurrency: 1 });
     scheduler.notify(['a', 'b'], 'core.go');
     clock.advance(1000);
-    scheduler.notify(['b'], 'b.go');
+    scheduler.notify(['b'], 'b/go.mod');
     scheduler.buildFinished('a', 'succeeded');
     expect(starts()).toEqual(['a', 'b']);
     clock.advance(1000);
     scheduler.buildFinished('b', 'succeeded');
-    expect(starts()).toEqual(['a', 'b']);
+    expect(starts()).toEqual(['a', 'b', 'b']);
+    expect(requests.at(-1)).toMatchObject({ project: 'b', files: ['b/go.mod'] });
+    scheduler.buildFinished('b', 'succeeded');
     expect(scheduler.isIdle()).toBe(true);
   });
 

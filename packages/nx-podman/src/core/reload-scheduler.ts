@@ -159,8 +159,9 @@ export function createReloadScheduler(
       e.windowFiles = undefined;
       driver.changesDetected?.(project, [...files]);
       if (e.building) {
-        // A build that started after the last change already sees it (it was waiting for a slot when the change came).
-        if (e.building.startedSeq > e.lastChangeSeq) continue;
+        // A build that started after the change (it was waiting for a slot) sees the changed tree, but its request did
+        // not list these files: one more build follows with them, so that what depends on which files changed (a live
+        // update or the full path) is decided on every file. An image build then finds its image up to date.
         e.dirty = true;
         for (const file of files) e.dirtyFiles.add(file);
       } else {
