@@ -191,6 +191,15 @@ async function main() {
   try {
     const template = join(work, 'template');
     prepareTemplate(template, { tarball: options.tarball, log: say });
+    if (!options.skipped.includes('real') || !options.skipped.includes('store')) {
+      // The real-podman parts: make podman run containers here (the doctor's CONTAINERS_CONF, for our children only)
+      // and the local base images, as npm test and the demo do.
+      const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
+      const { ensureBusyboxImage, ensureGoBuilderImage } = await import('./lib/base-images.mjs');
+      Object.assign(process.env, ensurePodmanWorks({ fix: 'env', confDir: join(REPO_ROOT, 'tmp'), log: say }));
+      ensureBusyboxImage(say);
+      ensureGoBuilderImage(say);
+    }
 
     if (!options.skipped.includes('stub')) await stubParts(work, template, options, results);
 

@@ -61,9 +61,17 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
   const started = Date.now();
   const path = live ? 'live' : 'full';
   // Live rows log at debug level: the builder's warm-up line says when the first live update can start.
-  const flags = live ? ['--liveUpdate=auto', '--verbose'] : ['--liveUpdate=off'];
+  // --verbose: the DEBUG line at the first process of a job says how long the way to it took (`after=`).
+  const flags = [live ? '--liveUpdate=auto' : '--liveUpdate=off', '--verbose'];
   const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100', ...flags]), { cwd: ws.root, env });
-  const result = { concurrency, path, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], errors: [] };
+  const result = { concurrency, path, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], firstProcess: [], errors: [] };
+  // `DEBUG compile started ... after=3ms` (live) / `DEBUG podman command ... after=12ms` (full): job start → first process.
+  const firstProcessTimes = (from) =>
+    proc.lines
+      .slice(from)
+      .map((entry) => /DEBUG\s+(compile started|podman command)\b.*\bafter=(\d+)ms/.exec(entry.line)?.[2])
+      .filter((value) => value !== undefined)
+      .map(Number);
   const label = `concurrency ${concurrency}, ${path}`;
   // The first line of a job: the image build, or the live update (its compile starts right after the line).
   const jobLine = (names) => new RegExp(`INFO\\s+(building plugin|live update)\\s+plugin=(${names.join('|')})\\b`);
@@ -83,6 +91,7 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       result.pluginBuildStart.push(buildLine.t - t);
       const healthy = await waitHealthy(proc, name, from, 300_000);
       result.plugin.push(healthy.t - t);
+      result.firstProcess.push(...firstProcessTimes(from));
       log(`  ${label}: plugin file → ${name} healthy ${((healthy.t - t) / 1000).toFixed(1)} s`);
 
       const versionGo = join(ws.root, 'plugins', 'core', 'version.go');
@@ -95,6 +104,7 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       let last = 0;
       for (const each of REAL_PLUGINS) last = Math.max(last, (await waitHealthy(proc, each, from, 600_000)).t);
       result.core.push(last - t);
+      result.firstProcess.push(...firstProcessTimes(from));
       const window = proc.lines.slice(from).map((entry) => entry.line);
       const counts = REAL_PLUGINS.map((each) => window.filter((line) => jobLine([each]).test(line)).length);
       if (counts.some((count) => count !== 1)) result.errors.push(`core edit ran ${counts.join('/')} jobs`);

@@ -121,6 +121,61 @@ describe('createJobRunner', () => {
     expect(runner.running).toEqual([]);
   });
 
+  it('image retention never overlaps an image build: a prune waits for running builds, a build for a running prune', async () => {
+    const events: string[] = [];
+    const gates = new Map<string, () => void>();
+    const hold = (name: string) => new Promise<void>((resolve) => gates.set(name, resolve));
+    const targets: WatchTargets = {
+      describeBuild: async () => undefined,
+      build: async (project) => {
+        events.push(`build ${project}`);
+        await hold(`build ${project}`);
+        events.push(`built ${project}`);
+        return { status: 'built', imageId: `sha256:${project.repeat(64)}`, durationMs: 1 };
+      },
+      run: async (_project, { imageId }) => ({ status: 'healthy', imageId: imageId ?? '' }),
+      prune: async (project) => {
+        events.push(`prune ${project}`);
+        await hold(`prune ${project}`);
+        events.push(`pruned ${project}`);
+      },
+      stop: async () => undefined,
+    };
+    const silent: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
+    const runner = createJobRunner({ options: normalizeWatchReloadOptions(OFF, { projectName: 'a', env: {} }), targets, logger: silent });
+    const tick = () => new Promise(setImmediate);
+    runner.start({ project: 'a', files: [] }, () => undefined);
+    runner.start({ project: 'b', files: [] }, () => undefined);
+    await tick();
+    gates.get('build a')!();
+    await tick();
+    // a's image runs; its prune waits for b's build.
+    expect(events).toEqual(['build a', 'build b', 'built a']);
+    gates.get('build b')!();
+    await tick();
+    expect(events).toEqual(['build a', 'build b', 'built a', 'built b', 'prune a']);
+    runner.start({ project: 'c', files: [] }, () => undefined);
+    await tick();
+    // c's build waits for a's prune.
+    expect(events).toEqual(['build a', 'build b', 'built a', 'built b', 'prune a']);
+    gates.get('prune a')!();
+    await tick();
+    await tick();
+    expect(events.slice(5)).toEqual(['pruned a', expect.stringMatching(/^(prune b|build c)$/)]);
+    for (let i = 0; i < 10; i++) {
+      for (const release of gates.values()) release();
+      await tick();
+    }
+    await runner.idle();
+    const order = (name: string) => events.indexOf(name);
+    // Never a build between a prune's start and its end.
+    for (const project of ['a', 'b', 'c']) {
+      const start = order(`prune ${project}`);
+      const end = order(`pruned ${project}`);
+      if (start >= 0) expect(events.slice(start, end).filter((e) => e.startsWith('build '))).toEqual([]);
+    }
+  });
+
   describe('live update', () => {
     it('a Go-only change set updates in place: no image build, no replace', async () => {
       const { runJob, calls } = setup();

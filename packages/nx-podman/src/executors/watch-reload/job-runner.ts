@@ -72,8 +72,34 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   const liveOn = options.liveUpdate === 'auto' && options.reload && options.build && targets.live !== undefined;
   let stopping = false;
 
+  /**
+   * Image builds and image retention never overlap: removing a superseded image also removes its untagged parent
+   * layers, which another project's build may be about to use from the layer cache (`podman build` then fails with
+   * exit 125). Builds share; a prune waits until no build runs, and builds starting meanwhile wait for it.
+   */
+  let imageBuilds = 0;
+  let pruning: Promise<void> | undefined;
+  const buildsDone: (() => void)[] = [];
+  const guardedBuild = async <T>(build: () => Promise<T>): Promise<T> => {
+    while (pruning) await pruning;
+    imageBuilds++;
+    try {
+      return await build();
+    } finally {
+      imageBuilds--;
+      if (imageBuilds === 0) buildsDone.splice(0).forEach((resolve) => resolve());
+    }
+  };
   const prune = async (project: string) => {
-    if (options.keepImages > 0 && !stopping) await targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message }));
+    if (options.keepImages === 0 || stopping) return;
+    while (imageBuilds > 0 || pruning) {
+      if (pruning) await pruning;
+      else await new Promise<void>((resolve) => buildsDone.push(resolve));
+    }
+    if (stopping) return;
+    pruning = targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message }));
+    await pruning;
+    pruning = undefined;
   };
 
   /** The live path; undefined when the job takes the full path. */
@@ -120,7 +146,7 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
       return 'succeeded';
     }
     const quiet = !logger.verbose;
-    const built = await targets.build(project, { signal, quiet });
+    const built = await guardedBuild(() => targets.build(project, { signal, quiet }));
     // Stopping: podman may have been killed by the signal before our abort (Nx kills the process tree too).
     if (built.status === 'aborted' || signal.aborted || stopping) return 'aborted';
     if (built.status === 'failed') {

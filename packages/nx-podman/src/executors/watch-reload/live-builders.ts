@@ -52,12 +52,14 @@ export interface BuilderPool {
   close(): Promise<void>;
 }
 
-/** Creates the pool; builder and volume names carry a hash of the workspace root, so workspaces never share them. */
+/** Creates the pool; builder names carry a hash of the workspace root, so one workspace's builders are never another's. */
 export function createBuilderPool(deps: { workspaceRoot: string; files: FileReader; clock: SleepClock; logger: Logger }): BuilderPool {
   const { files, clock, logger } = deps;
   const workspaceId = shortHash(deps.workspaceRoot);
   const outRoot = join(deps.workspaceRoot, '.nx', 'podman', 'live', 'out');
-  const volumes = { buildCache: `nx-podman-gocache-${workspaceId}`, moduleCache: `nx-podman-gomodcache-${workspaceId}` };
+  // One pair of volumes per machine: Go's caches are content-addressed (Go version, flags and sources are in every
+  // key) and safe to share between concurrent builds, so every workspace and every watcher warms the same cache.
+  const volumes = { buildCache: 'nx-podman-gocache', moduleCache: 'nx-podman-gomodcache' };
   const builders: Builder[] = [];
   let jobSeq = 0;
 
