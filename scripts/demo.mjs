@@ -328,6 +328,7 @@ async function main() {
     ]);
   }
   // One watch target for the whole workspace: every plugin (tag:plugin) from one process, core watched through them.
+  // concurrency = the number of plugins: a core edit updates them all at once (live updates share one builder).
   writeFileSync(join(options.dir, 'project.json'), `${JSON.stringify({
     name: DEMO_PROJECT,
     $schema: 'node_modules/nx/schemas/project-schema.json',
@@ -335,7 +336,7 @@ async function main() {
       'watch-reload': {
         executor: '@prism/nx-podman:watch-reload',
         continuous: true,
-        options: { projects: ['tag:plugin'], reload: true, initialBuild: true },
+        options: { projects: ['tag:plugin'], reload: true, initialBuild: true, concurrency: options.plugins.length },
         configurations: { debug: { stage: 'debug' } },
       },
     },

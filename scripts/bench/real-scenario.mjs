@@ -86,7 +86,7 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       const mainGo = join(ws.root, 'plugins', name, 'main.go');
       let from = proc.lines.length;
       let t = Date.now();
-      writeFileSync(mainGo, readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${concurrency}.${i + 1}"`));
+      writeFileSync(mainGo, readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${path}.${concurrency}.${i + 1}"`));
       const buildLine = await proc.waitForLine(jobLine([name]), { from, timeoutMs: 300_000 });
       result.pluginBuildStart.push(buildLine.t - t);
       const healthy = await waitHealthy(proc, name, from, 300_000);
@@ -98,7 +98,7 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       from = proc.lines.length;
       t = Date.now();
       // Unique per run and trial: an edit that restores earlier content would be a no-op (same input hash).
-      writeFileSync(versionGo, readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "0.${concurrency + 1}.${i + 1}"`));
+      writeFileSync(versionGo, readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "${live ? 1 : 0}.${concurrency + 1}.${i + 1}"`));
       const firstBuild = await proc.waitForLine(jobLine(REAL_PLUGINS), { from, timeoutMs: 300_000 });
       result.coreBuildStart.push(firstBuild.t - t);
       let last = 0;

@@ -6,7 +6,7 @@ import { normalizeWatchReloadOptions } from './normalize-options';
 
 const HEX = 'c'.repeat(64);
 
-const OFF = { reload: true, liveUpdate: 'off' };
+const OFF = { reload: true, liveUpdate: 'off' as const };
 
 function setup(schema: Record<string, unknown> = { reload: true }, script: { build?: WatchBuildOutcome[]; run?: WatchRunOutcome[]; live?: LiveUpdateOutcome[] } = {}) {
   const lines: string[] = [];

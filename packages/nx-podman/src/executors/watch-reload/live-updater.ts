@@ -166,14 +166,15 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     let started!: () => void;
     const compileStarted = new Promise<void>((resolve) => (started = resolve));
     const [compiled, checked] = await Promise.all([compile(builder, info, recipe, project, request.signal, started, begin), compileStarted.then(() => checkContainer(info))]);
-    if (request.signal.aborted) return { status: 'aborted' };
-    if (compiled.kind === 'error') return { status: 'fallback', reason: compiled.message };
-    if (checked.reason !== undefined) return { status: 'fallback', reason: checked.reason };
-    const { result } = compiled;
-    const output = parseCompileOutput(`${result.stdout}\n${result.stderr}`);
-    if (result.exitCode !== 0) return { status: 'compile-failed', exitCode: result.exitCode, output: output.messages };
-    logger.debug('compiled', { plugin: project, packages: output.packages.join(',') || '(none: all cached)', duration: formatSeconds(compiled.durationMs) });
+    if (compiled.kind === 'error') return request.signal.aborted ? { status: 'aborted' } : { status: 'fallback', reason: compiled.message };
+    // Whatever happens next, the binary's host directory goes (the container gets a copy).
     try {
+      if (request.signal.aborted) return { status: 'aborted' };
+      if (checked.reason !== undefined) return { status: 'fallback', reason: checked.reason };
+      const { result } = compiled;
+      const output = parseCompileOutput(`${result.stdout}\n${result.stderr}`);
+      if (result.exitCode !== 0) return { status: 'compile-failed', exitCode: result.exitCode, output: output.messages };
+      logger.debug('compiled', { plugin: project, packages: output.packages.join(',') || '(none: all cached)', duration: formatSeconds(compiled.durationMs) });
       const sha = await files.hashFile(compiled.hostFile);
       if (!sha) return { status: 'fallback', reason: `the compile wrote no ${recipe.artifact}` };
       const state = checked.state;
