@@ -218,7 +218,7 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
 }
 
 /** Longest pause between health probes after a live update's restart. */
-const RESTART_POLL_MS = 200;
+const RESTART_POLL_MS = 50;
 
 /** One live update's restart: the container keeps everything but its process, which runs the new binary. */
 export interface RestartRequest {
