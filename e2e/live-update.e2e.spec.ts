@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
-import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, removePodmanObjects, linesAfter, type E2eWorkspace, type LongRunning } from './utils/workspace';
 import { podmanProcesses } from '../packages/nx-podman/src/testing/host-processes';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
@@ -49,14 +49,6 @@ const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex
 async function getJson(port: number, path = '/'): Promise<Record<string, string>> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
   return (await response.json()) as Record<string, string>;
-}
-
-function linesAfter(watch: LongRunning, from: number, pattern: RegExp): string[] {
-  return watch
-    .output()
-    .slice(from)
-    .split('\n')
-    .filter((line) => pattern.test(line));
 }
 
 describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime, real podman and Go', () => {

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { GO_BUILDER_IMAGE, createE2eWorkspace, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { GO_BUILDER_IMAGE, createE2eWorkspace, removePodmanObjects, linesAfter, type E2eWorkspace, type LongRunning } from './utils/workspace';
 import { podmanProcesses } from '../packages/nx-podman/src/testing/host-processes';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
@@ -74,15 +74,6 @@ function containerfile(name: string): string {
 async function get(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(5000) });
   return (await response.text()).trim();
-}
-
-/** Lines of output after `from` that match `pattern`. */
-function linesAfter(watch: LongRunning, from: number, pattern: RegExp): string[] {
-  return watch
-    .output()
-    .slice(from)
-    .split('\n')
-    .filter((line) => pattern.test(line));
 }
 
 describeWithPodman('watch-reload e2e: core + 3 Go plugins, real podman', () => {

@@ -108,3 +108,12 @@ export function removePodmanObjects({ containers = [], images = [] }: { containe
 export function expectSucceeded(result: { code: number; output: string }): void {
   if (result.code !== 0) throw new Error(`expected exit 0, got ${result.code}; output:\n${result.output}`);
 }
+
+/** Lines of a long-running process's output after `from` that match `pattern`. */
+export function linesAfter(watch: LongRunning, from: number, pattern: RegExp): string[] {
+  return watch
+    .output()
+    .slice(from)
+    .split('\n')
+    .filter((line) => pattern.test(line));
+}
