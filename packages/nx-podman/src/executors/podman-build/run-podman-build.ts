@@ -207,8 +207,11 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   await checkContext(options, fileReader);
   // git only when a value needs {shortCommitSha} (it is part of the hash) or a build will label the revision.
   const git = deps.git ?? createGitReader();
+  // Asked now, awaited when needed: a build labels the revision, and nothing on the way to it waits for git alone.
+  const revisionLater = needsCommit(options) ? undefined : git.revision(options.workspaceRoot).catch(() => undefined);
   let revision = needsCommit(options) ? await git.revision(options.workspaceRoot) : undefined;
   const resolved = expandCommit(options, revision);
+  const previousRecord = records.read(plugin, stage);
 
   const { inputHash, files, wholeContext } = await (deps.hasher ?? createContextHasher()).hash({
     context: options.context,
@@ -224,7 +227,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   logger.debug('input hash', { plugin, stage, hash: inputHash, files: files.length, wholeContext });
   if (signal?.aborted) return { status: 'aborted' };
 
-  const previous = await records.read(plugin, stage);
+  const previous = await previousRecord;
   const makeRecord = (imageId: string, builtAt: string): BuildRecord => ({
     version: 1,
     project: plugin,
@@ -272,7 +275,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   }
 
   const version = await engine.version();
-  revision ??= await git.revision(options.workspaceRoot);
+  revision ??= await revisionLater;
   {
     const multiPlatform = options.platforms.length > 1;
     // Build the list under a name of our own: --manifest adds to an existing list, and tags move only on success.
