@@ -308,7 +308,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     for (let noCache = options.noCache; imageId === undefined; noCache = true) {
       const args = argsFor(noCache);
       if (manifest) await engine.exec(['manifest', 'rm', manifest]);
-      logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, maskBuildArgValues(args)), after: `${clock.now() - started}ms` });
+      logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, maskBuildArgValues(args)), after: `${Math.round(clock.now() - started)}ms` });
       const { result, imageId: builtId } = await engine.build(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
       if (result.aborted || signal?.aborted) {
         logger.warn('build aborted', { plugin, stage });

@@ -175,7 +175,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       },
     });
     onStart?.();
-    logger.debug('compile started', { plugin: project, builder: builder.spec.name, after: since === undefined ? undefined : `${clock.now() - since}ms` });
+    logger.debug('compile started', { plugin: project, builder: builder.spec.name, after: since === undefined ? undefined : `${Math.round(clock.now() - since)}ms` });
     try {
       const result = await running;
       return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
