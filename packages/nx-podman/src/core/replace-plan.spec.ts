@@ -1,6 +1,6 @@
 import { FakeEngine } from '../testing/fake-engine';
 import type { HealthSettings, ProbeResult } from './health-check';
-import { replaceContainer, type ReplaceRequest } from './replace-plan';
+import { replaceContainer, restartContainer, type ReplaceRequest } from './replace-plan';
 import { containerRunSpec } from '../testing/container-run-spec';
 import type { HealthProbe, ProbeCheck, ProbeOptions, Logger, RunProcessOptions, SleepClock } from './ports';
 
@@ -290,5 +290,36 @@ describe('replaceContainer', () => {
       message: 'Could not remove the old container "postgres-plugin" of "postgres" (exit 2): Error: container is busy. Remove it with "podman rm -f postgres-plugin" and try again.',
     });
     expect(t.engine.callsStartingWith('run')).toHaveLength(0);
+  });
+});
+
+describe('restartContainer (live update)', () => {
+  const health: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9090/healthz' } as ProbeCheck, timeoutMs: 30_000, intervalMs: 1000 };
+  const setup = (probeResults: ProbeResult[]) => {
+    const engine = new FakeEngine();
+    engine.on(['container', 'inspect'], { stdout: JSON.stringify([{ Image: OLD, State: { Status: 'running', Running: true, ExitCode: 0 } }]) });
+    const clock = new InstantClock();
+    const probe: HealthProbe = { probe: async () => probeResults.shift() ?? { ok: true } };
+    const logger = recordingLogger();
+    const restart = () => restartContainer({ container: containerRunSpec(), health, stopTimeoutSeconds: 2 }, { engine, probe, clock, logger }, ['restart', '--time', '2', 'postgres-plugin']);
+    return { engine, clock, logger, restart };
+  };
+
+  it('restarts, probes every 50 ms and asks podman nothing while the process starts, then logs healthy', async () => {
+    const refused = { ok: false, reason: 'connect ECONNREFUSED' } as ProbeResult;
+    const { engine, clock, logger, restart } = setup([refused, refused, refused]);
+    await expect(restart()).resolves.toEqual({ status: 'healthy', durationMs: 150, downtimeMs: 150 });
+    expect(engine.calls).toEqual([['restart', '--time', '2', 'postgres-plugin']]);
+    expect(clock.time).toBe(150);
+    expect(logger.lines.at(-1)).toBe('INFO plugin healthy plugin=postgres duration=0.1s check=http downtime=0.1s');
+  });
+
+  it('after the first second, a failing probe asks podman whether the container still runs (a crash fails fast)', async () => {
+    const refused = { ok: false, reason: 'connect ECONNREFUSED' } as ProbeResult;
+    const { engine, restart } = setup(Array.from({ length: 40 }, () => refused));
+    engine.on(['container', 'inspect'], { stdout: JSON.stringify([{ Image: OLD, State: { Status: 'exited', Running: false, ExitCode: 2 } }]) });
+    const result = await restart();
+    expect(result).toEqual({ status: 'failed', aborted: false, message: 'The container "postgres-plugin" of "postgres" failed after the live update: the container exited with code 2.' });
+    expect(engine.callsStartingWith('container', 'inspect')).toHaveLength(1);
   });
 });

@@ -77,7 +77,7 @@ function exitReason(state: ContainerState | undefined): string {
 }
 
 /** Waits until the started container passes its health check, exits, or the timeout passes. */
-async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, startedAt: number): Promise<StartResult> {
+async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, startedAt: number, inspectAfterMs = 0): Promise<StartResult> {
   const { clock, signal } = ports;
   const { check, timeoutMs, intervalMs } = request.health;
   const name = request.container.name;
@@ -99,6 +99,11 @@ async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, started
     if (signal?.aborted) return { ok: false, reason: 'aborted', created: true, aborted: true };
     lastReason = attempt.reason;
     ports.logger.debug('plugin not healthy yet', { plugin: request.container.project, check: healthCheckLabel(check), reason: attempt.reason });
+    // A refused probe in the first moments after a restart is the process starting: probe again before asking podman.
+    if (clock.now() - startedAt < Math.min(inspectAfterMs, timeoutMs - MIN_ATTEMPT_MS) && !attempt.fatal) {
+      await clock.sleep(intervalMs, signal);
+      continue;
+    }
     const state = await inspect(ports, name);
     if (!state || !state.running) return { ok: false, reason: exitReason(state), created: state !== undefined, aborted: false };
     if (attempt.fatal) return { ok: false, reason: attempt.reason, created: true, aborted: false };
@@ -219,6 +224,8 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
 
 /** Longest pause between health probes after a live update's restart. */
 const RESTART_POLL_MS = 50;
+/** After a restart, failed probes ask podman whether the container still runs only after this long. */
+const RESTART_INSPECT_AFTER_MS = 1000;
 
 /** One live update's restart: the container keeps everything but its process, which runs the new binary. */
 export interface RestartRequest {
@@ -246,7 +253,7 @@ export async function restartContainer(request: RestartRequest, ports: ReplacePo
   }
   // The process restarts in about a second: poll at most every RESTART_POLL_MS, not at the check's interval (1 s by default).
   const health = { ...request.health, intervalMs: Math.min(request.health.intervalMs, RESTART_POLL_MS) };
-  const started = await waitHealthy({ container: spec, imageId: '', health, rollback: false }, ports, clock.now());
+  const started = await waitHealthy({ container: spec, imageId: '', health, rollback: false }, ports, clock.now(), RESTART_INSPECT_AFTER_MS);
   if (started.ok) {
     logger.info('plugin healthy', {
       plugin: spec.project,
