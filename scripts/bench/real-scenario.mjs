@@ -65,7 +65,8 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
   const flags = [live ? '--liveUpdate=auto' : '--liveUpdate=off', '--verbose'];
   const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100', ...flags]), { cwd: ws.root, env });
   const result = { concurrency, path, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], firstProcess: [], errors: [] };
-  // `DEBUG compile started ... after=3ms` (live) / `DEBUG podman command ... after=12ms` (full): job start → first process.
+  // `DEBUG compile started ... after=3ms` (live) / `DEBUG podman command ... after=12ms` (full): job start → first
+  // process, read for the plugin edits only (after a core edit, compiles wait for the first one's dependencies).
   const firstProcessTimes = (from) =>
     proc.lines
       .slice(from)
@@ -104,7 +105,6 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       let last = 0;
       for (const each of REAL_PLUGINS) last = Math.max(last, (await waitHealthy(proc, each, from, 600_000)).t);
       result.core.push(last - t);
-      result.firstProcess.push(...firstProcessTimes(from));
       const window = proc.lines.slice(from).map((entry) => entry.line);
       const counts = REAL_PLUGINS.map((each) => window.filter((line) => jobLine([each]).test(line)).length);
       if (counts.some((count) => count !== 1)) result.errors.push(`core edit ran ${counts.join('/')} jobs`);
