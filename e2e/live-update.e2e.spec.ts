@@ -109,10 +109,13 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
   it('a core edit updates the three containers and compiles core once', async () => {
     const from = watch!.output().length;
     const saved = Date.now();
-    edit('plugins/core/version.go', 'const Version = "0.1.0"', 'const Version = "0.2.0"');
+    // Unique per run: Go's cache volume is shared by every workspace on the machine, so content an earlier run
+    // compiled would come from the cache and nothing would be compiled at all.
+    const version = `0.2.${Date.now()}`;
+    edit('plugins/core/version.go', 'const Version = "0.1.0"', `const Version = "${version}"`);
     for (const name of PLUGINS) await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000, from);
     timings.coreSaveToAllHealthy = Date.now() - saved;
-    for (const port of ports) expect((await getJson(port, '/healthz')).core).toBe('0.2.0');
+    for (const port of ports) expect((await getJson(port, '/healthz')).core).toBe(version);
     expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
     expect(linesAfter(watch!, from, /INFO live update plugin=/)).toHaveLength(3);
     // `go build -v` lists what it compiled (not what came from the cache): core appears in one compile only.
