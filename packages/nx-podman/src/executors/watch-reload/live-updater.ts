@@ -1,4 +1,4 @@
-import { join, posix, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseContainerfile } from '../../core/containerfile';
 import { sameImage, shortImageId } from '../../core/image-id';
 import {
@@ -10,11 +10,12 @@ import {
   mergeMounts,
   parseCompileOutput,
 } from '../../core/live-update-plan';
-import { inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { contextPath, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
 import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { formatSeconds, restartContainer } from '../../core/replace-plan';
-import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
+import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec, type ContainerState } from '../../core/run-args';
+import { normalizeWorkspacePath } from '../../core/workspace-paths';
 import type { HealthSettings } from '../../core/health-check';
 import { createBuilderPool } from './live-builders';
 
@@ -117,7 +118,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     const kinds = new Map<string, 'dir' | 'file' | undefined>();
     for (const copy of parseContainerfile(text).copies) {
       for (const source of copy.sources) {
-        const path = posix.normalize(source.replace(/^\/+/, '')).replace(/\/+$/, '') || '.';
+        const path = contextPath(source);
         kinds.set(path, await files.pathKind(join(info.context, path)));
       }
     }
@@ -135,9 +136,14 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   };
 
   /** The container, if it runs this project's image: else why the full path is needed. */
-  const checkContainer = async (info: LiveProject) => {
+  /** The project's container as podman describes it; undefined when there is none. */
+  const inspectContainer = async (info: LiveProject): Promise<ContainerState | undefined> => {
     const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
-    const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+    return inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+  };
+
+  const checkContainer = async (info: LiveProject) => {
+    const state = await inspectContainer(info);
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
     const record = await deps.records.read(info.project, info.stage);
     if (!record || !sameImage(record.imageId, state.imageId)) {
@@ -154,8 +160,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       files: request.files,
       fullReason: request.fullReason,
       recipe: prepared.inference,
-      containerfile: relative(deps.workspaceRoot, info.containerfile).split('\\').join('/'),
-      context: relative(deps.workspaceRoot, info.context).split('\\').join('/') || '.',
+      containerfile: normalizeWorkspacePath(relative(deps.workspaceRoot, info.containerfile)),
+      context: normalizeWorkspacePath(relative(deps.workspaceRoot, info.context)),
     });
     if (reason !== undefined || !prepared.inference.ok || !prepared.image) return { status: 'fallback', reason: reason ?? 'no recipe' };
     const recipe = prepared.inference.recipe;
@@ -257,9 +263,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
             ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });
             const record = await deps.liveRecords.read(project, info.stage);
             if (record) {
-              const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
-              const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
-              if (state?.id === record.containerId) stale.push(project);
+              if ((await inspectContainer(info))?.id === record.containerId) stale.push(project);
               else await deps.liveRecords.remove(project, info.stage);
             }
           } catch (error) {
