@@ -4,7 +4,6 @@ import { sameImage, shortImageId } from '../../core/image-id';
 import {
   LIVE_UPDATE_STOP_TIMEOUT_SECONDS,
   buildCopyIntoArgs,
-  buildRestartArgs,
   builderKey,
   liveUpdateFallbackReason,
   mergeMounts,
@@ -193,8 +192,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       const copied = await info.engine.exec(buildCopyIntoArgs(compiled.hostFile, info.container.name, recipe.destination), { signal: request.signal });
       if (request.signal.aborted) return { status: 'aborted' };
       if (copied.exitCode !== 0) return { status: 'fallback', reason: `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}` };
-      const stopTimeout = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
-      const restartArgs = buildRestartArgs(info.container.name, stopTimeout);
+      const stopTimeoutSeconds = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
       // Recorded before the restart: from here on the container holds the new binary, whatever the restart does.
       live.set(project, info.container.name);
       await deps.liveRecords.write({
@@ -209,9 +207,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       const durationMs = clock.now() - begin;
       logger.info('live update completed', { plugin: project, duration: formatSeconds(durationMs), compile: formatSeconds(compiled.durationMs) });
       const restarted = await restartContainer(
-        { container: info.container, health: info.health, stopTimeoutSeconds: stopTimeout },
+        { container: info.container, health: info.health, stopTimeoutSeconds },
         { engine: info.engine, probe: deps.probe(info.engine), clock, logger, signal: request.signal },
-        restartArgs,
       );
       if (restarted.status === 'failed') return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
       return { status: 'updated', durationMs: clock.now() - begin, compileMs: compiled.durationMs };
