@@ -183,9 +183,11 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     compile,
     async removeLeftovers(engines) {
       for (const engine of engines) {
-        const left = await engine.exec(['ps', '-aq', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`]);
-        const ids = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
-        if (ids.length) await engine.exec(['rm', '--force', '--time', '0', ...ids]);
+        const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
+        // Never one of ours: a save may have started a builder while the watcher was still preparing.
+        const ours = new Set(builders.map((builder) => builder.spec.name));
+        const names = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter((name) => name !== '' && !ours.has(name)) : [];
+        if (names.length) await engine.exec(['rm', '--force', '--time', '0', ...names]);
       }
     },
     async close() {
