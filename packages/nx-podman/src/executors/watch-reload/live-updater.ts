@@ -1,20 +1,20 @@
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { parseContainerfile } from '../../core/containerfile';
 import { sameImage, shortImageId } from '../../core/image-id';
 import {
   LIVE_UPDATE_STOP_TIMEOUT_SECONDS,
   buildCopyIntoArgs,
+  buildRestartArgs,
   builderKey,
   liveUpdateFallbackReason,
   mergeMounts,
   parseCompileOutput,
 } from '../../core/live-update-plan';
-import { contextPath, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
 import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { formatSeconds, restartContainer } from '../../core/replace-plan';
-import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec, type ContainerState } from '../../core/run-args';
-import { normalizeWorkspacePath } from '../../core/workspace-paths';
+import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
 import type { HealthSettings } from '../../core/health-check';
 import { createBuilderPool } from './live-builders';
 
@@ -117,7 +117,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     const kinds = new Map<string, 'dir' | 'file' | undefined>();
     for (const copy of parseContainerfile(text).copies) {
       for (const source of copy.sources) {
-        const path = contextPath(source);
+        const path = posix.normalize(source.replace(/^\/+/, '')).replace(/\/+$/, '') || '.';
         kinds.set(path, await files.pathKind(join(info.context, path)));
       }
     }
@@ -135,14 +135,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   };
 
   /** The container, if it runs this project's image: else why the full path is needed. */
-  /** The project's container as podman describes it; undefined when there is none. */
-  const inspectContainer = async (info: LiveProject): Promise<ContainerState | undefined> => {
-    const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
-    return inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
-  };
-
   const checkContainer = async (info: LiveProject) => {
-    const state = await inspectContainer(info);
+    const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
+    const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
     const record = await deps.records.read(info.project, info.stage);
     if (!record || !sameImage(record.imageId, state.imageId)) {
@@ -159,8 +154,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       files: request.files,
       fullReason: request.fullReason,
       recipe: prepared.inference,
-      containerfile: normalizeWorkspacePath(relative(deps.workspaceRoot, info.containerfile)),
-      context: normalizeWorkspacePath(relative(deps.workspaceRoot, info.context)),
+      containerfile: relative(deps.workspaceRoot, info.containerfile).split('\\').join('/'),
+      context: relative(deps.workspaceRoot, info.context).split('\\').join('/') || '.',
     });
     if (reason !== undefined || !prepared.inference.ok || !prepared.image) return { status: 'fallback', reason: reason ?? 'no recipe' };
     const recipe = prepared.inference.recipe;
@@ -192,7 +187,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       const copied = await info.engine.exec(buildCopyIntoArgs(compiled.hostFile, info.container.name, recipe.destination), { signal: request.signal });
       if (request.signal.aborted) return { status: 'aborted' };
       if (copied.exitCode !== 0) return { status: 'fallback', reason: `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}` };
-      const stopTimeoutSeconds = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
+      const stopTimeout = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
+      const restartArgs = buildRestartArgs(info.container.name, stopTimeout);
       // Recorded before the restart: from here on the container holds the new binary, whatever the restart does.
       live.set(project, info.container.name);
       await deps.liveRecords.write({
@@ -207,8 +203,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       const durationMs = clock.now() - begin;
       logger.info('live update completed', { plugin: project, duration: formatSeconds(durationMs), compile: formatSeconds(compiled.durationMs) });
       const restarted = await restartContainer(
-        { container: info.container, health: info.health, stopTimeoutSeconds },
+        { container: info.container, health: info.health, stopTimeoutSeconds: stopTimeout },
         { engine: info.engine, probe: deps.probe(info.engine), clock, logger, signal: request.signal },
+        restartArgs,
       );
       if (restarted.status === 'failed') return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
       return { status: 'updated', durationMs: clock.now() - begin, compileMs: compiled.durationMs };
@@ -260,7 +257,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
             ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });
             const record = await deps.liveRecords.read(project, info.stage);
             if (record) {
-              if ((await inspectContainer(info))?.id === record.containerId) stale.push(project);
+              const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
+              const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+              if (state?.id === record.containerId) stale.push(project);
               else await deps.liveRecords.remove(project, info.stage);
             }
           } catch (error) {
