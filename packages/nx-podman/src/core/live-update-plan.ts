@@ -170,10 +170,5 @@ export function buildCopyIntoArgs(hostFile: string, container: string, destinati
   return ['cp', hostFile, `${container}:${destination}`];
 }
 
-/** `podman restart`: the new binary runs in the same container (ports, env, volumes kept). */
-export function buildRestartArgs(container: string, stopTimeoutSeconds: number): string[] {
-  return ['restart', '--time', String(stopTimeoutSeconds), container];
-}
-
 /** Longest a live update waits for the old process to stop before podman kills it. */
 export const LIVE_UPDATE_STOP_TIMEOUT_SECONDS = 2;

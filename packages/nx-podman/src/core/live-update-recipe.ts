@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { parseCopyArgs, parseInstructions, splitFlags, type ContainerfileInstruction } from './containerfile';
+import { normalizeWorkspacePath } from './workspace-paths';
 
 /**
  * The live update recipe: how to make a project's binary without an image build, read from its Containerfile. The
@@ -169,10 +170,9 @@ function resolvePath(path: string, workdir: string): string {
   return resolved.length > 1 ? resolved.replace(/\/+$/, '') : resolved;
 }
 
-/** Context-relative, normalized: `./core/` → `core`, `.` stays. */
-function contextPath(source: string): string {
-  const normalized = posix.normalize(source.replace(/^\/+/, ''));
-  return normalized === '' || normalized === './' ? '.' : normalized.replace(/\/+$/, '');
+/** A COPY source as a context-relative path, normalized: `./core/` and `/core` → `core`, the context itself `.`. */
+export function contextPath(source: string): string {
+  return normalizeWorkspacePath(source.replace(/^\/+/, ''));
 }
 
 interface Walk {

@@ -127,7 +127,7 @@ export function createReloadScheduler(
     e.pendingFiles = new Set();
     e.pendingFull = undefined;
     e.building = { id: ++buildId, startedSeq: ++seq, abortRequested: false };
-    driver.startBuild(fullReason === undefined ? { id: e.building.id, project, files } : { id: e.building.id, project, files, fullReason });
+    driver.startBuild({ id: e.building.id, project, files, fullReason });
   };
 
   const pump = () => {

@@ -301,14 +301,14 @@ describe('restartContainer (live update)', () => {
     const clock = new InstantClock();
     const probe: HealthProbe = { probe: async () => probeResults.shift() ?? { ok: true } };
     const logger = recordingLogger();
-    const restart = () => restartContainer({ container: containerRunSpec(), health, stopTimeoutSeconds: 2 }, { engine, probe, clock, logger }, ['restart', '--time', '2', 'postgres-plugin']);
+    const restart = () => restartContainer({ container: containerRunSpec(), health, stopTimeoutSeconds: 2 }, { engine, probe, clock, logger });
     return { engine, clock, logger, restart };
   };
 
   it('restarts, probes every 50 ms and asks podman nothing while the process starts, then logs healthy', async () => {
     const refused = { ok: false, reason: 'connect ECONNREFUSED' } as ProbeResult;
     const { engine, clock, logger, restart } = setup([refused, refused, refused]);
-    await expect(restart()).resolves.toEqual({ status: 'healthy', durationMs: 150, downtimeMs: 150 });
+    await expect(restart()).resolves.toEqual({ status: 'healthy', downtimeMs: 150 });
     expect(engine.calls).toEqual([['restart', '--time', '2', 'postgres-plugin']]);
     expect(clock.time).toBe(150);
     expect(logger.lines.at(-1)).toBe('INFO plugin healthy plugin=postgres duration=0.1s check=http downtime=0.1s');

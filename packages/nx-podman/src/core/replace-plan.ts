@@ -4,6 +4,7 @@ import {
   buildInspectArgs,
   buildLogsArgs,
   buildRemoveArgs,
+  buildRestartArgs,
   buildRunArgs,
   parseContainerInspect,
   type ContainerRunSpec,
@@ -227,26 +228,24 @@ const RESTART_POLL_MS = 50;
 /** After a restart, failed probes ask podman whether the container still runs only after this long. */
 const RESTART_INSPECT_AFTER_MS = 1000;
 
-/** One live update's restart: the container keeps everything but its process, which runs the new binary. */
-export interface RestartRequest {
-  readonly container: ContainerRunSpec;
-  readonly health: HealthSettings;
-  /** Seconds podman waits for the old process before SIGKILL. */
-  readonly stopTimeoutSeconds: number;
-}
+/**
+ * One live update's restart: the container keeps everything but its process, which runs the new binary.
+ * `stopTimeoutSeconds`: how long podman waits for the old process before SIGKILL.
+ */
+export type RestartRequest = Pick<ReplaceRequest, 'container' | 'health'> & { readonly stopTimeoutSeconds: number };
 
-/** The outcome of {@link restartContainer}. */
-export type RestartResult = { status: 'healthy'; durationMs: number; downtimeMs: number } | { status: 'failed'; message: string; aborted: boolean };
+/** The outcome of {@link restartContainer}; `downtimeMs` from the stop being sent until the new process was healthy. */
+export type RestartResult = { status: 'healthy'; downtimeMs: number } | { status: 'failed'; message: string; aborted: boolean };
 
 /**
  * `podman restart` and the same health wait and log lines as a replace. A Go PID 1 stopped by SIGTERM exits with code
  * 2: podman starts it again all the same. On failure the container log's tail is shown, as for a replace.
  */
-export async function restartContainer(request: RestartRequest, ports: ReplacePorts, restartArgs: readonly string[]): Promise<RestartResult> {
+export async function restartContainer(request: RestartRequest, ports: ReplacePorts): Promise<RestartResult> {
   const { engine, clock, logger } = ports;
   const spec = request.container;
   const stopSentAt = clock.now();
-  const restart = await engine.exec(restartArgs, { signal: ports.signal });
+  const restart = await engine.exec(buildRestartArgs(spec.name, request.stopTimeoutSeconds), { signal: ports.signal });
   if (restart.aborted) return { status: 'failed', message: 'aborted', aborted: true };
   if (restart.exitCode !== 0) {
     return { status: 'failed', aborted: false, message: `podman restart of "${spec.name}" failed (exit ${restart.exitCode}): ${(restart.stderr || restart.stdout).trim()}` };
@@ -261,7 +260,7 @@ export async function restartContainer(request: RestartRequest, ports: ReplacePo
       check: healthCheckLabel(request.health.check),
       downtime: formatSeconds(started.healthyAt - stopSentAt),
     });
-    return { status: 'healthy', durationMs: started.healthyAt - stopSentAt, downtimeMs: started.healthyAt - stopSentAt };
+    return { status: 'healthy', downtimeMs: started.healthyAt - stopSentAt };
   }
   if (started.aborted) return { status: 'failed', message: 'aborted', aborted: true };
   logger.error('plugin container failed', { plugin: spec.project, container: spec.name, reason: started.reason });

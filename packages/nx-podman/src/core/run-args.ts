@@ -90,6 +90,11 @@ export function buildLogsArgs(name: string, tail: number): string[] {
   return ['logs', '--tail', String(tail), name];
 }
 
+/** `podman restart`: a new process in the same container (ports, env, volumes and its files kept). */
+export function buildRestartArgs(container: string, stopTimeoutSeconds: number): string[] {
+  return ['restart', '--time', String(stopTimeoutSeconds), container];
+}
+
 /** `container inspect NAME` (JSON array on stdout; exit 125 when missing). */
 export function buildInspectArgs(name: string): string[] {
   return ['container', 'inspect', name];

@@ -2,7 +2,7 @@ import { sameImage } from '../../core/image-id';
 import type { Logger } from '../../core/ports';
 import type { BuildRequest, BuildResultKind } from '../../core/reload-scheduler';
 import type { LiveUpdateTargets } from './live-updater';
-import type { NormalizedWatchReloadOptions } from './normalize-options';
+import { isLiveUpdateOn, type NormalizedWatchReloadOptions } from './normalize-options';
 
 /** How one build through the build target ended; `imageId` is known when the podman-build runner did the build. */
 export type WatchBuildOutcome =
@@ -69,7 +69,7 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
    * (a go.mod change whose build failed must not be skipped by the next Go-only save).
    */
   const fullPending = new Map<string, string>();
-  const liveOn = options.liveUpdate === 'auto' && options.reload && options.build && targets.live !== undefined;
+  const liveOn = isLiveUpdateOn(options) && targets.live !== undefined;
   let stopping = false;
 
   /**

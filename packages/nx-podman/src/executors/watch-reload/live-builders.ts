@@ -1,5 +1,6 @@
 import { join, posix } from 'node:path';
 import { shortImageId } from '../../core/image-id';
+import { execRetryingSignals } from '../../core/podman-retry';
 import {
   BUILDER_LABEL,
   BUILDER_OUT_DIR,
@@ -62,15 +63,6 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
   const volumes = { buildCache: 'nx-podman-gocache', moduleCache: 'nx-podman-gomodcache' };
   const builders: Builder[] = [];
   let jobSeq = 0;
-
-  /** podman calls on the way out: Nx signals the whole process tree on Ctrl-C, so one ended by a signal is made again. */
-  const execRetrying = async (engine: PodmanEngine, args: string[]) => {
-    for (let attempt = 1; ; attempt++) {
-      const result = await engine.exec(args);
-      if (result.signal === undefined || attempt === 3) return result;
-      await clock.sleep(200);
-    }
-  };
 
   /**
    * The builder for a project: one shared by every project with the same image, context, env and user, with all their
@@ -136,8 +128,10 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     return found;
   };
 
-  /** Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits. */
-  /** `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). */
+  /**
+   * Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits.
+   * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path).
+   */
   const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult> => {
     const startupError = await builder.ready;
     if (startupError) {
@@ -189,9 +183,11 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     compile,
     async removeLeftovers(engines) {
       for (const engine of engines) {
-        const left = await engine.exec(['ps', '-aq', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`]);
-        const ids = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
-        if (ids.length) await engine.exec(['rm', '--force', '--time', '0', ...ids]);
+        const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
+        // Never one of ours: a save may have started a builder while the watcher was still preparing.
+        const ours = new Set(builders.map((builder) => builder.spec.name));
+        const names = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter((name) => name !== '' && !ours.has(name)) : [];
+        if (names.length) await engine.exec(['rm', '--force', '--time', '0', ...names]);
       }
     },
     async close() {
@@ -199,7 +195,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
         builders.map(async (builder) => {
           await builder.ready;
           // Removing the container ends every compile in it (an aborted `podman exec` leaves its process running).
-          await execRetrying(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name]);
+          await execRetryingSignals(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name], { clock });
           await files.removeDirectory(builder.spec.outDir);
         }),
       );

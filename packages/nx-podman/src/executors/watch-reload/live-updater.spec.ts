@@ -148,3 +148,16 @@ describe('createLiveUpdater', () => {
     expect(events.at(-1)).toBe('end 1');
   });
 });
+
+describe('createLiveUpdater start-up', () => {
+  it('removes builders a killed watcher left, never one a save already started', async () => {
+    const { engine, update, updater } = setup();
+    await update(['plugins/postgres/main.go']);
+    const ours = engine.callsStartingWith('run')[0][3];
+    engine.on(['ps'], { stdout: `nx-podman-builder-left-over\n${ours}\n` });
+    const before = engine.calls.length;
+    await updater.prepare(['postgres']);
+    expect(engine.calls.slice(before).filter((call) => call[0] === 'rm')).toEqual([['rm', '--force', '--time', '0', 'nx-podman-builder-left-over']]);
+    expect(engine.callsStartingWith('rm').at(-1)).toEqual(['rm', '--force', '--time', '0', 'nx-podman-builder-left-over']);
+  });
+});

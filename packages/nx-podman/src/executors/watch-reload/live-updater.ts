@@ -1,20 +1,20 @@
-import { join, posix, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseContainerfile } from '../../core/containerfile';
 import { sameImage, shortImageId } from '../../core/image-id';
 import {
   LIVE_UPDATE_STOP_TIMEOUT_SECONDS,
   buildCopyIntoArgs,
-  buildRestartArgs,
   builderKey,
   liveUpdateFallbackReason,
   mergeMounts,
   parseCompileOutput,
 } from '../../core/live-update-plan';
-import { inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { contextPath, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
 import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { formatSeconds, restartContainer } from '../../core/replace-plan';
-import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
+import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec, type ContainerState } from '../../core/run-args';
+import { normalizeWorkspacePath } from '../../core/workspace-paths';
 import type { HealthSettings } from '../../core/health-check';
 import { createBuilderPool } from './live-builders';
 
@@ -117,7 +117,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     const kinds = new Map<string, 'dir' | 'file' | undefined>();
     for (const copy of parseContainerfile(text).copies) {
       for (const source of copy.sources) {
-        const path = posix.normalize(source.replace(/^\/+/, '')).replace(/\/+$/, '') || '.';
+        const path = contextPath(source);
         kinds.set(path, await files.pathKind(join(info.context, path)));
       }
     }
@@ -135,9 +135,14 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   };
 
   /** The container, if it runs this project's image: else why the full path is needed. */
-  const checkContainer = async (info: LiveProject) => {
+  /** The project's container as podman describes it; undefined when there is none. */
+  const inspectContainer = async (info: LiveProject): Promise<ContainerState | undefined> => {
     const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
-    const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+    return inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+  };
+
+  const checkContainer = async (info: LiveProject) => {
+    const state = await inspectContainer(info);
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
     const record = await deps.records.read(info.project, info.stage);
     if (!record || !sameImage(record.imageId, state.imageId)) {
@@ -154,8 +159,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       files: request.files,
       fullReason: request.fullReason,
       recipe: prepared.inference,
-      containerfile: relative(deps.workspaceRoot, info.containerfile).split('\\').join('/'),
-      context: relative(deps.workspaceRoot, info.context).split('\\').join('/') || '.',
+      containerfile: normalizeWorkspacePath(relative(deps.workspaceRoot, info.containerfile)),
+      context: normalizeWorkspacePath(relative(deps.workspaceRoot, info.context)),
     });
     if (reason !== undefined || !prepared.inference.ok || !prepared.image) return { status: 'fallback', reason: reason ?? 'no recipe' };
     const recipe = prepared.inference.recipe;
@@ -187,8 +192,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       const copied = await info.engine.exec(buildCopyIntoArgs(compiled.hostFile, info.container.name, recipe.destination), { signal: request.signal });
       if (request.signal.aborted) return { status: 'aborted' };
       if (copied.exitCode !== 0) return { status: 'fallback', reason: `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}` };
-      const stopTimeout = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
-      const restartArgs = buildRestartArgs(info.container.name, stopTimeout);
+      const stopTimeoutSeconds = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
       // Recorded before the restart: from here on the container holds the new binary, whatever the restart does.
       live.set(project, info.container.name);
       await deps.liveRecords.write({
@@ -203,9 +207,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       const durationMs = clock.now() - begin;
       logger.info('live update completed', { plugin: project, duration: formatSeconds(durationMs), compile: formatSeconds(compiled.durationMs) });
       const restarted = await restartContainer(
-        { container: info.container, health: info.health, stopTimeoutSeconds: stopTimeout },
+        { container: info.container, health: info.health, stopTimeoutSeconds },
         { engine: info.engine, probe: deps.probe(info.engine), clock, logger, signal: request.signal },
-        restartArgs,
       );
       if (restarted.status === 'failed') return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
       return { status: 'updated', durationMs: clock.now() - begin, compileMs: compiled.durationMs };
@@ -257,9 +260,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
             ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });
             const record = await deps.liveRecords.read(project, info.stage);
             if (record) {
-              const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
-              const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
-              if (state?.id === record.containerId) stale.push(project);
+              if ((await inspectContainer(info))?.id === record.containerId) stale.push(project);
               else await deps.liveRecords.remove(project, info.stage);
             }
           } catch (error) {

@@ -37,6 +37,11 @@ export interface NormalizedWatchReloadOptions {
 /** The `liveUpdate` option. */
 export type LiveUpdateMode = 'auto' | 'off';
 
+/** True when Go-only change sets take the live path: `liveUpdate: auto` with `reload` (and `build`). */
+export function isLiveUpdateOn(options: Pick<NormalizedWatchReloadOptions, 'liveUpdate' | 'reload' | 'build'>): boolean {
+  return options.liveUpdate === 'auto' && options.reload && options.build;
+}
+
 /** Invalid watch-reload options; the message names the option, the value and the fix. */
 export class WatchReloadOptionsError extends Error {
   constructor(option: string, value: unknown, fix: string) {

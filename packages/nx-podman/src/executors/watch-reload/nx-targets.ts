@@ -8,6 +8,7 @@ import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import type { PodmanConnection } from '../../core/podman-version';
+import { execRetryingSignals } from '../../core/podman-retry';
 import { buildKillArgs, buildWaitStoppedArgs } from '../../core/run-args';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
 import { pruneSupersededImages } from '../podman-build/image-retention';
@@ -129,17 +130,16 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     live,
     async warm(projects) {
       // What the first build would otherwise wait for: `podman version` (once per connection) and git's HEAD.
-      const connections = new Map<string, PodmanEngine>();
+      // engineFor keeps one engine per connection, so the set holds each connection once.
+      const engines = new Set<PodmanEngine>();
       for (const project of projects) {
         try {
-          if (projectInfo(project).targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) continue;
-          const engine = engineFor(buildOptions(project, true).connection);
-          connections.set(JSON.stringify(engine.connection), engine);
+          if (projectInfo(project).targets[options.buildTarget]?.executor === PODMAN_BUILD_EXECUTOR) engines.add(engineFor(buildOptions(project, true).connection));
         } catch {
           // reported when the project is built
         }
       }
-      await Promise.all([...[...connections.values()].map((engine) => engine.version().catch(() => undefined)), git.revision(workspaceRoot).catch(() => undefined)]);
+      await Promise.all([...[...engines].map((engine) => engine.version().catch(() => undefined)), git.revision(workspaceRoot).catch(() => undefined)]);
     },
     async describeBuild(project) {
       const { context, targets } = projectInfo(project);
@@ -250,14 +250,12 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       // Signals are delivered at once, and conmon cleans up on exit, whatever happens to these short podman calls.
       // Nx signals the task's whole process tree in its first rounds after Ctrl-C, which can catch these podman calls
       // as they start: one ended by a signal (not by its own timeout) is made again.
-      const run = async (args: string[], timeoutMs?: number) => {
-        for (let attempt = 1; ; attempt++) {
-          const result = await engine.exec(args, { timeoutMs });
-          if (result.timedOut || result.signal === undefined || attempt === 3) return result;
-          logger.debug('podman call ended by a signal; again', { plugin: project, command: args[0], signal: result.signal });
-          await clock.sleep(250);
-        }
-      };
+      const run = (args: string[], timeoutMs?: number) =>
+        execRetryingSignals(engine, args, {
+          clock,
+          timeoutMs,
+          onRetry: (result) => logger.debug('podman call ended by a signal; again', { plugin: project, command: args[0], signal: result.signal }),
+        });
       const term = await run(buildKillArgs(name, 'SIGTERM'));
       if (term.exitCode !== 0) return; // not running (or gone): nothing to stop
       const waited = await run(buildWaitStoppedArgs(name), seconds * 1000);

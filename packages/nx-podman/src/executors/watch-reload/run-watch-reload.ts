@@ -6,7 +6,7 @@ import { createReloadScheduler, type ReloadScheduler } from '../../core/reload-s
 import type { WorkspaceGraph } from '../../core/workspace-graph';
 import { createChangeRouter } from './change-router';
 import { createJobRunner, type WatchTargets } from './job-runner';
-import type { NormalizedWatchReloadOptions } from './normalize-options';
+import { isLiveUpdateOn, type NormalizedWatchReloadOptions } from './normalize-options';
 import { buildWatchModel, type WatchModel } from './watch-model';
 
 export type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
@@ -127,7 +127,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     logger.info('watcher ready', { projects: initial.watched.size, debounce: `${options.debounceMs}ms`, polling: watcher.polling ? true : undefined });
     if (options.initialBuild) scheduler.requestBuild([...router.model.buildable].sort(), 'initial build');
     warmingDone = options.build ? targets.warm?.([...router.model.buildable].sort()).catch(() => undefined) : undefined;
-    if (targets.live && options.liveUpdate === 'auto' && options.reload && options.build) {
+    if (targets.live && isLiveUpdateOn(options)) {
       // Builders start in the background, so that the first live update finds one warm.
       preparing = targets.live.prepare([...router.model.buildable].sort()).then((stale) => {
         if (stale.length === 0 || stopping) return;
