@@ -29,6 +29,7 @@ const steps = [
   ['integration + e2e', ...jest('real', ['--selectProjects', 'integration', 'e2e', '--runInBand'])],
 ];
 const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
 let failedStep;
 for (const [name, file, args] of steps) {
   console.log(`\n=== ${name}: ${file} ${args.join(' ')}`);
@@ -39,6 +40,7 @@ for (const [name, file, args] of steps) {
     totals.passed += json.numPassedTests;
     totals.failed += json.numFailedTests + json.numRuntimeErrorTestSuites;
     totals.skipped += json.numPendingTests + json.numTodoTests;
+    failures.push(...failedTests(json));
   }
   if (result.status !== 0) {
     failedStep = `${name} (exit ${result.status ?? result.signal})`;
@@ -46,7 +48,42 @@ for (const [name, file, args] of steps) {
     break;
   }
 }
+if (failures.length > 0) showFailures(failures);
 console.log(failedStep ? `\n=== failed: ${failedStep}` : '\n=== all test layers passed');
 // The plain closing line CI reads (suites that crashed before running count as failures).
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(failedStep ? 1 : 0);
+
+/** Each failed test (or suite that failed to run) in a jest JSON report: its name and the start of its message. */
+function failedTests(json) {
+  const found = [];
+  for (const suite of json.testResults ?? []) {
+    const file = suite.name.startsWith(root) ? suite.name.slice(root.length + 1) : suite.name;
+    const failed = (suite.assertionResults ?? []).filter((test) => test.status === 'failed');
+    for (const test of failed) found.push({ name: `${file} › ${test.fullName}`, message: test.failureMessages.join('\n') });
+    if (failed.length === 0 && suite.status === 'failed') found.push({ name: file, message: suite.message ?? '' });
+  }
+  return found;
+}
+
+/**
+ * Repeated at the very end, where a CI log cut in the middle still shows it: which tests failed, how, and what podman
+ * had running then (a test that fails on a process or container left behind is read from this).
+ */
+function showFailures(list) {
+  const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+  console.log(`\n=== failed tests (${list.length})`);
+  for (const { name, message } of list) {
+    console.log(`\u2715 ${name}`);
+    const lines = plain(message).split('\n').filter((line) => line.trim() && !/^\s+at /.test(line));
+    for (const line of lines.slice(0, 12)) console.log(`    ${line.slice(0, 300)}`);
+  }
+  const show = (label, file, args) => {
+    const result = spawnSync(file, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...podmanEnv }, timeout: 20_000 });
+    console.log(`--- ${label}\n${(result.stdout || result.stderr || `(no output, exit ${result.status ?? result.signal})`).trimEnd()}`);
+  };
+  show('podman containers (with build containers)', 'podman', ['ps', '-a', '--external', '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Image}}']);
+  const processes = spawnSync('ps', ['-eo', 'pid,ppid,etime,args'], { encoding: 'utf8' }).stdout ?? '';
+  console.log(`--- podman, buildah and container processes\n${processes.split('\n').filter((line) => /^\s*\d+\s+\d+\s+\S+\s+(\S*\/)?(podman|conmon|runc|buildah-oci-runtime|sleep|nx-podman-\S+)(\s|$)/.test(line)).map((line) => line.slice(0, 200)).join('\n')}`);
+  console.log(`--- load: ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim()}`);
+}
