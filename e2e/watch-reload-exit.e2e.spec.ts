@@ -120,20 +120,24 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       const containersBefore = new Set(execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean));
       const from = running.output().length;
       workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
-      await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
-      for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(sleeping()).toHaveLength(1);
-      const sent = Date.now();
-      await running.stop('SIGINT');
-      watch = undefined;
-      while (sleeping().length > 0 && Date.now() - sent < 5000) await new Promise((resolve) => setTimeout(resolve, 100));
-      timings.ctrlCToStepGone = Date.now() - sent;
-      expect(sleeping()).toEqual([]);
-      expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
-      const left = execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter((id) => id && !containersBefore.has(id));
-      expect(left).toEqual([]);
-      // Back to the fast Containerfile for the next test.
-      workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+      // Back to the fast Containerfile for the next tests, whatever happens here (a failure must not make them wait).
+      const restore = () => workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+      try {
+        await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
+        for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(sleeping()).toHaveLength(1);
+        const sent = Date.now();
+        await running.stop('SIGINT');
+        watch = undefined;
+        while (sleeping().length > 0 && Date.now() - sent < 5000) await new Promise((resolve) => setTimeout(resolve, 100));
+        timings.ctrlCToStepGone = Date.now() - sent;
+        expect(sleeping()).toEqual([]);
+        expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
+        const left = execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter((id) => id && !containersBefore.has(id));
+        expect(left).toEqual([]);
+      } finally {
+        restore();
+      }
     },
     STEP_TIMEOUT,
   );

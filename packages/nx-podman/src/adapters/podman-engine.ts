@@ -1,13 +1,17 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { containersOnLayers, rootUpperDir, storageOfUpperDir } from '../core/build-containers';
 import { lastLines } from '../core/command-line';
 import { CommandNotFoundError, PodmanUnavailableError } from '../core/errors';
 import { fullImageId } from '../core/image-id';
 import { IMAGE_LIST_FORMAT, parseImageIdLines, parseImageList, parseImageNames, parseManifestPlatforms } from '../core/podman-output';
+import { execRetryingSignals } from '../core/podman-retry';
 import { buildGlobalArgs, parsePodmanVersion, type PodmanConnection, type PodmanVersion } from '../core/podman-version';
 import type { PodmanEngine, RunProcessOptions, ProcessRunner } from '../core/ports';
 import { createProcessRunner } from './process-runner';
+import { readMountInfo } from './process-tree';
 
 /** How long an aborted `podman build` may take to clean up after its RUN step was killed, before it is signalled. */
 const BUILD_ABORT_GRACE_MS = 3000;
@@ -28,6 +32,13 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
       }
       throw error;
     }
+  };
+  /** Removes the build containers an aborted build left on `layers` (by storage file); a container already gone is fine. */
+  const removeStepContainers = async (layers: ReadonlyMap<string, ReadonlySet<string>>) => {
+    const ids: string[] = [];
+    for (const [file, onLayers] of layers) ids.push(...containersOnLayers(await readFile(file, 'utf8').catch(() => '[]'), onLayers));
+    if (ids.length === 0) return;
+    await execRetryingSignals({ exec }, ['rm', '--force', '--ignore', '--time', '0', ...ids], { clock: { now: () => performance.now(), sleep: (ms) => sleep(ms) }, timeoutMs: 20_000 });
   };
   return {
     connection,
@@ -78,7 +89,19 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
       try {
         const iidfile = join(dir, 'iid');
         // An abort kills the running RUN step first, so that podman (with --force-rm) removes its build container.
-        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], { stopTreeFirst: { graceMs: BUILD_ABORT_GRACE_MS }, ...options });
+        // Which container that is, is noted from the step's processes before they are killed: when podman is
+        // signalled before its clean-up is done (Nx signals the task's process tree leaf by leaf after Ctrl-C, and
+        // podman is a leaf once its step is gone), the container is removed here.
+        const stepLayers = new Map<string, Set<string>>();
+        const beforeKill = (pids: readonly number[]) => {
+          for (const pid of pids) {
+            const upper = rootUpperDir(readMountInfo(pid) ?? '');
+            const storage = upper === undefined ? undefined : storageOfUpperDir(upper);
+            if (storage) stepLayers.set(storage.containersFile, (stepLayers.get(storage.containersFile) ?? new Set()).add(storage.layer));
+          }
+        };
+        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], { stopTreeFirst: { graceMs: BUILD_ABORT_GRACE_MS, beforeKill }, ...options });
+        if (result.aborted) await removeStepContainers(stepLayers);
         const imageId = result.exitCode === 0 && !result.aborted ? await readFile(iidfile, 'utf8').then(fullImageId, () => undefined) : undefined;
         return { result, imageId };
       } finally {

@@ -50,6 +50,11 @@ export function createProcessRunner(): ProcessRunner {
           subprocess.kill(options.killSignal ?? 'SIGTERM');
           return;
         }
+        try {
+          treeFirst!.beforeKill?.(work);
+        } catch {
+          // what it reads may be gone: the kill matters more
+        }
         signalAll(work, 'SIGKILL');
         graceTimer = setTimeout(() => subprocess.kill(options.killSignal ?? 'SIGTERM'), treeFirst!.graceMs);
       };

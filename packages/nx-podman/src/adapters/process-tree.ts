@@ -54,3 +54,12 @@ export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void
     }
   }
 }
+
+/** `/proc/<pid>/mountinfo`, or undefined when the process is gone or not readable. */
+export function readMountInfo(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/mountinfo`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

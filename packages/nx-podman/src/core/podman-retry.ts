@@ -11,7 +11,7 @@ const RETRY_PAUSE_MS = 250;
  * can catch these calls as they start.
  */
 export async function execRetryingSignals(
-  engine: PodmanEngine,
+  engine: Pick<PodmanEngine, 'exec'>,
   args: readonly string[],
   options: { clock: SleepClock; timeoutMs?: number; onRetry?: (result: ProcessResult) => void },
 ): Promise<ProcessResult> {

@@ -78,8 +78,9 @@ export interface RunProcessOptions {
    * that and exit by itself (podman then removes its build container), and only then signal the child. Whatever the
    * child leaves running below it is killed after it exits. Without it, an abort signals the child only. The child
    * runs in a process group of its own, so that a terminal's Ctrl-C reaches it only through this order.
+   * `beforeKill` sees the pids of that work while they still run (the engine finds a build step's container from them).
    */
-  stopTreeFirst?: { graceMs: number };
+  stopTreeFirst?: { graceMs: number; beforeKill?: (pids: readonly number[]) => void };
 }
 
 /** What a finished child process left behind. A non-zero exit is a result, not an exception. */
@@ -251,6 +252,13 @@ export interface FileReader {
   hashFile(path: string): Promise<string | undefined>;
   /** Removes a directory and everything in it; a missing one is fine. */
   removeDirectory(path: string): Promise<void>;
+  /**
+   * Replaces the existing file `path` below the directory `root` (a container's root file system as the host sees it)
+   * with a copy of `source`: written beside it, then renamed over it (a running binary is never written in place),
+   * with the source's mode and the replaced file's owner. Undefined when done, else why not (the file is missing, a
+   * symbolic link is on the way, no permission, another file system); nothing is changed then.
+   */
+  replaceFileBelow(source: string, root: string, path: string): Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

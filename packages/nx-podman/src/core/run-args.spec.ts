@@ -88,7 +88,13 @@ describe('normalizePort', () => {
 describe('parseContainerInspect', () => {
   it('reads image, status, exit code and health', () => {
     const json = JSON.stringify([{ Image: 'abc', State: { Status: 'exited', Running: false, ExitCode: 3, Health: { Status: 'unhealthy' } } }]);
-    expect(parseContainerInspect(json)).toEqual({ id: '', imageId: 'abc', status: 'exited', running: false, exitCode: 3, health: 'unhealthy' });
+    expect(parseContainerInspect(json)).toEqual({ id: '', imageId: 'abc', status: 'exited', running: false, exitCode: 3, health: 'unhealthy', rootfs: '' });
+  });
+
+  it('reads where the root file system of a running container is mounted (overlay MergedDir)', () => {
+    const merged = '/var/lib/containers/storage/overlay/4118dc99/merged';
+    const json = JSON.stringify([{ Id: 'c1', Image: 'abc', State: { Status: 'running', Running: true }, GraphDriver: { Name: 'overlay', Data: { MergedDir: merged } } }]);
+    expect(parseContainerInspect(json)).toMatchObject({ id: 'c1', running: true, rootfs: merged });
   });
 
   it('returns undefined for anything else', () => {

@@ -112,6 +112,8 @@ export interface ContainerState {
   exitCode: number;
   /** podman's own health status when the image has a HEALTHCHECK (`starting`, `healthy`, `unhealthy`), else ''. */
   health: string;
+  /** Where podman mounted the container's root file system ('' when it did not say: not running, another driver). */
+  rootfs: string;
 }
 
 /** Parses `podman container inspect` output; undefined when it is not a container description. */
@@ -119,7 +121,12 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
   try {
     const value = JSON.parse(json) as unknown;
     const first = (Array.isArray(value) ? value[0] : value) as
-      | { Id?: string; Image?: string; State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } } }
+      | {
+          Id?: string;
+          Image?: string;
+          State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } };
+          GraphDriver?: { Data?: { MergedDir?: string } };
+        }
       | undefined;
     if (!first || typeof first.Image !== 'string' || !first.State) return undefined;
     const state = first.State;
@@ -130,6 +137,7 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
       running: state.Running === true,
       exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : 0,
       health: state.Health?.Status ?? state.Healthcheck?.Status ?? '',
+      rootfs: typeof first.GraphDriver?.Data?.MergedDir === 'string' ? first.GraphDriver.Data.MergedDir : '',
     };
   } catch {
     return undefined;

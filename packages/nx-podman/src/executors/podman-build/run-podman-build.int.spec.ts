@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { createBuildRecordStore } from '../../adapters/build-record-store';
 import { createLogger } from '../../adapters/logger';
 import { createPodmanEngine } from '../../adapters/podman-engine';
-import { hostCommands } from '../../testing/host-processes';
+import { listDescendants } from '../../adapters/process-tree';
+import { hostCommands, hostProcesses } from '../../testing/host-processes';
 import { describeWithPodman } from '../../testing/podman-available';
 import { createTempDir } from '../../testing/temp-dir';
 import { normalizePodmanBuildOptions } from './normalize-options';
@@ -161,6 +162,39 @@ COPY debug.txt /debug.txt
     expect(await outcome).toEqual({ status: 'aborted' });
     await waitFor(() => sleeping().length === 0, 5000);
     expect(Date.now() - aborted).toBeLessThan(5000);
+    const left = podman('ps', '-a', '--external', '--format', '{{.ID}}').split('\n').filter((id) => id && !containersBefore.has(id));
+    expect(left).toEqual([]);
+  });
+
+  it('an abort during a RUN step with podman signalled as soon as its step is gone (what Nx does after Ctrl-C): no build container left', async () => {
+    const seconds = 1000 + ((process.pid + 1) % 9000);
+    write('plugin/Containerfile', `FROM ${BUSYBOX} AS production\nRUN echo "sleeping ${RUN} 2" && sleep ${seconds}\n`);
+    const containersBefore = new Set(podman('ps', '-a', '--external', '--format', '{{.ID}}').split('\n').filter(Boolean));
+    const controller = new AbortController();
+    const outcome = runPodmanBuild(options(), deps({ signal: controller.signal }));
+    await waitFor(() => out.includes(`sleeping ${RUN} 2`), 60_000);
+    const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
+    await waitFor(() => sleeping().length === 1, 10_000);
+    const build = hostProcesses().find(({ argv }) => argv[0] === 'podman' && argv[1] === 'build' && argv.includes(join(ws.path, 'plugin', 'Containerfile')));
+    expect(build).toBeDefined();
+    // Nx's task-tree kill: leaves first, and podman is a leaf the moment its step is gone, whatever it is doing then.
+    let signalled = false;
+    const leafWatch = setInterval(() => {
+      if (signalled || listDescendants(build!.pid).length > 0) return;
+      signalled = true;
+      try {
+        process.kill(build!.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }, 2);
+    try {
+      controller.abort();
+      expect(await outcome).toEqual({ status: 'aborted' });
+    } finally {
+      clearInterval(leafWatch);
+    }
+    await waitFor(() => sleeping().length === 0, 5000);
     const left = podman('ps', '-a', '--external', '--format', '{{.ID}}').split('\n').filter((id) => id && !containersBefore.has(id));
     expect(left).toEqual([]);
   });

@@ -1,4 +1,5 @@
 import type { BuildRecord } from '../../core/build-record';
+import type { PodmanConnection } from '../../core/podman-version';
 import type { FileReader, LiveUpdateRecord, Logger } from '../../core/ports';
 import { containerRunSpec } from '../../testing/container-run-spec';
 import { FakeClock } from '../../testing/fake-clock';
@@ -19,7 +20,7 @@ USER 65532:65532
 const IMAGE = `sha256:${'a'.repeat(64)}`;
 const BUILDER_IMAGE = 'b'.repeat(64);
 
-function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string } = {}) {
+function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string; rootfs?: string; replaceRefused?: string } = {}) {
   const engine = new FakeEngine();
   const lines: string[] = [];
   const logger: Logger = {
@@ -32,9 +33,10 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   };
   engine.on(['image', 'inspect'], { stdout: JSON.stringify([{ Id: BUILDER_IMAGE, Config: { Env: ['HOME=/tmp', 'GOFLAGS=-mod=mod'], WorkingDir: '/src' } }]) });
   const state = options.container ?? 'running';
-  engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true } }]) });
+  engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true }, GraphDriver: { Data: { MergedDir: options.rootfs } } }]) });
   engine.on(['exec'], { exitCode: options.compileExit ?? 0, stderr: options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n' });
   const written: LiveUpdateRecord[] = [];
+  const replaced: string[] = [];
   const files: FileReader = {
     readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : path === '/ws/plugins/postgres/go.mod' ? 'module prism/postgres\n' : undefined),
     isDirectory: async () => true,
@@ -42,6 +44,10 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
     pathKind: async (path) => (path.endsWith('.git') ? undefined : 'dir'),
     hashFile: async () => options.binary ?? 'f'.repeat(64),
     removeDirectory: async () => undefined,
+    replaceFileBelow: async (_source, root, path) => {
+      replaced.push(`${root}${path}`);
+      return options.replaceRefused;
+    },
   };
   const info: LiveProject = {
     project: 'postgres',
@@ -65,7 +71,7 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
     logger,
   });
   const update = (files: string[], project = 'postgres') => updater.update(project, { files, fullReason: undefined, signal: new AbortController().signal });
-  return { engine, lines, updater, update, written };
+  return { engine, lines, updater, update, written, replaced };
 }
 
 const commands = (engine: FakeEngine) => engine.calls.map((call) => call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]);
@@ -83,6 +89,26 @@ describe('createLiveUpdater', () => {
     expect(updater.liveContainers()).toEqual([{ project: 'postgres', container: 'postgres-plugin' }]);
     updater.replaced('postgres');
     expect(updater.liveContainers()).toEqual([]);
+  });
+
+  it('where the container file system is visible on this host, the binary is replaced there: no podman cp', async () => {
+    const { engine, update, replaced } = setup({ rootfs: '/var/lib/containers/storage/overlay/abc/merged' });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    expect(replaced).toEqual(['/var/lib/containers/storage/overlay/abc/merged/plugin']);
+    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'restart', 'container inspect']);
+  });
+
+  it('a refused in-place replace (rootless storage, a link on the way) takes podman cp; a remote podman never tries it', async () => {
+    const refused = setup({ rootfs: '/merged', replaceRefused: '/plugin does not exist' });
+    await expect(refused.update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    expect(refused.replaced).toEqual(['/merged/plugin']);
+    expect(commands(refused.engine)).toContain('cp');
+
+    const remote = setup({ rootfs: '/merged' });
+    (remote.engine as { connection: PodmanConnection }).connection = { podman: 'podman', remote: true };
+    await expect(remote.update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    expect(remote.replaced).toEqual([]);
+    expect(commands(remote.engine)).toContain('cp');
   });
 
   it('the same binary again (a comment, a test file) is not copied: the container keeps running', async () => {

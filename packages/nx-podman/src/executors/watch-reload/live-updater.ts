@@ -151,6 +151,26 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return { state };
   };
 
+  /**
+   * Puts the binary into the running container. Where podman runs on this host and its storage is visible here (root
+   * podman: the container's root file system is mounted at the path inspect names), the file is replaced there: a
+   * rename, no podman process. Else, or when that is refused, `podman cp` (it extracts from the host side, so it works
+   * on scratch and distroless too). Undefined when done, else why not.
+   */
+  const install = async (info: LiveProject, state: ContainerState, hostFile: string, destination: string, signal: AbortSignal): Promise<string | undefined> => {
+    const local = !info.engine.connection.remote && !info.engine.connection.connection;
+    if (local && state.rootfs) {
+      const refused = await files.replaceFileBelow(hostFile, state.rootfs, destination);
+      if (refused === undefined) {
+        logger.debug('binary replaced in the container file system', { plugin: info.project, path: destination });
+        return undefined;
+      }
+      logger.debug('binary not replaced in place; podman cp', { plugin: info.project, reason: refused });
+    }
+    const copied = await info.engine.exec(buildCopyIntoArgs(hostFile, info.container.name, destination), { signal });
+    return copied.exitCode === 0 ? undefined : `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}`;
+  };
+
   const update = async (project: string, request: LiveUpdateRequest): Promise<LiveUpdateOutcome> => {
     const begin = clock.now();
     const info = deps.describe(project);
@@ -189,9 +209,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
         return { status: 'unchanged' };
       }
       request.onReload?.();
-      const copied = await info.engine.exec(buildCopyIntoArgs(compiled.hostFile, info.container.name, recipe.destination), { signal: request.signal });
+      const copyFailed = await install(info, state, compiled.hostFile, recipe.destination, request.signal);
       if (request.signal.aborted) return { status: 'aborted' };
-      if (copied.exitCode !== 0) return { status: 'fallback', reason: `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}` };
+      if (copyFailed !== undefined) return { status: 'fallback', reason: copyFailed };
       const stopTimeoutSeconds = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
       // Recorded before the restart: from here on the container holds the new binary, whatever the restart does.
       live.set(project, info.container.name);
