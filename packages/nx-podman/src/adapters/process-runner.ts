@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { formatCommand } from '../core/command-line';
 import { CommandNotFoundError } from '../core/errors';
@@ -17,7 +18,7 @@ export function createProcessRunner(): ProcessRunner {
         cwd: options.cwd,
         env: options.env,
         extendEnv: true,
-        input: options.input,
+        input: typeof options.input === 'string' || options.input === undefined ? options.input : readableOf(options.input),
         stdin: options.input === undefined ? 'ignore' : undefined,
         reject: false,
         stripFinalNewline: false,
@@ -82,4 +83,13 @@ export function createProcessRunner(): ProcessRunner {
       };
     },
   };
+}
+
+/** A stream that yields the text once the promise resolves, then ends. */
+function readableOf(text: Promise<string>): Readable {
+  return Readable.from(
+    (async function* () {
+      yield await text;
+    })(),
+  );
 }

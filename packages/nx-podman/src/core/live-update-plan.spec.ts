@@ -1,6 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import {
   buildBuilderRunArgs,
   buildCompileArgs,
+  buildCompileInput,
+  buildCompileProcessArgs,
+  COMPILE_PROCESS_PROGRAM,
   builderKey,
   coversMounts,
   goCachePaths,
@@ -96,6 +100,21 @@ describe('builder arguments', () => {
     const { args, env } = buildCompileArgs(spec, '/nx-podman/out/postgres-1/plugin', { GOFLAGS: '-mod=mod' });
     expect(args).toEqual(['exec', '-w', '/src/plugins/postgres', '--env', 'VERSION', '--env', 'GOFLAGS', 'nx-podman-builder-abc', '/bin/sh', '-c', 'go build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .']);
     expect(env).toEqual({ VERSION: 'secret-ish', GOFLAGS: '-mod=mod -v' });
+  });
+
+  it('a compile process started ahead reads WORKDIR, the environment and the command on stdin; a line break in a value takes the plain exec', () => {
+    expect(buildCompileProcessArgs('nx-podman-builder-abc')).toEqual(['exec', '-i', 'nx-podman-builder-abc', '/bin/sh', '-c', COMPILE_PROCESS_PROGRAM]);
+    expect(buildCompileInput(recipe, '/nx-podman/out/postgres-1/plugin', { GOFLAGS: '-mod=mod' })).toBe(
+      '/src/plugins/postgres\nVERSION=secret-ish\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .\n',
+    );
+    expect(buildCompileInput({ ...recipe, args: { NOTE: 'two\nlines' } }, '/o', {})).toBeUndefined();
+  });
+
+  it('the compile process program runs the command as sh -c would, with values taken as they are (real sh)', () => {
+    const input = buildCompileInput({ ...recipe, workdir: '/', args: { A: `$HOME \`id\` 'q' "d"` }, command: 'echo "[$A] [$GOFLAGS] $(pwd)" && \\\n  exit 3' }, '/o', {})!;
+    const result = spawnSync('/bin/sh', ['-c', COMPILE_PROCESS_PROGRAM], { input, encoding: 'utf8' });
+    expect(result.stdout).toBe(`[$HOME \`id\` 'q' "d"] [-v] /\n`);
+    expect(result.status).toBe(3);
   });
 
   it('keys builders by image, context, env and user, not by command or mounts (plugins share one)', () => {

@@ -138,20 +138,59 @@ export function redirectBuildOutput(command: string, artifact: string, output: s
   return command.split(artifact).join(output);
 }
 
+/** The environment of one compile: the stage's ARGs (podman passes build args to RUN that way) and `-v` added to GOFLAGS. */
+function compileEnv(recipe: LiveUpdateRecipe, imageEnv: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = { ...recipe.args };
+  const goflags = recipe.env.GOFLAGS ?? imageEnv.GOFLAGS ?? '';
+  // `-v` lists the packages Go compiled (not the cached ones) and changes nothing in the binary.
+  env.GOFLAGS = `${goflags} -v`.trim();
+  return env;
+}
+
 /**
- * `podman exec` of one compile: the build step's command, in its WORKDIR, with the stage's ARGs in the environment
- * (podman passes build args to RUN that way) and `-v` added to GOFLAGS, which lists the packages Go compiled (not the
- * cached ones) and changes nothing in the binary.
+ * `podman exec` of one compile: the build step's command, in its WORKDIR, with {@link compileEnv}, the output
+ * redirected. Used when the compile cannot go through a waiting compile process ({@link buildCompileInput}).
  */
 export function buildCompileArgs(spec: Pick<LiveBuilderSpec, 'name' | 'recipe'>, output: string, imageEnv: Readonly<Record<string, string>>): { args: string[]; env: Record<string, string> } {
   const { recipe } = spec;
-  const env: Record<string, string> = { ...recipe.args };
-  const goflags = recipe.env.GOFLAGS ?? imageEnv.GOFLAGS ?? '';
-  env.GOFLAGS = `${goflags} -v`.trim();
+  const env = compileEnv(recipe, imageEnv);
   const args = ['exec', '-w', recipe.workdir];
   for (const name of Object.keys(env)) args.push('--env', name);
   args.push(spec.name, '/bin/sh', '-c', redirectBuildOutput(recipe.command, recipe.artifact, output));
   return { args, env };
+}
+
+/**
+ * The program of a compile process started ahead of its compile (`podman exec -i <builder> /bin/sh -c <this>`): it
+ * waits on stdin for the compile ({@link buildCompileInput}), so podman's start-up is paid before the save, not after.
+ * Nothing in it comes from the workspace: the WORKDIR, each `NAME=value` and the command arrive as lines and are used
+ * as they are (`export "$line"` assigns without expanding), and the command runs as the build step runs it, `sh -c`.
+ */
+export const COMPILE_PROCESS_PROGRAM = [
+  'IFS= read -r dir || exit 125',
+  'cd "$dir" || exit 125',
+  'while IFS= read -r assignment && [ -n "$assignment" ]; do export "$assignment" || exit 125; done',
+  'command=',
+  'while IFS= read -r line; do command="$command$line',
+  '"; done',
+  'exec /bin/sh -c "$command"',
+].join('\n');
+
+/** `podman exec` of a compile process that waits for its compile on stdin. */
+export function buildCompileProcessArgs(builder: string): string[] {
+  return ['exec', '-i', builder, '/bin/sh', '-c', COMPILE_PROCESS_PROGRAM];
+}
+
+/**
+ * What a waiting compile process reads: the WORKDIR, one `NAME=value` line per variable of {@link compileEnv}, an
+ * empty line, then the command with its output redirected. Undefined when a value holds a line break (then
+ * {@link buildCompileArgs}).
+ */
+export function buildCompileInput(recipe: LiveUpdateRecipe, output: string, imageEnv: Readonly<Record<string, string>>): string | undefined {
+  const assignments = Object.entries(compileEnv(recipe, imageEnv)).map(([name, value]) => `${name}=${value}`);
+  const lines = [recipe.workdir, ...assignments];
+  if (lines.some((line) => line.includes('\n'))) return undefined;
+  return `${lines.join('\n')}\n\n${redirectBuildOutput(recipe.command, recipe.artifact, output)}\n`;
 }
 
 /** The compiled packages `go build -v` listed, and the rest of its output (the compiler's messages). */

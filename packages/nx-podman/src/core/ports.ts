@@ -64,8 +64,11 @@ export interface RunProcessOptions {
   signal?: AbortSignal;
   /** Called with every chunk of stdout and stderr as it arrives (live build output). */
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
-  /** Text written to stdin. */
-  input?: string;
+  /**
+   * Text written to stdin, then stdin is closed. A promise: the process starts now and gets its input (and the end of
+   * it) when the promise resolves; a process started ahead of its work waits for it that way.
+   */
+  input?: string | Promise<string>;
   /** Kill the process after this many milliseconds. @default no timeout */
   timeoutMs?: number;
   /** Delay between the first signal and SIGKILL. @default 5000 */

@@ -26,8 +26,19 @@ export class FakeEngine implements PodmanEngine {
     return this;
   }
 
+  /** What each call got on stdin, by call index (a promised input once it resolved). */
+  readonly inputs = new Map<number, string>();
+
   async exec(args: readonly string[], options?: RunProcessOptions): Promise<ProcessResult> {
-    this.calls.push([...args]);
+    const index = this.calls.push([...args]) - 1;
+    if (options?.input !== undefined) {
+      // Like a process reading stdin: it waits for its input, or for an abort.
+      const signal = options.signal;
+      const aborted = new Promise<undefined>((resolve) => (signal?.aborted ? resolve(undefined) : signal?.addEventListener('abort', () => resolve(undefined), { once: true })));
+      const input = await Promise.race([options.input, aborted]);
+      if (input === undefined) return { command: ['podman', ...args].join(' '), exitCode: 143, stdout: '', stderr: '', aborted: true, timedOut: false, signal: 'SIGTERM' };
+      this.inputs.set(index, input);
+    }
     const match = this.responses.find((response) => response.prefix.every((part, index) => args[index] === part));
     const partial = match?.respond ? await match.respond(args, options) : (match?.result ?? {});
     return { command: ['podman', ...args].join(' '), exitCode: 0, stdout: '', stderr: '', aborted: false, timedOut: false, ...partial };

@@ -6,6 +6,8 @@ import {
   BUILDER_OUT_DIR,
   buildBuilderRunArgs,
   buildCompileArgs,
+  buildCompileInput,
+  buildCompileProcessArgs,
   builderKey,
   coversMounts,
   goCachePaths,
@@ -31,6 +33,19 @@ export interface Builder {
    * Go's cache) or ends. Then the waiting compiles run in parallel with it.
    */
   gate: Promise<void> | undefined;
+  /** A compile process started ahead of the next compile, waiting for it on stdin (see {@link buildCompileProcessArgs}). */
+  waiting: CompileProcess | undefined;
+}
+
+/** A `podman exec` in a builder that waits on stdin for the compile it runs. */
+interface CompileProcess {
+  /** Gives the process its compile (and ends its stdin). */
+  give(input: string): void;
+  /** Where its output goes from now on. */
+  listen(onOutput: (chunk: string) => void): void;
+  readonly result: Promise<ProcessResult>;
+  readonly ended: boolean;
+  readonly controller: AbortController;
 }
 
 /** How one compile ended: podman's result and where the binary is on the host, or why the builder could not run it. */
@@ -47,6 +62,11 @@ export interface BuilderPool {
   builderFor(info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts?: readonly LiveUpdateMount[]): Promise<Builder>;
   /** Compiles `recipe` for `project` behind the builder's gate; `onStart` once it runs or waits; `since` for the hot path log. */
   compile(builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult>;
+  /**
+   * Starts the process that waits for the builder's next compile, unless one waits already. Called once an update is
+   * over, not when its compile starts: podman's start-up would take CPU from the compile and the restart on two cores.
+   */
+  standBy(builder: Builder): void;
   /** Removes builders of this workspace a killed watcher left behind. */
   removeLeftovers(engines: Iterable<PodmanEngine>): Promise<void>;
   /** Removes every builder (and every compile in it) and their output directories. */
@@ -87,7 +107,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       gitDirs,
       labels: { [BUILDER_LABEL]: deps.workspaceRoot },
     };
-    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, ready: Promise.resolve(undefined) };
+    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, waiting: undefined, ready: Promise.resolve(undefined) };
     builder.ready = (async () => {
       await files.makeDirectory(spec.outDir);
       // A builder left by a watcher that was killed: ours now.
@@ -128,9 +148,35 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     return found;
   };
 
+  /** Every compile process not yet ended (aborted on close). */
+  const processes = new Set<CompileProcess>();
+  let closing = false;
+
+  /** Starts `podman exec` of a compile process in the builder: it waits for its compile on stdin. */
+  const startCompileProcess = (builder: Builder): CompileProcess => {
+    let give!: (input: string) => void;
+    const input = new Promise<string>((resolve) => (give = resolve));
+    const controller = new AbortController();
+    let onOutput: ((chunk: string) => void) | undefined;
+    const started: { -readonly [K in keyof CompileProcess]: CompileProcess[K] } = {
+      give,
+      listen: (listener) => (onOutput = listener),
+      controller,
+      ended: false,
+      result: builder.engine.exec(buildCompileProcessArgs(builder.spec.name), { input, signal: controller.signal, onOutput: (chunk) => onOutput?.(chunk) }),
+    };
+    processes.add(started);
+    void started.result.finally(() => {
+      started.ended = true;
+      processes.delete(started);
+    });
+    return started;
+  };
+
   /**
    * Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits.
-   * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path).
+   * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). The
+   * compile goes to the process started ahead for it, so podman's start-up is not on the way.
    */
   const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult> => {
     const startupError = await builder.ready;
@@ -139,48 +185,79 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       return { kind: 'error' as const, message: startupError };
     }
     const mainPackage = await mainPackageOf(info, recipe);
-    // The compiles that waited for one gate start together, none of them a gate for the others.
-    const waited = builder.gate;
-    if (waited) {
-      onStart?.();
-      await waited;
-    }
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    if (!waited) builder.gate = gate;
-    const release = () => {
-      if (builder.gate === gate) builder.gate = undefined;
-      open();
-    };
     const dir = `${project}-${++jobSeq}`;
     const name = posix.basename(recipe.artifact);
-    const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, posix.join(BUILDER_OUT_DIR, dir, name), builder.imageEnv);
-    const started = clock.now();
-    let pending = '';
-    const running = builder.engine.exec(args, {
-      env,
-      signal,
-      onOutput: (chunk) => {
+    const output = posix.join(BUILDER_OUT_DIR, dir, name);
+    const input = buildCompileInput(recipe, output, builder.imageEnv);
+    // The process started ahead, else one started now: before the gate, so that its start-up overlaps the wait.
+    let compiler: CompileProcess | undefined;
+    let startedAhead = false;
+    if (input !== undefined) {
+      startedAhead = builder.waiting !== undefined && !builder.waiting.ended;
+      compiler = startedAhead ? builder.waiting : startCompileProcess(builder);
+      builder.waiting = undefined;
+    }
+    const abortProcess = () => compiler?.controller.abort();
+    signal.addEventListener('abort', abortProcess, { once: true });
+    try {
+      // The compiles that waited for one gate start together, none of them a gate for the others.
+      const waited = builder.gate;
+      if (waited) {
+        onStart?.();
+        await waited;
+      }
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      if (!waited) builder.gate = gate;
+      const release = () => {
+        if (builder.gate === gate) builder.gate = undefined;
+        open();
+      };
+      let pending = '';
+      const onOutput = (chunk: string) => {
         if (mainPackage === undefined) return;
         pending += chunk;
         const lines = pending.split('\n');
         pending = lines.pop() ?? '';
         if (lines.some((line) => line.trim() === mainPackage)) release();
-      },
-    });
-    onStart?.();
-    logger.debug('compile started', { plugin: project, builder: builder.spec.name, after: since === undefined ? undefined : `${Math.round(clock.now() - since)}ms` });
-    try {
-      const result = await running;
-      return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
+      };
+      const started = clock.now();
+      let running: Promise<ProcessResult>;
+      if (compiler && input !== undefined) {
+        compiler.listen(onOutput);
+        compiler.give(input);
+        running = compiler.result;
+      } else {
+        const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, output, builder.imageEnv);
+        running = builder.engine.exec(args, { env, signal, onOutput });
+      }
+      onStart?.();
+      logger.debug('compile started', {
+        plugin: project,
+        builder: builder.spec.name,
+        process: compiler ? (startedAhead ? 'waiting' : 'new') : 'exec',
+        after: since === undefined ? undefined : `${Math.round(clock.now() - since)}ms`,
+      });
+      try {
+        const result = await running;
+        return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      signal.removeEventListener('abort', abortProcess);
     }
   };
 
   return {
     builderFor,
     compile,
+    standBy(builder) {
+      if (closing || (builder.waiting && !builder.waiting.ended)) return;
+      void builder.ready.then((failed) => {
+        if (!failed && !closing && (!builder.waiting || builder.waiting.ended)) builder.waiting = startCompileProcess(builder);
+      });
+    },
     async removeLeftovers(engines) {
       for (const engine of engines) {
         const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
@@ -191,6 +268,8 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       }
     },
     async close() {
+      closing = true;
+      for (const waiting of processes) waiting.controller.abort();
       await Promise.all(
         builders.map(async (builder) => {
           await builder.ready;

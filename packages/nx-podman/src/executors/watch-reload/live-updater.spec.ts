@@ -4,6 +4,7 @@ import type { FileReader, LiveUpdateRecord, Logger } from '../../core/ports';
 import { containerRunSpec } from '../../testing/container-run-spec';
 import { FakeClock } from '../../testing/fake-clock';
 import { FakeEngine } from '../../testing/fake-engine';
+import { COMPILE_PROCESS_PROGRAM } from '../../core/live-update-plan';
 import { createLiveUpdater, type LiveProject } from './live-updater';
 
 const CONTAINERFILE = `FROM localhost/prism/go-builder:1.19 AS builder
@@ -80,9 +81,18 @@ describe('createLiveUpdater', () => {
   it('compiles first, checks the container alongside, copies, restarts (stop timeout at most 2 s) and records the binary', async () => {
     const { engine, update, written, updater } = setup();
     await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
-    // image inspect (recipe), then the builder (rm of a stale one, run), then the compile before anything else.
-    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'cp', 'restart', 'container inspect']);
-    expect(engine.callsStartingWith('exec')[0].slice(-3)).toEqual(['/bin/sh', '-c', expect.stringMatching(/^go build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.$/)]);
+    // image inspect (recipe), then the builder (rm of a stale one, run), then the compile before anything else; once
+    // the update is over, the process that waits for the next compile (not during the compile: it would take CPU).
+    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'cp', 'restart', 'container inspect', 'exec']);
+    // The compile is a process reading its WORKDIR, environment and command on stdin (none of it on a command line).
+    expect(engine.callsStartingWith('exec')[0]).toEqual(['exec', '-i', expect.stringMatching(/^nx-podman-builder-/), '/bin/sh', '-c', COMPILE_PROCESS_PROGRAM]);
+    const compileCall = engine.calls.findIndex((call) => call[0] === 'exec');
+    expect(engine.inputs.get(compileCall)).toMatch(/^\/src\/postgres\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.\n$/);
+    // The waiting one has had no input yet; the next compile goes to it, close ends it.
+    const waiting = engine.calls.length - 1;
+    expect(engine.inputs.has(waiting)).toBe(false);
+    await update(['plugins/postgres/main.go']);
+    expect(engine.inputs.get(waiting)).toMatch(/go build/);
     expect(engine.callsStartingWith('cp')[0]).toEqual(['cp', expect.stringMatching(/\/ws\/\.nx\/podman\/live\/out\/\w+\/postgres-\d+\/plugin$/), 'postgres-plugin:/plugin']);
     expect(engine.callsStartingWith('restart')[0]).toEqual(['restart', '--time', '2', 'postgres-plugin']);
     expect(written).toEqual([expect.objectContaining({ project: 'postgres', containerId: 'c1', imageId: IMAGE, binarySha256: 'f'.repeat(64) })]);
@@ -95,7 +105,7 @@ describe('createLiveUpdater', () => {
     const { engine, update, replaced } = setup({ rootfs: '/var/lib/containers/storage/overlay/abc/merged' });
     await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
     expect(replaced).toEqual(['/var/lib/containers/storage/overlay/abc/merged/plugin']);
-    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'restart', 'container inspect']);
+    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'restart', 'container inspect', 'exec']);
   });
 
   it('a refused in-place replace (rootless storage, a link on the way) takes podman cp; a remote podman never tries it', async () => {
@@ -116,7 +126,8 @@ describe('createLiveUpdater', () => {
     await update(['plugins/postgres/main.go']);
     const before = engine.calls.length;
     await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'unchanged' });
-    expect(commands(engine).slice(before)).toEqual(['exec', 'container inspect']);
+    // The compile went to the process that waited for it; the container check; the next waiting process.
+    expect(commands(engine).slice(before)).toEqual(['container inspect', 'exec']);
     expect(lines).toContain('INFO binary unchanged; container keeps running');
   });
 

@@ -16,7 +16,7 @@ import { formatSeconds, restartContainer } from '../../core/replace-plan';
 import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec, type ContainerState } from '../../core/run-args';
 import { normalizeWorkspacePath } from '../../core/workspace-paths';
 import type { HealthSettings } from '../../core/health-check';
-import { createBuilderPool } from './live-builders';
+import { createBuilderPool, type Builder } from './live-builders';
 
 /** What the live updater needs to know of a project, from its build and run targets. */
 export interface LiveProject {
@@ -185,6 +185,15 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     if (reason !== undefined || !prepared.inference.ok || !prepared.image) return { status: 'fallback', reason: reason ?? 'no recipe' };
     const recipe = prepared.inference.recipe;
     const builder = await builderFor(info, recipe, prepared.image);
+    try {
+      return await compileAndUpdate(project, request, info, recipe, builder, begin);
+    } finally {
+      // The next compile's process starts once this update is over (see BuilderPool.standBy).
+      pool.standBy(builder);
+    }
+  };
+
+  const compileAndUpdate = async (project: string, request: LiveUpdateRequest, info: LiveProject, recipe: LiveUpdateRecipe, builder: Builder, begin: number): Promise<LiveUpdateOutcome> => {
     logger.info('live update', { plugin: project, files: request.files.length });
     // The compile is the first process (the hot path: change set closed → compile running); the container check
     // starts once the compile runs (or waits behind another one) and runs alongside it.
@@ -247,6 +256,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
         continue;
       }
       const warmed = await compile(builder, entry.info, entry.recipe, entry.project, warmups.signal);
+      pool.standBy(builder);
       if (warmed.kind === 'done') {
         await files.removeDirectory(warmed.hostDir);
         logger.debug('live update builder warm', { plugin: entry.project, duration: formatSeconds(warmed.durationMs), exit: warmed.result.exitCode });
