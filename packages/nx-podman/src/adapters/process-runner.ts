@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { execa } from 'execa';
 import { formatCommand } from '../core/command-line';
 import { CommandNotFoundError } from '../core/errors';
@@ -14,11 +14,12 @@ export function createProcessRunner(): ProcessRunner {
   return {
     async run(file, args, options = {}) {
       const treeFirst = options.stopTreeFirst;
+      const laterInput = typeof options.input === 'string' || options.input === undefined ? options.input : streamOf(options.input);
       const subprocess = execa(file, [...args], {
         cwd: options.cwd,
         env: options.env,
         extendEnv: true,
-        input: typeof options.input === 'string' || options.input === undefined ? options.input : readableOf(options.input),
+        input: laterInput,
         stdin: options.input === undefined ? 'ignore' : undefined,
         reject: false,
         stripFinalNewline: false,
@@ -33,6 +34,8 @@ export function createProcessRunner(): ProcessRunner {
         forceKillAfterDelay: options.forceKillAfterMs ?? 5000,
         maxBuffer: 64 * 1024 * 1024,
       });
+      // A process that ends before its promised input came: its stdin ends too (else the run would never settle).
+      if (laterInput instanceof PassThrough) subprocess.once('exit', () => laterInput.end());
       if (options.onOutput) {
         const onOutput = options.onOutput;
         subprocess.stdout?.on('data', (chunk: Buffer) => onOutput(chunk.toString(), 'stdout'));
@@ -85,11 +88,11 @@ export function createProcessRunner(): ProcessRunner {
   };
 }
 
-/** A stream that yields the text once the promise resolves, then ends. */
-function readableOf(text: Promise<string>): Readable {
-  return Readable.from(
-    (async function* () {
-      yield await text;
-    })(),
-  );
+/** A stream that carries the text once the promise resolves, then ends (or ends without it: see its caller). */
+function streamOf(text: Promise<string>): PassThrough {
+  const stream = new PassThrough();
+  void text.then((value) => {
+    if (!stream.writableEnded) stream.end(value);
+  });
+  return stream;
 }
