@@ -19,6 +19,9 @@ import type { ImageConfig } from '../../core/podman-output';
 import type { FileReader, Logger, PodmanEngine, ProcessResult, SleepClock } from '../../core/ports';
 import type { LiveProject } from './live-updater';
 
+/** podman's answer to an exec in a container that is not there or not running (exit 125). */
+const BUILDER_GONE = /no such container|container state improper/;
+
 /** A warm dev builder container (one per builder image, context, env and user). */
 export interface Builder {
   key: string;
@@ -240,6 +243,12 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       });
       try {
         const result = await running;
+        if (result.exitCode === 125 && BUILDER_GONE.test(result.stderr)) {
+          // Removed or stopped by hand: the next save starts a new builder; this one takes the full build.
+          const index = builders.indexOf(builder);
+          if (index >= 0) builders.splice(index, 1);
+          return { kind: 'error' as const, message: `the live update builder "${builder.spec.name}" is gone (${result.stderr.trim().split('\n')[0]}); the next save starts a new one` };
+        }
         return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
       } finally {
         release();

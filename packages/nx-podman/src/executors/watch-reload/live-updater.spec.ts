@@ -140,6 +140,16 @@ describe('createLiveUpdater', () => {
     expect(other).toEqual({ status: 'fallback', reason: expect.stringContaining('not the image last built for this project') });
   });
 
+  it('a builder removed by hand: that save takes the full build, saying why, and the next one starts a new builder', async () => {
+    const { engine, update } = setup();
+    engine.on(['exec'], { exitCode: 125, stderr: 'Error: no container with name or ID "nx-podman-builder-x" found: no such container\n' });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: expect.stringMatching(/^the live update builder "nx-podman-builder-\w+-\w+" is gone \(Error: no container with name or ID .*\); the next save starts a new one$/) });
+    expect(commands(engine).filter((command) => command === 'run')).toHaveLength(1);
+    engine.on(['exec'], { stderr: 'prism/postgres\n' });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    expect(commands(engine).filter((command) => command === 'run')).toHaveLength(2);
+  });
+
   it('a compile error is a result with the compiler output; nothing is copied', async () => {
     const { engine, update } = setup({ compileExit: 1 });
     await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'compile-failed', exitCode: 1, output: '# x\n./main.go:3:1: syntax error' });
