@@ -36,10 +36,12 @@ async function replaceFileBelow(source: string, root: string, path: string): Pro
   let at = root;
   for (const [index, part] of parts.entries()) {
     at = join(at, part);
+    const shown = posix.join('/', ...parts.slice(0, index + 1));
+    const last = index === parts.length - 1;
     const found = await lstat(at).catch(() => undefined);
-    if (!found) return `${posix.join('/', ...parts.slice(0, index + 1))} does not exist`;
-    if (found.isSymbolicLink()) return `${posix.join('/', ...parts.slice(0, index + 1))} is a symbolic link`;
-    if (index < parts.length - 1 ? !found.isDirectory() : !found.isFile()) return `${posix.join('/', ...parts.slice(0, index + 1))} is not a ${index < parts.length - 1 ? 'directory' : 'file'}`;
+    if (!found) return `${shown} does not exist`;
+    if (found.isSymbolicLink()) return `${shown} is a symbolic link`;
+    if (last ? !found.isFile() : !found.isDirectory()) return `${shown} is not a ${last ? 'file' : 'directory'}`;
   }
   const target = at;
   const temporary = `${target}.nx-podman-${process.pid}`;

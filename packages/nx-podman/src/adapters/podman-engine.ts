@@ -1,5 +1,4 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containersOnLayers, rootUpperDir, storageOfUpperDir } from '../core/build-containers';
@@ -12,6 +11,7 @@ import { buildGlobalArgs, parsePodmanVersion, type PodmanConnection, type Podman
 import type { PodmanEngine, RunProcessOptions, ProcessRunner } from '../core/ports';
 import { createProcessRunner } from './process-runner';
 import { readMountInfo } from './process-tree';
+import { createSystemClock } from './system-clock';
 
 /** How long an aborted `podman build` may take to clean up after its RUN step was killed, before it is signalled. */
 const BUILD_ABORT_GRACE_MS = 3000;
@@ -38,7 +38,7 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
     const ids: string[] = [];
     for (const [file, onLayers] of layers) ids.push(...containersOnLayers(await readFile(file, 'utf8').catch(() => '[]'), onLayers));
     if (ids.length === 0) return;
-    await execRetryingSignals({ exec }, ['rm', '--force', '--ignore', '--time', '0', ...ids], { clock: { now: () => performance.now(), sleep: (ms) => sleep(ms) }, timeoutMs: 20_000 });
+    await execRetryingSignals({ exec }, ['rm', '--force', '--ignore', '--time', '0', ...ids], { clock: createSystemClock(), timeoutMs: 20_000 });
   };
   return {
     connection,

@@ -176,6 +176,9 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     return started;
   };
 
+  /** The builder's process waiting for its next compile, if it is still there. */
+  const waitingProcess = (builder: Builder) => (builder.waiting?.ended ? undefined : builder.waiting);
+
   /**
    * Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits.
    * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). The
@@ -196,8 +199,9 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     let compiler: CompileProcess | undefined;
     let startedAhead = false;
     if (input !== undefined) {
-      startedAhead = builder.waiting !== undefined && !builder.waiting.ended;
-      compiler = startedAhead ? builder.waiting : startCompileProcess(builder);
+      compiler = waitingProcess(builder);
+      startedAhead = compiler !== undefined;
+      compiler ??= startCompileProcess(builder);
       builder.waiting = undefined;
     }
     const abortProcess = () => compiler?.controller.abort();
@@ -262,9 +266,9 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     builderFor,
     compile,
     standBy(builder) {
-      if (closing || (builder.waiting && !builder.waiting.ended)) return;
+      if (closing || waitingProcess(builder)) return;
       void builder.ready.then((failed) => {
-        if (!failed && !closing && (!builder.waiting || builder.waiting.ended)) builder.waiting = startCompileProcess(builder);
+        if (!failed && !closing && !waitingProcess(builder)) builder.waiting = startCompileProcess(builder);
       });
     },
     async removeLeftovers(engines) {

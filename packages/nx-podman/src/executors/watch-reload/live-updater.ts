@@ -134,13 +134,13 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return prepared;
   };
 
-  /** The container, if it runs this project's image: else why the full path is needed. */
   /** The project's container as podman describes it; undefined when there is none. */
   const inspectContainer = async (info: LiveProject): Promise<ContainerState | undefined> => {
     const inspected = await info.engine.exec(buildInspectArgs(info.container.name));
     return inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
   };
 
+  /** The container, if it runs this project's image: else why the full path is needed. */
   const checkContainer = async (info: LiveProject) => {
     const state = await inspectContainer(info);
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
