@@ -280,6 +280,7 @@ function removeDemoPodmanObjects(plugins, imageIds, env) {
   const podman = (args) => spawnSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
   const containers = plugins.flatMap((name) => [`${name}-plugin`, `${name}-plugin-debug`]);
   podman(['rm', '-f', '--ignore', '--time', '5', ...containers]);
+  podman(['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)]);
   // Tagged images count too: a build that finished but was never run (the demo stopped first) logged no image id.
   const tagged = plugins.flatMap((name) => ['production', 'latest', 'debug'].map((tag) => `localhost/prism/${name}-plugin:${tag}`));
   const taggedIds = tagged.map((ref) => podman(['image', 'inspect', '--format', '{{.Id}}', ref]).stdout?.trim()).filter(Boolean);

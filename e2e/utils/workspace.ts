@@ -95,6 +95,8 @@ export function spawnLongRunning(file: string, args: string[], cwd: string, env:
 /** Removes containers and images by name; ignores missing ones. Use in afterAll/afterEach. */
 export function removePodmanObjects({ containers = [], images = [] }: { containers?: string[]; images?: string[] }): void {
   if (containers.length) execFileSync('podman', ['rm', '-f', '--ignore', ...containers], { stdio: 'ignore' });
+  // podman-run puts each container in its own pod (`<name>-pod`), whose infra container holds the ports.
+  if (containers.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)], { stdio: 'ignore' });
   for (const image of images) {
     try {
       execFileSync('podman', ['rmi', '-f', image], { stdio: 'ignore' });

@@ -13,7 +13,9 @@ const containerOf = (name) => `nxp-bench-${name.replace(/^nxpbench/, '')}`;
 
 /** Removes the bench's containers and images (only ours: names and the project label). */
 export function removeRealObjects() {
-  spawnSync('podman', ['rm', '-f', '--ignore', '--time', '2', ...REAL_PLUGINS.flatMap((name) => [containerOf(name), `${containerOf(name)}-debug`])], { stdio: 'ignore' });
+  const containers = REAL_PLUGINS.flatMap((name) => [containerOf(name), `${containerOf(name)}-debug`]);
+  spawnSync('podman', ['rm', '-f', '--ignore', '--time', '2', ...containers], { stdio: 'ignore' });
+  spawnSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)], { stdio: 'ignore' });
   for (const name of REAL_PLUGINS) {
     const listed = spawnSync('podman', ['images', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${name}`], { encoding: 'utf8' });
     const ids = [...new Set((listed.stdout ?? '').split('\n').filter(Boolean))];

@@ -1,5 +1,5 @@
 // Makes a fresh machine ready for the README's commands: Node version check, `npm ci` when node_modules is missing,
-// and the system packages the real-podman layers need (podman, runc, Go for the local builder image, busybox-static
+// and the system packages the real-podman layers need (podman, runc, catatonit, Go for the local builder image, busybox-static
 // for the local base images). System packages are installed only when missing, only as root with apt-get (a Debian
 // CI machine or container); anywhere else the script stops and says what to install.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,8 @@ import { join } from 'node:path';
 const SYSTEM_PACKAGES = [
   { pkg: 'podman', present: () => which('podman') },
   { pkg: 'runc', present: () => which('runc') },
+  // podman-run's pods: podman makes the pod's infra (pause) image locally from catatonit, with no registry.
+  { pkg: 'catatonit', present: () => which('catatonit') || existsSync('/usr/libexec/podman/catatonit') },
   { pkg: 'golang-go', present: () => which('go') },
   { pkg: 'busybox-static', present: () => existsSync('/bin/busybox') || existsSync('/usr/bin/busybox') },
 ];

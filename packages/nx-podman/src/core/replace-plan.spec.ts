@@ -130,6 +130,54 @@ describe('replaceContainer', () => {
     expect(t.containers.get('postgres-plugin')?.imageId).toBe('b'.repeat(64));
   });
 
+  describe('with a pod (the default of podman-run)', () => {
+    const podded = () => request({ container: containerRunSpec({ pod: 'postgres-plugin-pod', ports: ['127.0.0.1:9090:9090'] }) });
+    const config = '{"ports":["127.0.0.1:9090:9090"],"network":null}';
+
+    it('makes the pod with the ports when it is missing, then runs the container in it without -p', async () => {
+      const t = setup();
+      t.engine.on(['pod', 'inspect'], { exitCode: 125, stderr: 'Error: no such pod postgres-plugin-pod' });
+      expect(await replaceContainer(podded(), t.ports)).toMatchObject({ status: 'healthy' });
+      expect(t.engine.calls.map((call) => call.slice(0, 2).join(' '))).toEqual(['container inspect', 'pod inspect', 'pod create', 'run -d']);
+      expect(t.engine.callsStartingWith('pod', 'create')[0]).toEqual([
+        'pod', 'create', '--name', 'postgres-plugin-pod', '--infra-name', 'postgres-plugin-pod-infra', '--share', 'net',
+        '--label', 'io.prism.nx-podman.project=postgres', '--label', `io.prism.nx-podman.pod-config=${config}`,
+        '-p', '127.0.0.1:9090:9090',
+      ]);
+      const run = t.engine.callsStartingWith('run')[0]!;
+      expect(run).toEqual(expect.arrayContaining(['--pod', 'postgres-plugin-pod']));
+      expect(run).not.toContain('-p');
+    });
+
+    it('keeps a pod made with the same ports (no podman call for it besides the look)', async () => {
+      const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 } });
+      t.engine.on(['pod', 'inspect'], { stdout: JSON.stringify({ Id: 'p1', Labels: { 'io.prism.nx-podman.pod-config': config } }) });
+      expect(await replaceContainer(podded(), t.ports)).toMatchObject({ status: 'healthy' });
+      expect(t.engine.calls.map((call) => call.slice(0, 2).join(' '))).toEqual(['container inspect', 'pod inspect', 'rm --force', 'run -d']);
+    });
+
+    it('makes a pod with other ports again, after the old container is gone', async () => {
+      const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 } });
+      t.engine.on(['pod', 'inspect'], { stdout: JSON.stringify({ Id: 'p1', Labels: { 'io.prism.nx-podman.pod-config': '{"ports":["127.0.0.1:8080:9090"],"network":null}' } }) });
+      expect(await replaceContainer(podded(), t.ports)).toMatchObject({ status: 'healthy' });
+      expect(t.engine.calls.map((call) => call.slice(0, 2).join(' '))).toEqual(['container inspect', 'pod inspect', 'rm --force', 'pod rm', 'pod create', 'run -d']);
+      expect(t.engine.callsStartingWith('pod', 'rm')[0]).toEqual(['pod', 'rm', '--force', '--ignore', 'postgres-plugin-pod']);
+    });
+
+    it('a pod that cannot be made fails the replace, naming the option that avoids pods', async () => {
+      const t = setup();
+      t.engine.on(['pod', 'inspect'], { exitCode: 125 });
+      t.engine.on(['pod', 'create'], { exitCode: 125, stderr: 'Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH' });
+      const result = await replaceContainer(podded(), t.ports);
+      expect(result).toEqual({
+        status: 'failed',
+        rolledBack: false,
+        message: 'Could not create the pod "postgres-plugin-pod" for "postgres" (exit 125): Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH. Set the podman-run option "pod" to false to run the container without a pod.',
+      });
+      expect(t.engine.callsStartingWith('run')).toEqual([]);
+    });
+  });
+
   it('gives each probe attempt at most the time left and waits the interval between attempts', async () => {
     const t = setup({ probe: () => ({ ok: false, reason: 'HTTP 503' }) });
     await replaceContainer(request({ health: { ...http, timeoutMs: 3000, intervalMs: 1000 } }), t.ports);

@@ -3,10 +3,15 @@ import { describeHealthCheck, healthCheckLabel, type HealthSettings } from './he
 import {
   buildInspectArgs,
   buildLogsArgs,
+  buildPodCreateArgs,
+  buildPodInspectArgs,
+  buildPodRemoveArgs,
   buildRemoveArgs,
   buildRestartArgs,
   buildRunArgs,
   parseContainerInspect,
+  parsePodConfig,
+  podConfig,
   type ContainerRunSpec,
   type ContainerState,
 } from './run-args';
@@ -132,6 +137,25 @@ async function startAndWait(request: ReplaceRequest, ports: ReplacePorts, imageI
   return waitHealthy(request, ports, startedAt);
 }
 
+/** Whether the spec's pod exists with the ports and network the spec asks for. */
+async function podState(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }): Promise<'current' | 'stale' | 'missing'> {
+  const result = await ports.engine.exec(buildPodInspectArgs(spec.pod));
+  const config = result.exitCode === 0 ? parsePodConfig(result.stdout) : undefined;
+  if (config === undefined) return 'missing';
+  return config === podConfig(spec) ? 'current' : 'stale';
+}
+
+/** Makes the spec's pod (after removing a stale one); the failure message, or undefined when the pod is ready. */
+async function makePod(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }, stale: boolean): Promise<string | undefined> {
+  if (stale) {
+    ports.logger.debug('pod has other ports or network; making it again', { plugin: spec.project, pod: spec.pod });
+    await ports.engine.exec(buildPodRemoveArgs(spec.pod));
+  }
+  const created = await ports.engine.exec(buildPodCreateArgs(spec));
+  if (created.exitCode === 0) return undefined;
+  return `Could not create the pod "${spec.pod}" for "${spec.project}" (exit ${created.exitCode}): ${(created.stderr || created.stdout).trim()}. Set the podman-run option "pod" to false to run the container without a pod.`;
+}
+
 async function showLogs(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
   const logs = await ports.engine.exec(buildLogsArgs(spec.name, FAILURE_LOG_LINES), { signal: ports.signal });
   const text = [logs.stdout, logs.stderr].filter((part) => part.trim() !== '').join('');
@@ -153,6 +177,8 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
   logger.info('starting plugin container', { plugin, image: shortImageId(request.imageId) });
 
   const previous = await inspect(ports, spec.name);
+  // Looked at before the old container stops: only making the pod (the first time) is downtime.
+  const pod = spec.pod === undefined ? undefined : await podState(ports, { ...spec, pod: spec.pod });
   let stopSentAt: number | undefined;
   if (previous) {
     logger.debug('stopping and removing old container', { plugin, container: spec.name, image: shortImageId(previous.imageId), status: previous.status });
@@ -170,6 +196,10 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
     logger.debug('no old container to replace', { plugin, container: spec.name });
   }
   if (ports.signal?.aborted) return { status: 'failed', rolledBack: false, message: 'aborted' };
+  if (spec.pod !== undefined && pod !== 'current') {
+    const failure = await makePod(ports, { ...spec, pod: spec.pod }, pod === 'stale');
+    if (failure) return { status: 'failed', rolledBack: false, message: failure };
+  }
 
   const started = await startAndWait(request, ports, request.imageId);
   if (started.ok) {

@@ -1,4 +1,4 @@
-import { buildRunArgs, buildStopArgs, normalizePort, parseContainerInspect, PortSpecError } from './run-args';
+import { buildPodCreateArgs, buildRunArgs, buildStopArgs, normalizePort, parseContainerInspect, parsePodConfig, PortSpecError } from './run-args';
 import { containerRunSpec } from '../testing/container-run-spec';
 
 const spec = containerRunSpec;
@@ -46,6 +46,26 @@ describe('buildRunArgs', () => {
       'sha256:def',
       '/plugin', '--port', '9090',
     ]);
+  });
+
+  it('in a pod: joins it and leaves ports and network to the pod (podman refuses them on a container in a pod)', () => {
+    const podded = spec({ pod: 'postgres-plugin-pod', ports: ['127.0.0.1:9090:9090'], network: 'prism' });
+    const { args } = buildRunArgs(podded, 'sha256:abc');
+    expect(args).toEqual(expect.arrayContaining(['--pod', 'postgres-plugin-pod']));
+    expect(args).not.toContain('-p');
+    expect(args).not.toContain('--network');
+    expect(buildPodCreateArgs(podded)).toEqual([
+      'pod', 'create', '--name', 'postgres-plugin-pod', '--infra-name', 'postgres-plugin-pod-infra', '--share', 'net',
+      '--label', 'io.prism.nx-podman.project=postgres', '--label', 'io.prism.nx-podman.pod-config={"ports":["127.0.0.1:9090:9090"],"network":"prism"}',
+      '-p', '127.0.0.1:9090:9090', '--network', 'prism',
+    ]);
+  });
+
+  it('reads the pod config label back from podman pod inspect; undefined for anything else', () => {
+    expect(parsePodConfig(JSON.stringify({ Id: 'p', Labels: { 'io.prism.nx-podman.pod-config': '{"ports":[]}' } }))).toBe('{"ports":[]}');
+    expect(parsePodConfig(JSON.stringify({ Id: 'p', Labels: null }))).toBe('');
+    expect(parsePodConfig('[]')).toBeUndefined();
+    expect(parsePodConfig('Error: no such pod')).toBeUndefined();
   });
 
   it('passes env values through the child environment, never in the arguments', () => {

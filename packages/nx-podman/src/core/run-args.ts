@@ -5,6 +5,8 @@ export const PROJECT_LABEL = 'io.prism.nx-podman.project';
 export const STAGE_LABEL = 'io.prism.nx-podman.stage';
 /** Label carrying the full id of the image the container runs. */
 export const IMAGE_LABEL = 'io.prism.nx-podman.image';
+/** Label on a pod podman-run creates: the ports and network it was created with ({@link podConfig}). */
+export const POD_CONFIG_LABEL = 'io.prism.nx-podman.pod-config';
 /** Prefix reserved for the plugin's own labels; user `labels` may not use it. */
 export const RESERVED_LABEL_PREFIX = 'io.prism.nx-podman.';
 
@@ -26,6 +28,12 @@ export interface ContainerRunSpec {
   readonly volumes: readonly string[];
   /** `--network` value, or undefined for podman's default. */
   readonly network: string | undefined;
+  /**
+   * Pod that holds the container's network and published ports (`ports` and `network` go to the pod), or undefined
+   * when the container has its own. A pod's infra container keeps the network up while the plugin's container
+   * restarts, so a restart skips the network's teardown and set-up (0.3 s of 0.75 s here).
+   */
+  readonly pod: string | undefined;
   /** User labels (the plugin's own labels are added by {@link buildRunArgs}). */
   readonly labels: Readonly<Record<string, string>>;
   /** Extra `podman run` arguments, inserted before the image. */
@@ -52,14 +60,62 @@ export function buildRunArgs(spec: ContainerRunSpec, image: string, imageId: str
   const args = ['run', '-d', '--name', spec.name, '--pull=never', '--stop-timeout', String(spec.stopTimeoutSeconds)];
   for (const [key, value] of Object.entries(spec.labels)) args.push('--label', `${key}=${value}`);
   args.push('--label', `${PROJECT_LABEL}=${spec.project}`, '--label', `${STAGE_LABEL}=${spec.stage}`, '--label', `${IMAGE_LABEL}=${imageId}`);
-  for (const port of spec.ports) args.push('-p', port);
+  if (spec.pod !== undefined) args.push('--pod', spec.pod);
+  else for (const port of spec.ports) args.push('-p', port);
   for (const file of spec.envFiles) args.push('--env-file', file);
   // After --env-file so that explicit values win, as on the podman command line.
   for (const name of Object.keys(spec.env)) args.push('--env', name);
   for (const volume of spec.volumes) args.push('-v', volume);
-  if (spec.network !== undefined) args.push('--network', spec.network);
+  if (spec.network !== undefined && spec.pod === undefined) args.push('--network', spec.network);
   args.push(...spec.extraArgs, image, ...spec.command);
   return { args, env: { ...spec.env } };
+}
+
+/** What a pod is created with, as the {@link POD_CONFIG_LABEL} value: a pod with another value is made again. */
+export function podConfig(spec: Pick<ContainerRunSpec, 'ports' | 'network'>): string {
+  return JSON.stringify({ ports: spec.ports, network: spec.network ?? null });
+}
+
+/** Name of the infra container of the pod {@link buildPodCreateArgs} makes: `<pod>-infra`. */
+export function podInfraName(pod: string): string {
+  return `${pod}-infra`;
+}
+
+/**
+ * `pod create` for a spec with a pod: the pod shares only the network namespace (the container keeps its own
+ * hostname and IPC) and publishes the spec's ports. It keeps running when its container stops (exit policy
+ * `continue`), so a restart does not tear the network down.
+ */
+export function buildPodCreateArgs(spec: ContainerRunSpec): string[] {
+  if (spec.pod === undefined) throw new Error(`container "${spec.name}" has no pod`);
+  const args = ['pod', 'create', '--name', spec.pod, '--infra-name', podInfraName(spec.pod), '--share', 'net'];
+  args.push('--label', `${PROJECT_LABEL}=${spec.project}`, '--label', `${POD_CONFIG_LABEL}=${podConfig(spec)}`);
+  for (const port of spec.ports) args.push('-p', port);
+  if (spec.network !== undefined) args.push('--network', spec.network);
+  return args;
+}
+
+/** `pod inspect NAME` (a JSON object on stdout; exit 125 when missing). */
+export function buildPodInspectArgs(pod: string): string[] {
+  return ['pod', 'inspect', pod];
+}
+
+/** `pod rm --force --ignore NAME`: removes the pod, its infra container and any container left in it. */
+export function buildPodRemoveArgs(pod: string): string[] {
+  return ['pod', 'rm', '--force', '--ignore', pod];
+}
+
+/** The {@link POD_CONFIG_LABEL} of `podman pod inspect` output; '' when the pod has none, undefined when it is not a pod. */
+export function parsePodConfig(json: string): string | undefined {
+  try {
+    const value = JSON.parse(json) as unknown;
+    const first = (Array.isArray(value) ? value[0] : value) as { Id?: unknown; Labels?: Record<string, unknown> | null } | undefined;
+    if (!first || typeof first.Id !== 'string') return undefined;
+    const label = first.Labels?.[POD_CONFIG_LABEL];
+    return typeof label === 'string' ? label : '';
+  } catch {
+    return undefined;
+  }
 }
 
 /** `stop --ignore --time N NAME`: a missing container is not an error. */

@@ -11,6 +11,7 @@ export function containerRunSpec(overrides: Partial<ContainerRunSpec> = {}): Con
     envFiles: [],
     volumes: [],
     network: undefined,
+    pod: undefined,
     labels: {},
     extraArgs: [],
     command: [],

@@ -26,7 +26,7 @@ describe('normalizePodmanRunOptions', () => {
       workspaceRoot: '/ws',
       connection: { podman: 'podman', remote: false, connection: undefined },
       image: undefined,
-      container: containerRunSpec(),
+      container: containerRunSpec({ pod: 'postgres-plugin-pod' }),
       health: { check: { kind: 'running', graceMs: 2000 }, timeoutMs: 30_000, intervalMs: 1000 },
       rollback: true,
     });
@@ -37,6 +37,23 @@ describe('normalizePodmanRunOptions', () => {
   it('names the debug container <project>-plugin-debug; `name` overrides', () => {
     expect(normalize({ stage: 'debug' }).container.name).toBe('postgres-plugin-debug');
     expect(normalize({ stage: 'debug', name: 'pg' }).container.name).toBe('pg');
+  });
+
+  it('puts the container in its own pod <name>-pod, unless the network is set up otherwise or "pod" is false', () => {
+    expect(normalize({ stage: 'debug' }).container.pod).toBe('postgres-plugin-debug-pod');
+    expect(normalize({ network: 'prism' }).container.pod).toBe('postgres-plugin-pod');
+    expect(normalize({ pod: false }).container.pod).toBeUndefined();
+    for (const network of ['host', 'none', 'container:db', 'ns:/run/netns/x']) expect(normalize({ network }).container.pod).toBeUndefined();
+    for (const extraArgs of [['-p', '8080:80'], ['--publish=8080:80'], ['--add-host', 'db:10.0.0.2'], ['--dns=1.1.1.1'], ['--pod', 'mine']]) {
+      expect(normalize({ extraArgs }).container.pod).toBeUndefined();
+    }
+    expect(normalize({ extraArgs: ['--init', '--memory', '256m'] }).container.pod).toBe('postgres-plugin-pod');
+  });
+
+  it('"pod": true with a network set up otherwise fails naming both options and the fix', () => {
+    expect(errorOf({ pod: true, network: 'host' })).toMatch(/"pod".*"network": "host" leaves no network for a pod to hold\. Set "pod" to false/s);
+    expect(errorOf({ pod: true, extraArgs: ['--dns', '1.1.1.1'] })).toMatch(/"pod".*"extraArgs" has "--dns", which podman takes only on the pod/s);
+    expect(errorOf({ pod: 'yes' as never })).toMatch(/"pod".*Expected true or false/s);
   });
 
   it('binds ports to 127.0.0.1 unless a host address is given', () => {

@@ -32,6 +32,21 @@ export interface PodmanRunContext {
 }
 
 /** Defaults of the options, keyed like schema.json (whose `default`s must equal these: a test checks). */
+/** `extraArgs` that configure the network: in a pod they belong to the pod, so podman refuses them on its container. */
+const NETWORK_ARGS = ['-p', '--publish', '-P', '--publish-all', '--network', '--net', '--pod', '--pod-id-file', '--add-host', '--dns', '--dns-option', '--dns-search', '--ip', '--ip6', '--mac-address', '--network-alias', '--no-hosts', '--http-proxy'];
+
+/**
+ * Why the container cannot join a pod ({@link ContainerRunSpec.pod}), or undefined when it can: a network with no
+ * network namespace of its own to hold (`host`, `none`, another container's or a path), or network settings in
+ * `extraArgs` (podman takes those only on the pod).
+ */
+function podConflictOf(network: string | undefined, extraArgs: readonly string[]): string | undefined {
+  if (network !== undefined && /^(host|none|private|container:|ns:)/.test(network)) return `"network": "${network}" leaves no network for a pod to hold.`;
+  const flag = extraArgs.find((arg) => NETWORK_ARGS.includes(arg.split('=')[0] ?? ''));
+  if (flag !== undefined) return `"extraArgs" has "${flag}", which podman takes only on the pod, not on a container in it.`;
+  return undefined;
+}
+
 export const PODMAN_RUN_DEFAULTS = {
   podman: 'podman',
   remote: false,
@@ -227,6 +242,10 @@ export function normalizePodmanRunOptions(given: PodmanRunExecutorSchema, ctx: P
   const stopTimeoutSeconds = positiveSeconds('stopTimeout', options.stopTimeout, PODMAN_RUN_DEFAULTS.stopTimeout, true);
   if (!Number.isInteger(stopTimeoutSeconds)) fail('stopTimeout', options.stopTimeout, 'Expected a whole number of seconds.');
   if (options.rollback !== undefined && typeof options.rollback !== 'boolean') fail('rollback', options.rollback, 'Expected true or false.');
+  if (options.pod !== undefined && typeof options.pod !== 'boolean') fail('pod', options.pod, 'Expected true or false.');
+  const podConflict = podConflictOf(options.network, extraArgs);
+  if (options.pod === true && podConflict) fail('pod', true, `${podConflict} Set "pod" to false (or leave it out) to run the container with its own network.`);
+  const pod = options.pod !== false && !podConflict ? `${name}-pod` : undefined;
 
   const container: ContainerRunSpec = Object.freeze({
     name,
@@ -237,6 +256,7 @@ export function normalizePodmanRunOptions(given: PodmanRunExecutorSchema, ctx: P
     envFiles: Object.freeze(envFiles),
     volumes: Object.freeze(volumes),
     network: options.network,
+    pod,
     labels: Object.freeze(labels),
     extraArgs: Object.freeze(extraArgs),
     command: Object.freeze(command),

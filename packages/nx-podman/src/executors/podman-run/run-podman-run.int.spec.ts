@@ -121,6 +121,7 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
 
   afterEach(() => {
     for (const name of created) podman(['rm', '--force', '--ignore', '--time', '0', name]);
+    for (const name of created) podman(['pod', 'rm', '--force', '--ignore', `${name}-pod`]);
     created.clear();
     workspace.cleanup();
   });
@@ -159,6 +160,17 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     expect(labels).toMatchObject({ 'io.prism.nx-podman.project': 'replace', 'io.prism.nx-podman.stage': 'production', 'io.prism.nx-podman.image': `sha256:${ids.v1}` });
     // Bound to 127.0.0.1 only.
     expect(podman(['port', name]).stdout.trim()).toBe('8080/tcp -> 127.0.0.1:19751');
+    // In its own pod, whose infra container holds the port: a restart (live update) keeps the network up.
+    const pod = JSON.parse(podman(['pod', 'inspect', `${name}-pod`]).stdout) as { Id: string; State: string; Containers: { Name: string }[] };
+    expect(podman(['container', 'inspect', '--format', '{{.Pod}}', name]).stdout.trim()).toBe(pod.Id);
+    expect(pod.Containers.map((container) => container.Name).sort()).toEqual([name, `${name}-pod-infra`].sort());
+    expect(podman(['restart', '--time', '1', name]).code).toBe(0);
+    let answer: string | undefined;
+    for (let attempt = 0; attempt < 100 && answer !== 'v1'; attempt++) {
+      answer = await get(19751);
+      if (answer !== 'v1') await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(answer).toBe('v1');
 
     await recordBuild('replace', 'production', ids.v2);
     await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'healthy', imageId: `sha256:${ids.v2}` });

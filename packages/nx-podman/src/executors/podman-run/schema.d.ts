@@ -57,4 +57,9 @@ export interface PodmanRunExecutorSchema {
   stopTimeout?: number;
   /** When the new container exits or never gets healthy, start the previous image again. @default true */
   rollback?: boolean;
+  /**
+   * Run the container in its own pod `<name>-pod`, which holds its network and published ports, so a restart (a live
+   * update) keeps the network up. @default true, unless `network` or `extraArgs` set up the network themselves
+   */
+  pod?: boolean;
 }

@@ -116,17 +116,27 @@ describe('createNxWatchTargets', () => {
     expect(out).toContain('ERROR build failed plugin=gone');
   });
 
-  it('stops the container of the watch stage (debug: <project>-plugin-debug) with SIGTERM, and SIGKILL when it has not stopped in time', async () => {
+  it('stops the container of the watch stage (debug: <project>-plugin-debug) with SIGTERM, and SIGKILL when it has not stopped in time; then its pod', async () => {
     const targets = setup({ stage: 'debug' });
     await targets.stop('postgres', { timeoutSeconds: 2 });
     expect(engines[0].engine.calls).toEqual([
       ['kill', '--signal', 'SIGTERM', 'postgres-plugin-debug'],
       ['wait', '--condition', 'stopped', 'postgres-plugin-debug'],
+      // The pod's infra container holds the published ports.
+      ['kill', '--signal', 'SIGKILL', 'postgres-plugin-debug-pod-infra'],
+      ['wait', '--condition', 'stopped', 'postgres-plugin-debug-pod-infra'],
     ]);
     engines[0].engine.calls.length = 0;
-    engines[0].engine.on(['wait'], { exitCode: 143, timedOut: true });
+    engines[0].engine.on(['wait'], (args) => (args.at(-1) === 'postgres-plugin-debug' ? { exitCode: 143, timedOut: true } : {}));
     await targets.stop('postgres', { timeoutSeconds: 2 });
-    expect(engines[0].engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['kill --signal SIGTERM', 'wait --condition stopped', 'kill --signal SIGKILL', 'wait --condition stopped']);
+    expect(engines[0].engine.calls.map((call) => call.slice(0, 4).join(' '))).toEqual([
+      'kill --signal SIGTERM postgres-plugin-debug',
+      'wait --condition stopped postgres-plugin-debug',
+      'kill --signal SIGKILL postgres-plugin-debug',
+      'wait --condition stopped postgres-plugin-debug',
+      'kill --signal SIGKILL postgres-plugin-debug-pod-infra',
+      'wait --condition stopped postgres-plugin-debug-pod-infra',
+    ]);
   });
 
   it('a podman call ended by a signal (Nx signalling the process tree at Ctrl-C) is made again', async () => {
@@ -140,16 +150,19 @@ describe('createNxWatchTargets', () => {
     for (let i = 0; i < 20 && clock.pendingTimers === 0; i++) await new Promise((resolve) => setImmediate(resolve));
     clock.advance(250);
     await stopping;
-    expect(engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['kill --signal SIGTERM', 'kill --signal SIGTERM', 'wait --condition stopped']);
+    expect(engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['kill --signal SIGTERM', 'kill --signal SIGTERM', 'wait --condition stopped', 'kill --signal SIGKILL', 'wait --condition stopped']);
   });
 
-  it('stopping a container that does not run does nothing more', async () => {
+  it('stopping a container that does not run waits for nothing (its pod is stopped all the same)', async () => {
     const targets = setup({});
     await targets.build('postgres', { signal: new AbortController().signal, quiet: true });
     engines[0].engine.calls.length = 0;
     engines[0].engine.on(['kill'], { exitCode: 125, stderr: 'Error: can only kill running containers' });
     await targets.stop('postgres', { timeoutSeconds: 2 });
-    expect(engines[0].engine.calls).toEqual([['kill', '--signal', 'SIGTERM', 'postgres-plugin']]);
+    expect(engines[0].engine.calls).toEqual([
+      ['kill', '--signal', 'SIGTERM', 'postgres-plugin'],
+      ['kill', '--signal', 'SIGKILL', 'postgres-plugin-pod-infra'],
+    ]);
   });
 
   it('a run target missing on the project fails with the option to fix', async () => {

@@ -9,7 +9,7 @@ import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import type { PodmanConnection } from '../../core/podman-version';
 import { execRetryingSignals } from '../../core/podman-retry';
-import { buildKillArgs, buildWaitStoppedArgs } from '../../core/run-args';
+import { buildKillArgs, buildWaitStoppedArgs, podInfraName } from '../../core/run-args';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
 import { pruneSupersededImages } from '../podman-build/image-retention';
 import { runPodmanBuild } from '../podman-build/run-podman-build';
@@ -256,13 +256,20 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
           timeoutMs,
           onRetry: (result) => logger.debug('podman call ended by a signal; again', { plugin: project, command: args[0], signal: result.signal }),
         });
-      const term = await run(buildKillArgs(name, 'SIGTERM'));
-      if (term.exitCode !== 0) return; // not running (or gone): nothing to stop
-      const waited = await run(buildWaitStoppedArgs(name), seconds * 1000);
-      if (waited.exitCode === 0 && !waited.timedOut) return;
-      logger.debug('container ignored SIGTERM; killing it', { plugin: project, container: name, after: `${seconds}s` });
-      await run(buildKillArgs(name, 'SIGKILL'));
-      await run(buildWaitStoppedArgs(name), 5000);
+      const stopContainer = async () => {
+        const term = await run(buildKillArgs(name, 'SIGTERM'));
+        if (term.exitCode !== 0) return; // not running (or gone): nothing to stop
+        const waited = await run(buildWaitStoppedArgs(name), seconds * 1000);
+        if (waited.exitCode === 0 && !waited.timedOut) return;
+        logger.debug('container ignored SIGTERM; killing it', { plugin: project, container: name, after: `${seconds}s` });
+        await run(buildKillArgs(name, 'SIGKILL'));
+        await run(buildWaitStoppedArgs(name), 5000);
+      };
+      await stopContainer();
+      // The pod's infra container holds the published ports: stopped too, so they are free once the watcher is gone.
+      // It only sleeps, so SIGKILL loses nothing; podman starts it again with the container.
+      const pod = normalized.container.pod;
+      if (pod !== undefined && (await run(buildKillArgs(podInfraName(pod), 'SIGKILL'))).exitCode === 0) await run(buildWaitStoppedArgs(podInfraName(pod)), 5000);
     },
   };
 }
