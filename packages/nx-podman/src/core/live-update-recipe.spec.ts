@@ -7,7 +7,7 @@ WORKDIR /src
 COPY core/ core/
 COPY plugins/postgres/ plugins/postgres/
 WORKDIR /src/plugins/postgres
-RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -buildvcs=false -o /out/plugin .
+RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .
 
 FROM localhost/prism/busybox:latest AS debug
 COPY --from=builder /out/plugin /plugin
@@ -38,7 +38,7 @@ describe('inferLiveUpdateRecipe', () => {
           { source: 'core', target: '/src/core' },
           { source: 'plugins/postgres', target: '/src/plugins/postgres' },
         ],
-        command: 'go build -trimpath -buildvcs=false -o /out/plugin .',
+        command: 'go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .',
         cacheTargets: ['/tmp/gocache'],
         artifact: '/out/plugin',
         destination: '/plugin',
@@ -158,6 +158,8 @@ describe('goBuildPackage', () => {
   it.each([
     ['go build -trimpath -o /out/plugin .', '.'],
     ['CGO_ENABLED=0 go build -ldflags "-s" -o bin/server ./cmd/server', './cmd/server'],
+    ['go build -trimpath -ldflags="-s -w" -o /out/plugin .', '.'],
+    ['go build -ldflags "-X main.version=1 -s" -o /out/plugin ./cmd', './cmd'],
     ['go build -o /a', '.'],
     ['go build -o /a ./a ./b', undefined],
     ['go build -o /a example.com/x/cmd', undefined],
@@ -171,6 +173,7 @@ describe('goBuildOutput', () => {
     ['go build -o /out/plugin .', '/out/plugin'],
     ['cd x && /usr/local/go/bin/go build -trimpath -o=bin/app ./cmd', 'bin/app'],
     ["go build -o '/out/app'", '/out/app'],
+    ['go build -ldflags "-s -w -X main.v=1" -o /out/plugin .', '/out/plugin'],
     ['go vet ./... && go test ./...', undefined],
     ['go build ./...', undefined],
   ])('%s → %s', (command, output) => {

@@ -90,6 +90,11 @@ function unquote(value: string): string {
   return /^(["']).*\1$/s.test(value) ? value.slice(1, -1) : value;
 }
 
+/** The words of a shell command, quotes removed: `-ldflags="-s -w" -o /out/x` → `-ldflags=-s -w`, `-o`, `/out/x`. */
+export function shellWords(text: string): string[] {
+  return [...text.matchAll(/(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)+/g)].map((match) => match[0].replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'/g, (_all, double: string | undefined, single: string | undefined) => double ?? single ?? ''));
+}
+
 /** `ENV A=1 B="x y"` or the legacy `ENV A 1`. */
 function parseEnv(rest: string): [string, string][] {
   if (!/^\w+=/.test(rest)) {
@@ -116,7 +121,7 @@ function parseRun(rest: string): { flags: string[]; command: string } {
 /** The `-o` of the `go build` in a shell command, if it has one (`-o x`, `-o=x`). */
 export function goBuildOutput(command: string): string | undefined {
   for (const segment of command.split(/&&|\|\||;|\|/)) {
-    const words = segment.trim().split(/\s+/).map(unquote);
+    const words = shellWords(segment);
     const go = words.findIndex((word, index) => /(^|\/)go$/.test(word) && words[index + 1] === 'build');
     if (go < 0) continue;
     for (let index = go + 2; index < words.length; index++) {
@@ -130,7 +135,7 @@ export function goBuildOutput(command: string): string | undefined {
 /** The package argument of the `go build` in a shell command (`.`, `./cmd/server`); undefined when not one relative path. */
 export function goBuildPackage(command: string): string | undefined {
   for (const segment of command.split(/&&|\|\||;|\|/)) {
-    const words = segment.trim().split(/\s+/).map(unquote);
+    const words = shellWords(segment);
     const go = words.findIndex((word, index) => /(^|\/)go$/.test(word) && words[index + 1] === 'build');
     if (go < 0) continue;
     const args: string[] = [];

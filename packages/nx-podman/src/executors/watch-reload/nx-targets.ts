@@ -267,9 +267,10 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       };
       await stopContainer();
       // The pod's infra container holds the published ports: stopped too, so they are free once the watcher is gone.
-      // It only sleeps, so SIGKILL loses nothing; podman starts it again with the container.
+      // It only sleeps, so SIGKILL loses nothing (podman starts it again with the container), and there is nothing to
+      // wait for: the kill returns once the signal is delivered and conmon cleans up after it.
       const pod = normalized.container.pod;
-      if (pod !== undefined && (await run(buildKillArgs(podInfraName(pod), 'SIGKILL'))).exitCode === 0) await run(buildWaitStoppedArgs(podInfraName(pod)), 5000);
+      if (pod !== undefined) await run(buildKillArgs(podInfraName(pod), 'SIGKILL'));
     },
   };
 }

@@ -77,7 +77,7 @@ describe('plugin generator', () => {
       expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['core/'], ['postgres/']]);
       expect(text).toContain('WORKDIR /src/postgres\n');
       expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOTOOLCHAIN=local\n');
-      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -buildvcs=false -o /out/plugin .\n');
+      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
       expect(text.match(/^USER 65532:65532$/gm)).toHaveLength(2);
       expect(text.match(/^EXPOSE 9090$/gm)).toHaveLength(2);
     });
