@@ -31,7 +31,6 @@ export interface PodmanRunContext {
   overrides?: TargetOverrides;
 }
 
-/** Defaults of the options, keyed like schema.json (whose `default`s must equal these: a test checks). */
 /** `extraArgs` that configure the network: in a pod they belong to the pod, so podman refuses them on its container. */
 const NETWORK_ARGS = ['-p', '--publish', '-P', '--publish-all', '--network', '--net', '--pod', '--pod-id-file', '--add-host', '--dns', '--dns-option', '--dns-search', '--ip', '--ip6', '--mac-address', '--network-alias', '--no-hosts', '--http-proxy'];
 
@@ -47,6 +46,7 @@ function podConflictOf(network: string | undefined, extraArgs: readonly string[]
   return undefined;
 }
 
+/** Defaults of the options, keyed like schema.json (whose `default`s must equal these: a test checks). */
 export const PODMAN_RUN_DEFAULTS = {
   podman: 'podman',
   remote: false,
