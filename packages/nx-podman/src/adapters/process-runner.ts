@@ -33,6 +33,7 @@ export function createProcessRunner(): ProcessRunner {
         killSignal: options.killSignal ?? 'SIGTERM',
         forceKillAfterDelay: options.forceKillAfterMs ?? 5000,
         maxBuffer: 64 * 1024 * 1024,
+        buffer: options.buffer ?? true,
       });
       // A process that ends before its promised input came: its stdin ends too (else the run would never settle).
       if (laterInput instanceof PassThrough) subprocess.once('exit', () => laterInput.end());
@@ -88,11 +89,26 @@ export function createProcessRunner(): ProcessRunner {
   };
 }
 
-/** A stream that carries the text once the promise resolves, then ends (or ends without it: see its caller). */
-function streamOf(text: Promise<string>): PassThrough {
+/**
+ * A stream that carries the text once the promise resolves, then ends; or each chunk of the iterable as it comes, and
+ * ends with it. Either way it may end first, without it (see its caller): what comes later is dropped.
+ */
+function streamOf(input: Promise<string> | AsyncIterable<string>): PassThrough {
   const stream = new PassThrough();
-  void text.then((value) => {
-    if (!stream.writableEnded) stream.end(value);
-  });
+  // The process may be gone and its stdin closed: a write then fails, which is the process's end, not an error here.
+  stream.on('error', () => undefined);
+  if (input instanceof Promise) {
+    void input.then((value) => {
+      if (!stream.writableEnded) stream.end(value);
+    });
+    return stream;
+  }
+  void (async () => {
+    for await (const chunk of input) {
+      if (stream.writableEnded) return;
+      stream.write(chunk);
+    }
+    if (!stream.writableEnded) stream.end();
+  })();
   return stream;
 }

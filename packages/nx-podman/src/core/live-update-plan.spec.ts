@@ -3,8 +3,10 @@ import {
   buildBuilderRunArgs,
   buildCompileArgs,
   buildCompileInput,
-  buildCompileProcessArgs,
-  COMPILE_PROCESS_PROGRAM,
+  buildCompileServerArgs,
+  COMPILE_SERVER_PROGRAM,
+  compileRequestToken,
+  parseCompileDone,
   builderKey,
   coversMounts,
   goCachePaths,
@@ -102,19 +104,48 @@ describe('builder arguments', () => {
     expect(env).toEqual({ VERSION: 'secret-ish', GOFLAGS: '-mod=mod -v' });
   });
 
-  it('a compile process started ahead reads WORKDIR, the environment and the command on stdin; a line break in a value takes the plain exec', () => {
-    expect(buildCompileProcessArgs('nx-podman-builder-abc')).toEqual(['exec', '-i', 'nx-podman-builder-abc', '/bin/sh', '-c', COMPILE_PROCESS_PROGRAM]);
-    expect(buildCompileInput(recipe, '/nx-podman/out/postgres-1/plugin', { GOFLAGS: '-mod=mod' })).toBe(
-      '/src/plugins/postgres\nVERSION=secret-ish\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .\n',
-    );
-    expect(buildCompileInput({ ...recipe, args: { NOTE: 'two\nlines' } }, '/o', {})).toBeUndefined();
+  it('a compile server reads each request: token, WORKDIR, the environment, the command, token; a value it cannot carry takes the plain exec', () => {
+    expect(buildCompileServerArgs('nx-podman-builder-abc')).toEqual(['exec', '-i', 'nx-podman-builder-abc', '/bin/sh', '-c', COMPILE_SERVER_PROGRAM]);
+    const input = buildCompileInput(recipe, '/nx-podman/out/postgres-1/plugin', { GOFLAGS: '-mod=mod' }, 'tok-1')!;
+    expect(input).toBe('tok-1\n/src/plugins/postgres\nVERSION=secret-ish\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .\ntok-1\n');
+    expect(compileRequestToken(input)).toBe('tok-1');
+    expect(buildCompileInput({ ...recipe, args: { NOTE: 'two\nlines' } }, '/o', {}, 't')).toBeUndefined();
+    expect(buildCompileInput({ ...recipe, args: { 'NOT-A-NAME': 'x' } }, '/o', {}, 't')).toBeUndefined();
+    expect(buildCompileInput({ ...recipe, command: 'echo a\nt\necho b' }, '/o', {}, 't')).toBeUndefined();
   });
 
-  it('the compile process program runs the command as sh -c would, with values taken as they are (real sh)', () => {
-    const input = buildCompileInput({ ...recipe, workdir: '/', args: { A: `$HOME \`id\` 'q' "d"` }, command: 'echo "[$A] [$GOFLAGS] $(pwd)" && \\\n  exit 3' }, '/o', {})!;
-    const result = spawnSync('/bin/sh', ['-c', COMPILE_PROCESS_PROGRAM], { input, encoding: 'utf8' });
-    expect(result.stdout).toBe(`[$HOME \`id\` 'q' "d"] [-v] /\n`);
-    expect(result.status).toBe(3);
+  it('finds the done line of a compile in the output, wherever the chunks split it', () => {
+    expect(parseCompileDone('prism/core\nprism/postgres\n', 't1')).toBeUndefined();
+    expect(parseCompileDone('prism/core\nt1 0', 't1')).toBeUndefined();
+    expect(parseCompileDone('prism/core\nt1 0\n', 't1')).toEqual({ exitCode: 0, output: 'prism/core\n' });
+    expect(parseCompileDone('t1 2\n', 't1')).toEqual({ exitCode: 2, output: '' });
+    expect(parseCompileDone('# x\n./a.go:1: t1 2\nt1 1\n', 't1')).toEqual({ exitCode: 1, output: '# x\n./a.go:1: t1 2\n' });
+  });
+
+  it('the compile server runs requests one after another as sh -c would, values taken as they are, nothing kept between them (real sh)', () => {
+    const request = (token: string, patch: Partial<LiveUpdateRecipe>) => buildCompileInput({ ...recipe, ...patch }, '/o', {}, token)!;
+    const input = [
+      request('t1', { workdir: '/', args: { A: `$HOME \`id\` 'q' "d"` }, command: 'echo "[$A] [$GOFLAGS] $(pwd)" && \\\n  echo "to stderr" >&2 && exit 3' }),
+      // A directory that is not there fails that request only; the next one is read and runs.
+      request('t2', { workdir: '/no/such/dir', args: {}, command: 'echo never' }),
+      request('t3', { workdir: '/tmp', args: {}, command: 'echo "[${A-unset}] $(pwd)"; if read x; then echo "stdin: $x"; else echo "stdin: closed"; fi' }),
+    ].join('');
+    const result = spawnSync('/bin/sh', ['-c', COMPILE_SERVER_PROGRAM], { input, encoding: 'utf8' });
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe(`[$HOME \`id\` 'q' "d"] [-v] /`);
+    expect(lines.slice(1, 3)).toEqual(['to stderr', 't1 3']);
+    expect(lines.at(lines.indexOf('t3 0') - 2)).toBe('[unset] /tmp');
+    expect(lines.at(lines.indexOf('t3 0') - 1)).toBe('stdin: closed');
+    expect(lines).toContain('t2 125');
+    expect(result.stdout).not.toContain('never');
+    expect(result.status).toBe(0);
+  });
+
+  it('the compile server stops at a request cut short (its stdin ended mid-request) without running it (real sh)', () => {
+    const cut = buildCompileInput({ ...recipe, workdir: '/', args: {}, command: 'echo ran' }, '/o', {}, 't1')!.replace(/t1\n$/, '');
+    const result = spawnSync('/bin/sh', ['-c', COMPILE_SERVER_PROGRAM], { input: cut, encoding: 'utf8' });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(125);
   });
 
   it('keys builders by image, context, env and user, not by command or mounts (plugins share one)', () => {

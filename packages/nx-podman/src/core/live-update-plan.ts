@@ -149,7 +149,7 @@ function compileEnv(recipe: LiveUpdateRecipe, imageEnv: Readonly<Record<string, 
 
 /**
  * `podman exec` of one compile: the build step's command, in its WORKDIR, with {@link compileEnv}, the output
- * redirected. Used when the compile cannot go through a waiting compile process ({@link buildCompileInput}).
+ * redirected. Used when the compile cannot go through a compile server ({@link buildCompileInput}).
  */
 export function buildCompileArgs(spec: Pick<LiveBuilderSpec, 'name' | 'recipe'>, output: string, imageEnv: Readonly<Record<string, string>>): { args: string[]; env: Record<string, string> } {
   const { recipe } = spec;
@@ -161,36 +161,78 @@ export function buildCompileArgs(spec: Pick<LiveBuilderSpec, 'name' | 'recipe'>,
 }
 
 /**
- * The program of a compile process started ahead of its compile (`podman exec -i <builder> /bin/sh -c <this>`): it
- * waits on stdin for the compile ({@link buildCompileInput}), so podman's start-up is paid before the save, not after.
- * Nothing in it comes from the workspace: the WORKDIR, each `NAME=value` and the command arrive as lines and are used
- * as they are (`export "$line"` assigns without expanding), and the command runs as the build step runs it, `sh -c`.
+ * The program of a compile server (`podman exec -i <builder> /bin/sh -c <this>`): started once, it runs one compile
+ * after another as they come on stdin ({@link buildCompileInput}) and ends each with the line `<token> <exit code>`
+ * ({@link parseCompileDone}), so podman's start-up and exit (two podman processes, a conmon and a runc exec: about
+ * 0.3 CPU-s) are paid once per server, not once per save. Nothing in it comes from the workspace: the WORKDIR, each
+ * `NAME=value` and the command arrive as lines and are used as they are (`export "$assignment"` assigns without
+ * expanding), and the command runs as the build step runs it, `sh -c`. Each compile runs in a subshell (its directory
+ * and variables end with it), stdin closed, its errors on stdout (so that they come before its done line). A request
+ * is read to its end before anything runs, so a failing one cannot leave the rest of it to be read as the next.
  */
-export const COMPILE_PROCESS_PROGRAM = [
-  'IFS= read -r dir || exit 125',
-  'cd "$dir" || exit 125',
-  'while IFS= read -r assignment && [ -n "$assignment" ]; do export "$assignment" || exit 125; done',
-  'command=',
-  'while IFS= read -r line; do command="$command$line',
-  '"; done',
-  'exec /bin/sh -c "$command"',
+export const COMPILE_SERVER_PROGRAM = [
+  'exec 2>&1',
+  'while IFS= read -r token; do',
+  '  IFS= read -r dir || exit 125',
+  '  set --',
+  '  while IFS= read -r assignment && [ -n "$assignment" ]; do set -- "$@" "$assignment"; done',
+  '  command=',
+  '  complete=',
+  '  while IFS= read -r line; do',
+  '    if [ "$line" = "$token" ]; then complete=1; break; fi',
+  '    command="$command$line',
+  '"',
+  '  done',
+  '  [ -n "$complete" ] || exit 125',
+  '  (',
+  '    cd "$dir" || exit 125',
+  '    for assignment in "$@"; do export "$assignment" || exit 125; done',
+  '    exec /bin/sh -c "$command" </dev/null',
+  '  )',
+  '  echo "$token $?"',
+  'done',
 ].join('\n');
 
-/** `podman exec` of a compile process that waits for its compile on stdin. */
-export function buildCompileProcessArgs(builder: string): string[] {
-  return ['exec', '-i', builder, '/bin/sh', '-c', COMPILE_PROCESS_PROGRAM];
+/** `podman exec` of a compile server (see {@link COMPILE_SERVER_PROGRAM}). */
+export function buildCompileServerArgs(builder: string): string[] {
+  return ['exec', '-i', builder, '/bin/sh', '-c', COMPILE_SERVER_PROGRAM];
+}
+
+/** A variable name the server's `export` takes (an ARG's name always is). */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * One request to a compile server: `token` (a line no command has: it also ends the request), the WORKDIR, one
+ * `NAME=value` line per variable of {@link compileEnv}, an empty line, the command with its output redirected, `token`.
+ * Undefined when a value holds a line break or a name is not a shell variable's (then {@link buildCompileArgs}).
+ */
+export function buildCompileInput(recipe: LiveUpdateRecipe, output: string, imageEnv: Readonly<Record<string, string>>, token: string): string | undefined {
+  const env = Object.entries(compileEnv(recipe, imageEnv));
+  if (env.some(([name]) => !VARIABLE_NAME.test(name))) return undefined;
+  const lines = [recipe.workdir, ...env.map(([name, value]) => `${name}=${value}`)];
+  if (lines.some((line) => line.includes('\n'))) return undefined;
+  const command = redirectBuildOutput(recipe.command, recipe.artifact, output);
+  if (command.split('\n').includes(token)) return undefined;
+  return `${token}\n${lines.join('\n')}\n\n${command}\n${token}\n`;
+}
+
+/** The token of a compile server request: the first line of {@link buildCompileInput}'s text. */
+export function compileRequestToken(input: string): string {
+  return input.slice(0, input.indexOf('\n'));
 }
 
 /**
- * What a waiting compile process reads: the WORKDIR, one `NAME=value` line per variable of {@link compileEnv}, an
- * empty line, then the command with its output redirected. Undefined when a value holds a line break (then
- * {@link buildCompileArgs}).
+ * The end of one compile in a compile server's output: its exit code and everything the compile wrote before its done
+ * line (`<token> <exit code>`, see {@link COMPILE_SERVER_PROGRAM}); undefined while that line has not come.
  */
-export function buildCompileInput(recipe: LiveUpdateRecipe, output: string, imageEnv: Readonly<Record<string, string>>): string | undefined {
-  const assignments = Object.entries(compileEnv(recipe, imageEnv)).map(([name, value]) => `${name}=${value}`);
-  const lines = [recipe.workdir, ...assignments];
-  if (lines.some((line) => line.includes('\n'))) return undefined;
-  return `${lines.join('\n')}\n\n${redirectBuildOutput(recipe.command, recipe.artifact, output)}\n`;
+export function parseCompileDone(output: string, token: string): { exitCode: number; output: string } | undefined {
+  // Found in the output with a line break put before it: `at` is then where the done line starts in the output.
+  const at = `\n${output}`.indexOf(`\n${token} `);
+  if (at < 0) return undefined;
+  const end = output.indexOf('\n', at);
+  if (end < 0) return undefined;
+  const exitCode = Number(output.slice(at + token.length + 1, end));
+  return Number.isInteger(exitCode) ? { exitCode, output: output.slice(0, at) } : undefined;
 }
 
 /** The compiled packages `go build -v` listed, and the rest of its output (the compiler's messages). */

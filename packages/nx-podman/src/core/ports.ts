@@ -66,9 +66,15 @@ export interface RunProcessOptions {
   onOutput?: (chunk: string, stream: 'stdout' | 'stderr') => void;
   /**
    * Text written to stdin, then stdin is closed. A promise: the process starts now and gets its input (and the end of
-   * it) when the promise resolves; a process started ahead of its work waits for it that way.
+   * it) when the promise resolves. An async iterable: each chunk is written as it comes, stdin closes when it ends (a
+   * process serving requests for as long as it runs reads them that way).
    */
-  input?: string | Promise<string>;
+  input?: string | Promise<string> | AsyncIterable<string>;
+  /**
+   * Keep stdout and stderr for the result. `false`: they only go to `onOutput` and the result's are empty (a process
+   * that runs for as long as the watcher must not hold everything it ever wrote). @default true
+   */
+  buffer?: boolean;
   /** Kill the process after this many milliseconds. @default no timeout */
   timeoutMs?: number;
   /** Delay between the first signal and SIGKILL. @default 5000 */

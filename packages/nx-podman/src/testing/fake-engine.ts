@@ -31,6 +31,7 @@ export class FakeEngine implements PodmanEngine {
 
   async exec(args: readonly string[], options?: RunProcessOptions): Promise<ProcessResult> {
     const index = this.calls.push([...args]) - 1;
+    if (options?.input !== undefined && typeof options.input !== 'string' && !(options.input instanceof Promise)) return this.serve(index, args, options.input, options);
     if (options?.input !== undefined) {
       // Like a process reading stdin: it waits for its input, or for an abort.
       const signal = options.signal;
@@ -42,6 +43,31 @@ export class FakeEngine implements PodmanEngine {
     const match = this.responses.find((response) => response.prefix.every((part, index) => args[index] === part));
     const partial = match?.respond ? await match.respond(args, options) : (match?.result ?? {});
     return { command: ['podman', ...args].join(' '), exitCode: 0, stdout: '', stderr: '', aborted: false, timedOut: false, ...partial };
+  }
+
+  /**
+   * A process that reads requests on stdin for as long as it runs: each chunk gets the scripted answer (called with
+   * that chunk as `input`), whose stdout and stderr go to `onOutput`; it ends with its input (exit 0), an abort, or an
+   * answer that sets `exitCode` (the process died: that is its result).
+   */
+  private async serve(index: number, args: readonly string[], input: AsyncIterable<string>, options: RunProcessOptions): Promise<ProcessResult> {
+    const result = { command: ['podman', ...args].join(' '), exitCode: 0, stdout: '', stderr: '', aborted: false, timedOut: false };
+    const signal = options.signal;
+    const aborted = new Promise<undefined>((resolve) => (signal?.aborted ? resolve(undefined) : signal?.addEventListener('abort', () => resolve(undefined), { once: true })));
+    const requests = input[Symbol.asyncIterator]();
+    let received = '';
+    for (;;) {
+      const next = await Promise.race([requests.next(), aborted]);
+      if (next === undefined) return { ...result, exitCode: 143, aborted: true, signal: 'SIGTERM' };
+      if (next.done) return result;
+      received += next.value;
+      this.inputs.set(index, received);
+      const match = this.responses.find((response) => response.prefix.every((part, at) => args[at] === part));
+      const answer = match?.respond ? await match.respond(args, { ...options, input: next.value }) : (match?.result ?? {});
+      if (answer.exitCode !== undefined) return { ...result, ...answer };
+      if (answer.stdout) options.onOutput?.(answer.stdout, 'stdout');
+      if (answer.stderr) options.onOutput?.(answer.stderr, 'stderr');
+    }
   }
 
   async version(): Promise<PodmanVersion> {

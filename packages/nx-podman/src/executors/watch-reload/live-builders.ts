@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { shortImageId } from '../../core/image-id';
 import { execRetryingSignals } from '../../core/podman-retry';
@@ -7,10 +8,12 @@ import {
   buildBuilderRunArgs,
   buildCompileArgs,
   buildCompileInput,
-  buildCompileProcessArgs,
+  buildCompileServerArgs,
   builderKey,
+  compileRequestToken,
   coversMounts,
   goCachePaths,
+  parseCompileDone,
   shortHash,
   type LiveBuilderSpec,
 } from '../../core/live-update-plan';
@@ -36,19 +39,19 @@ export interface Builder {
    * Go's cache) or ends. Then the waiting compiles run in parallel with it.
    */
   gate: Promise<void> | undefined;
-  /** A compile process started ahead of the next compile, waiting for it on stdin (see {@link buildCompileProcessArgs}). */
-  waiting: CompileProcess | undefined;
+  /** Compile servers that wait for a compile (see {@link COMPILE_SERVER_PROGRAM}). */
+  idle: CompileServer[];
 }
 
-/** A `podman exec` in a builder that waits on stdin for the compile it runs. */
-interface CompileProcess {
-  /** Gives the process its compile (and ends its stdin). */
-  give(input: string): void;
-  /** Where its output goes from now on. */
-  listen(onOutput: (chunk: string) => void): void;
-  readonly result: Promise<ProcessResult>;
+/** A `podman exec` in a builder that runs one compile after another, for as long as the watcher runs. */
+interface CompileServer {
+  /** Sends one request ({@link buildCompileInput}); resolves when the compile's done line came, or the server ended. */
+  run(input: string, onOutput: (chunk: string) => void): Promise<ProcessResult>;
   readonly ended: boolean;
+  /** Kills the `podman exec` (close: the builder's removal ends what ran in it). */
   readonly controller: AbortController;
+  /** Ends its stdin: it exits once its compile is done. */
+  retire(): void;
 }
 
 /** How one compile ended: podman's result and where the binary is on the host, or why the builder could not run it. */
@@ -66,18 +69,22 @@ export interface BuilderPool {
   /** Compiles `recipe` for `project` behind the builder's gate; `onStart` once it runs or waits; `since` for the hot path log. */
   compile(builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult>;
   /**
-   * Starts the process that waits for the builder's next compile, unless one waits already. Called once an update is
-   * over, not when its compile starts: podman's start-up would take CPU from the compile and the restart on two cores.
+   * Starts compile servers until `count` wait in the builder. Called once an update is over, not when its compile
+   * starts (podman's start-up would take CPU from the compile and the restart on two cores), and after the warm-up with
+   * as many as the builder's projects can compile at once.
    */
-  standBy(builder: Builder): void;
+  standBy(builder: Builder, count?: number): void;
   /** Removes builders of this workspace a killed watcher left behind. */
   removeLeftovers(engines: Iterable<PodmanEngine>): Promise<void>;
   /** Removes every builder (and every compile in it) and their output directories. */
   close(): Promise<void>;
 }
 
-/** Creates the pool; builder names carry a hash of the workspace root, so one workspace's builders are never another's. */
-export function createBuilderPool(deps: { workspaceRoot: string; files: FileReader; clock: SleepClock; logger: Logger }): BuilderPool {
+/**
+ * Creates the pool; builder names carry a hash of the workspace root, so one workspace's builders are never another's.
+ * `maxIdle`: compile servers kept waiting per builder (the watcher's concurrency); one more that ends a compile exits.
+ */
+export function createBuilderPool(deps: { workspaceRoot: string; files: FileReader; clock: SleepClock; logger: Logger; maxIdle?: number }): BuilderPool {
   const { files, clock, logger } = deps;
   const workspaceId = shortHash(deps.workspaceRoot);
   const outRoot = join(deps.workspaceRoot, '.nx', 'podman', 'live', 'out');
@@ -110,7 +117,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       gitDirs,
       labels: { [BUILDER_LABEL]: deps.workspaceRoot },
     };
-    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, waiting: undefined, ready: Promise.resolve(undefined) };
+    const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, idle: [], ready: Promise.resolve(undefined) };
     builder.ready = (async () => {
       await files.makeDirectory(spec.outDir);
       // A builder left by a watcher that was killed: ours now.
@@ -151,38 +158,74 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     return found;
   };
 
-  /** Every compile process not yet ended (aborted on close). */
-  const processes = new Set<CompileProcess>();
+  /** Every compile server not yet ended (killed on close). */
+  const servers = new Set<CompileServer>();
   let closing = false;
+  const maxIdle = Math.max(1, deps.maxIdle ?? 1);
 
-  /** Starts `podman exec` of a compile process in the builder: it waits for its compile on stdin. */
-  const startCompileProcess = (builder: Builder): CompileProcess => {
-    let give!: (input: string) => void;
-    const input = new Promise<string>((resolve) => (give = resolve));
+  /** Starts `podman exec` of a compile server in the builder (see {@link COMPILE_SERVER_PROGRAM}). */
+  const startServer = (builder: Builder): CompileServer => {
+    const requests = inputQueue();
     const controller = new AbortController();
-    let onOutput: ((chunk: string) => void) | undefined;
-    const started: { -readonly [K in keyof CompileProcess]: CompileProcess[K] } = {
-      give,
-      listen: (listener) => (onOutput = listener),
-      controller,
-      ended: false,
-      result: builder.engine.exec(buildCompileProcessArgs(builder.spec.name), { input, signal: controller.signal, onOutput: (chunk) => onOutput?.(chunk) }),
+    /** The compile running now: its token, what it wrote so far, and who waits for it. */
+    let current: { token: string; text: string; onOutput: (chunk: string) => void; resolve: (result: ProcessResult) => void } | undefined;
+    let stderr = '';
+    let endResult: ProcessResult | undefined;
+    const args = buildCompileServerArgs(builder.spec.name);
+    const onOutput = (chunk: string, stream: 'stdout' | 'stderr') => {
+      // podman's own messages (the builder is gone); the compile's all come on stdout.
+      if (stream === 'stderr') stderr = `${stderr}${chunk}`.slice(-8192);
+      if (!current || stream === 'stderr') return;
+      current.text += chunk;
+      current.onOutput(chunk);
+      const done = parseCompileDone(current.text, current.token);
+      if (!done) return;
+      const { resolve } = current;
+      current = undefined;
+      resolve({ command: args.join(' '), exitCode: done.exitCode, stdout: done.output, stderr: '', aborted: false, timedOut: false });
     };
-    processes.add(started);
-    void started.result.finally(() => {
-      started.ended = true;
-      processes.delete(started);
+    const server: CompileServer = {
+      controller,
+      get ended() {
+        return endResult !== undefined;
+      },
+      retire: () => requests.end(),
+      run: (input, listener) =>
+        new Promise<ProcessResult>((resolve) => {
+          if (endResult) return resolve({ ...endResult, stderr: stderr || endResult.stderr });
+          current = { token: compileRequestToken(input), text: '', onOutput: listener, resolve };
+          requests.push(input);
+        }),
+    };
+    servers.add(server);
+    void builder.engine.exec(args, { input: requests, signal: controller.signal, onOutput, buffer: false }).then((result) => {
+      endResult = result;
+      requests.end();
+      servers.delete(server);
+      if (current) current.resolve({ ...result, stdout: current.text, stderr: stderr || result.stderr });
+      current = undefined;
     });
-    return started;
+    return server;
   };
 
-  /** The builder's process waiting for its next compile, if it is still there. */
-  const waitingProcess = (builder: Builder) => (builder.waiting?.ended ? undefined : builder.waiting);
+  /** A server waiting in the builder, if one still runs. */
+  const takeIdle = (builder: Builder): CompileServer | undefined => {
+    builder.idle = builder.idle.filter((server) => !server.ended);
+    return builder.idle.shift();
+  };
+
+  /** A server whose compile is done waits for the next one, unless enough wait already. */
+  const putBack = (builder: Builder, server: CompileServer) => {
+    if (server.ended) return;
+    if (closing || builder.idle.length >= maxIdle) server.retire();
+    else builder.idle.push(server);
+  };
 
   /**
    * Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits.
    * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). The
-   * compile goes to the process started ahead for it, so podman's start-up is not on the way.
+   * compile goes to a waiting compile server, so no podman process starts on the way. An abort gives the compile up at
+   * once; its server finishes it (Go cannot be stopped from here without killing the server) and waits again.
    */
   const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult> => {
     const startupError = await builder.ready;
@@ -194,24 +237,25 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     const dir = `${project}-${++jobSeq}`;
     const name = posix.basename(recipe.artifact);
     const output = posix.join(BUILDER_OUT_DIR, dir, name);
-    const input = buildCompileInput(recipe, output, builder.imageEnv);
-    // The process started ahead, else one started now: before the gate, so that its start-up overlaps the wait.
-    let compiler: CompileProcess | undefined;
-    let startedAhead = false;
-    if (input !== undefined) {
-      compiler = waitingProcess(builder);
-      startedAhead = compiler !== undefined;
-      compiler ??= startCompileProcess(builder);
-      builder.waiting = undefined;
-    }
-    const abortProcess = () => compiler?.controller.abort();
-    signal.addEventListener('abort', abortProcess, { once: true });
+    const hostDir = join(builder.spec.outDir, dir);
+    const input = buildCompileInput(recipe, output, builder.imageEnv, `nx-podman-compile-${randomUUID()}`);
+    // A waiting server, else one started now: before the gate, so that its start-up overlaps the wait.
+    const idle = input === undefined ? undefined : takeIdle(builder);
+    const server = input === undefined ? undefined : (idle ?? startServer(builder));
+    let abandoned = false;
+    let giveUp!: () => void;
+    const aborted = new Promise<void>((resolve) => (giveUp = resolve));
+    const onAbort = () => {
+      abandoned = true;
+      giveUp();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
     try {
       // The compiles that waited for one gate start together, none of them a gate for the others.
       const waited = builder.gate;
       if (waited) {
         onStart?.();
-        await waited;
+        await Promise.race([waited, aborted]);
       }
       let open!: () => void;
       const gate = new Promise<void>((resolve) => (open = resolve));
@@ -220,6 +264,11 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
         if (builder.gate === gate) builder.gate = undefined;
         open();
       };
+      if (abandoned) {
+        release();
+        if (server) putBack(builder, server);
+        return { kind: 'error' as const, message: 'aborted' };
+      }
       let pending = '';
       const onOutput = (chunk: string) => {
         if (mainPackage === undefined) return;
@@ -230,10 +279,10 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       };
       const started = clock.now();
       let running: Promise<ProcessResult>;
-      if (compiler && input !== undefined) {
-        compiler.listen(onOutput);
-        compiler.give(input);
-        running = compiler.result;
+      if (server && input !== undefined) {
+        running = server.run(input, onOutput);
+        // Given up or not, the server is free again once this compile is done.
+        void running.then(() => putBack(builder, server));
       } else {
         const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, output, builder.imageEnv);
         running = builder.engine.exec(args, { env, signal, onOutput });
@@ -242,33 +291,39 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       logger.debug('compile started', {
         plugin: project,
         builder: builder.spec.name,
-        process: compiler ? (startedAhead ? 'waiting' : 'new') : 'exec',
+        process: server ? (idle ? 'waiting' : 'new') : 'exec',
         after: since === undefined ? undefined : `${Math.round(clock.now() - since)}ms`,
       });
       try {
-        const result = await running;
+        const result = await Promise.race([running, aborted.then(() => undefined)]);
+        if (result === undefined) {
+          // Its binary, when it comes, is nobody's.
+          void running.then(() => files.removeDirectory(hostDir));
+          return { kind: 'error' as const, message: 'aborted' };
+        }
         if (result.exitCode === 125 && BUILDER_GONE.test(result.stderr)) {
           // Removed or stopped by hand: the next save starts a new builder; this one takes the full build.
           const index = builders.indexOf(builder);
           if (index >= 0) builders.splice(index, 1);
           return { kind: 'error' as const, message: `the live update builder "${builder.spec.name}" is gone (${result.stderr.trim().split('\n')[0]}); the next save starts a new one` };
         }
-        return { kind: 'done' as const, result, hostFile: join(builder.spec.outDir, dir, name), hostDir: join(builder.spec.outDir, dir), durationMs: clock.now() - started };
+        return { kind: 'done' as const, result, hostFile: join(hostDir, name), hostDir, durationMs: clock.now() - started };
       } finally {
         release();
       }
     } finally {
-      signal.removeEventListener('abort', abortProcess);
+      signal.removeEventListener('abort', onAbort);
     }
   };
 
   return {
     builderFor,
     compile,
-    standBy(builder) {
-      if (closing || waitingProcess(builder)) return;
+    standBy(builder, count = 1) {
+      if (closing) return;
       void builder.ready.then((failed) => {
-        if (!failed && !closing && !waitingProcess(builder)) builder.waiting = startCompileProcess(builder);
+        builder.idle = builder.idle.filter((server) => !server.ended);
+        while (!failed && !closing && builder.idle.length < Math.min(count, maxIdle)) builder.idle.push(startServer(builder));
       });
     },
     async removeLeftovers(engines) {
@@ -282,15 +337,41 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     },
     async close() {
       closing = true;
-      for (const waiting of processes) waiting.controller.abort();
+      for (const server of servers) server.controller.abort();
       await Promise.all(
         builders.map(async (builder) => {
           await builder.ready;
-          // Removing the container ends every compile in it (an aborted `podman exec` leaves its process running).
+          // Removing the container ends every compile in it (a killed `podman exec` leaves its process running).
           await execRetryingSignals(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name], { clock });
           await files.removeDirectory(builder.spec.outDir);
         }),
       );
+    },
+  };
+}
+
+/** Text for a process's stdin as it comes: `push` each chunk, `end` to close it. */
+function inputQueue(): AsyncIterable<string> & { push(text: string): void; end(): void } {
+  const chunks: string[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  return {
+    push(text) {
+      if (ended) return;
+      chunks.push(text);
+      wake?.();
+    },
+    end() {
+      ended = true;
+      wake?.();
+    },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const chunk = chunks.shift();
+        if (chunk !== undefined) yield chunk;
+        else if (ended) return;
+        else await new Promise<void>((resolve) => (wake = resolve));
+      }
     },
   };
 }

@@ -4,7 +4,8 @@ import type { FileReader, LiveUpdateRecord, Logger } from '../../core/ports';
 import { containerRunSpec } from '../../testing/container-run-spec';
 import { FakeClock } from '../../testing/fake-clock';
 import { FakeEngine } from '../../testing/fake-engine';
-import { COMPILE_PROCESS_PROGRAM } from '../../core/live-update-plan';
+import { COMPILE_SERVER_PROGRAM, compileRequestToken } from '../../core/live-update-plan';
+import type { RunProcessOptions } from '../../core/ports';
 import { createLiveUpdater, type LiveProject } from './live-updater';
 
 const CONTAINERFILE = `FROM localhost/prism/go-builder:1.19 AS builder
@@ -21,6 +22,12 @@ USER 65532:65532
 const IMAGE = `sha256:${'a'.repeat(64)}`;
 const BUILDER_IMAGE = 'b'.repeat(64);
 
+/** The builder's answer to a compile: through a compile server, the output and its done line; else a plain exec's result. */
+function compiler(exitCode: number, output: string) {
+  return (args: readonly string[], options?: RunProcessOptions) =>
+    args.at(-1) === COMPILE_SERVER_PROGRAM && typeof options?.input === 'string' ? { stdout: `${output}${compileRequestToken(options.input)} ${exitCode}\n` } : { exitCode, stderr: output };
+}
+
 function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string; rootfs?: string; replaceRefused?: string } = {}) {
   const engine = new FakeEngine();
   const lines: string[] = [];
@@ -35,7 +42,7 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   engine.on(['image', 'inspect'], { stdout: JSON.stringify([{ Id: BUILDER_IMAGE, Config: { Env: ['HOME=/tmp', 'GOFLAGS=-mod=mod'], WorkingDir: '/src' } }]) });
   const state = options.container ?? 'running';
   engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true }, GraphDriver: { Data: { MergedDir: options.rootfs } } }]) });
-  engine.on(['exec'], { exitCode: options.compileExit ?? 0, stderr: options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n' });
+  engine.on(['exec'], compiler(options.compileExit ?? 0, options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n'));
   const written: LiveUpdateRecord[] = [];
   const replaced: string[] = [];
   const files: FileReader = {
@@ -81,18 +88,19 @@ describe('createLiveUpdater', () => {
   it('compiles first, checks the container alongside, copies, restarts (stop timeout at most 2 s) and records the binary', async () => {
     const { engine, update, written, updater } = setup();
     await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
-    // image inspect (recipe), then the builder (rm of a stale one, run), then the compile before anything else; once
-    // the update is over, the process that waits for the next compile (not during the compile: it would take CPU).
-    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'cp', 'restart', 'container inspect', 'exec']);
-    // The compile is a process reading its WORKDIR, environment and command on stdin (none of it on a command line).
-    expect(engine.callsStartingWith('exec')[0]).toEqual(['exec', '-i', expect.stringMatching(/^nx-podman-builder-/), '/bin/sh', '-c', COMPILE_PROCESS_PROGRAM]);
-    const compileCall = engine.calls.findIndex((call) => call[0] === 'exec');
-    expect(engine.inputs.get(compileCall)).toMatch(/^\/src\/postgres\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.\n$/);
-    // The waiting one has had no input yet; the next compile goes to it, close ends it.
-    const waiting = engine.calls.length - 1;
-    expect(engine.inputs.has(waiting)).toBe(false);
+    // image inspect (recipe), then the builder (rm of a stale one, run), then the compile server before anything else.
+    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'cp', 'restart', 'container inspect']);
+    // The compile server reads each compile's WORKDIR, environment and command on stdin (none of it on a command line).
+    expect(engine.callsStartingWith('exec')[0]).toEqual(['exec', '-i', expect.stringMatching(/^nx-podman-builder-/), '/bin/sh', '-c', COMPILE_SERVER_PROGRAM]);
+    const server = engine.calls.findIndex((call) => call[0] === 'exec');
+    const request = /^(nx-podman-compile-[\w-]+)\n\/src\/postgres\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.\n\1\n$/;
+    expect(engine.inputs.get(server)).toMatch(request);
+    // The next compile goes to the same server: no podman process starts for it.
     await update(['plugins/postgres/main.go']);
-    expect(engine.inputs.get(waiting)).toMatch(/go build/);
+    expect(engine.callsStartingWith('exec')).toHaveLength(1);
+    const [first, second] = engine.inputs.get(server)!.split(/(?<=\n)(?=nx-podman-compile-[\w-]+\n\/src)/);
+    expect([first, second]).toEqual([expect.stringMatching(request), expect.stringMatching(request)]);
+    expect(compileRequestToken(first)).not.toBe(compileRequestToken(second));
     expect(engine.callsStartingWith('cp')[0]).toEqual(['cp', expect.stringMatching(/\/ws\/\.nx\/podman\/live\/out\/\w+\/postgres-\d+\/plugin$/), 'postgres-plugin:/plugin']);
     expect(engine.callsStartingWith('restart')[0]).toEqual(['restart', '--time', '2', 'postgres-plugin']);
     expect(written).toEqual([expect.objectContaining({ project: 'postgres', containerId: 'c1', imageId: IMAGE, binarySha256: 'f'.repeat(64) })]);
@@ -105,7 +113,7 @@ describe('createLiveUpdater', () => {
     const { engine, update, replaced } = setup({ rootfs: '/var/lib/containers/storage/overlay/abc/merged' });
     await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
     expect(replaced).toEqual(['/var/lib/containers/storage/overlay/abc/merged/plugin']);
-    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'restart', 'container inspect', 'exec']);
+    expect(commands(engine)).toEqual(['image inspect', 'rm', 'run', 'exec', 'container inspect', 'restart', 'container inspect']);
   });
 
   it('a refused in-place replace (rootless storage, a link on the way) takes podman cp; a remote podman never tries it', async () => {
@@ -126,8 +134,8 @@ describe('createLiveUpdater', () => {
     await update(['plugins/postgres/main.go']);
     const before = engine.calls.length;
     await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'unchanged' });
-    // The compile went to the process that waited for it; the container check; the next waiting process.
-    expect(commands(engine).slice(before)).toEqual(['container inspect', 'exec']);
+    // The compile went to the server that waited for it; only the container check is a podman process.
+    expect(commands(engine).slice(before)).toEqual(['container inspect']);
     expect(lines).toContain('INFO binary unchanged; container keeps running');
   });
 
@@ -145,7 +153,7 @@ describe('createLiveUpdater', () => {
     engine.on(['exec'], { exitCode: 125, stderr: 'Error: no container with name or ID "nx-podman-builder-x" found: no such container\n' });
     await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: expect.stringMatching(/^the live update builder "nx-podman-builder-\w+-\w+" is gone \(Error: no container with name or ID .*\); the next save starts a new one$/) });
     expect(commands(engine).filter((command) => command === 'run')).toHaveLength(1);
-    engine.on(['exec'], { stderr: 'prism/postgres\n' });
+    engine.on(['exec'], compiler(0, 'prism/postgres\n'));
     await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
     expect(commands(engine).filter((command) => command === 'run')).toHaveLength(2);
   });
@@ -170,21 +178,22 @@ describe('createLiveUpdater', () => {
     const events: string[] = [];
     let finishFirst!: () => void;
     let count = 0;
-    engine.on(['exec'], async (args, options) => {
+    engine.on(['exec'], async (_args, options) => {
       const n = ++count;
+      const done = `${compileRequestToken(options?.input as string)} 0\n`;
       events.push(`start ${n}`);
       if (n === 1) {
         await new Promise(setImmediate);
-        options?.onOutput?.('prism/core\n', 'stderr');
+        options?.onOutput?.('prism/core\n', 'stdout');
         await new Promise(setImmediate);
         events.push('main package 1');
-        options?.onOutput?.('prism/postgres\n', 'stderr');
+        options?.onOutput?.('prism/postgres\n', 'stdout');
         await new Promise<void>((resolve) => (finishFirst = resolve));
       } else {
         await new Promise(setImmediate);
       }
       events.push(`end ${n}`);
-      return { stderr: '' };
+      return { stdout: done };
     });
     const all = Promise.all(['a', 'b', 'c'].map((project) => update(['plugins/core/x.go'], project)));
     for (let i = 0; i < 50 && !events.includes('end 3'); i++) await new Promise(setImmediate);

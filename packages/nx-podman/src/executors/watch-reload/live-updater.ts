@@ -78,6 +78,8 @@ export interface LiveUpdaterDeps {
   probe(engine: PodmanEngine): HealthProbe;
   clock: SleepClock & { date(): Date };
   logger: Logger;
+  /** How many projects update at once (the watcher's `concurrency`): compile servers kept per builder. @default 1 */
+  concurrency?: number;
 }
 
 
@@ -90,7 +92,8 @@ interface Prepared {
 /** Creates the live updater; builders are named after the workspace, so one watcher's builders never meet another's. */
 export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   const { logger, clock, files } = deps;
-  const pool = createBuilderPool({ workspaceRoot: deps.workspaceRoot, files, clock, logger });
+  const concurrency = Math.max(1, deps.concurrency ?? 1);
+  const pool = createBuilderPool({ workspaceRoot: deps.workspaceRoot, files, clock, logger, maxIdle: concurrency });
   const { builderFor, compile } = pool;
   const recipes = new Map<string, Prepared>();
   const images = new Map<string, Promise<ImageConfig | undefined>>();
@@ -247,6 +250,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   };
 
   const warmUp = async (ready: { project: string; info: LiveProject; recipe: LiveUpdateRecipe; image: ImageConfig }[]) => {
+    const projectsOf = new Map<Builder, number>();
     for (const entry of ready) {
       if (closing) break;
       const builder = await builderFor(entry.info, entry.recipe, entry.image);
@@ -256,12 +260,15 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
         continue;
       }
       const warmed = await compile(builder, entry.info, entry.recipe, entry.project, warmups.signal);
-      pool.standBy(builder);
+      projectsOf.set(builder, (projectsOf.get(builder) ?? 0) + 1);
       if (warmed.kind === 'done') {
         await files.removeDirectory(warmed.hostDir);
         logger.debug('live update builder warm', { plugin: entry.project, duration: formatSeconds(warmed.durationMs), exit: warmed.result.exitCode });
       }
     }
+    // A compile server for each project that may compile at once (a core change compiles them all): no podman exec
+    // starts on a save's way.
+    for (const [builder, projects] of projectsOf) if (!closing) pool.standBy(builder, Math.min(projects, concurrency));
   };
 
   return {

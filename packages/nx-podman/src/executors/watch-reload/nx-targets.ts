@@ -118,6 +118,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     probe: (engine) => deps.probe ?? createHealthProbe({ engine }),
     clock,
     logger,
+    concurrency: options.concurrency,
   });
   const viaNx = async (project: string, target: string): Promise<boolean> => {
     const context = deps.getContext();
