@@ -40,7 +40,11 @@ describe('npm run demo -- --scripted (e2e)', () => {
 
   it('exits 0 with a summary of the rebuilds, reloads and health checks', () => {
     const output = demo!.output();
-    if (exitCode !== 0) throw new Error(`demo exited ${exitCode}:\n${output.slice(-6000)}`);
+    if (exitCode !== 0) {
+      // What went wrong first (a CI log may show only the start of this message), then the end of the output.
+      const reasons = output.split('\n').filter((line) => /demo FAILED|\b(ERROR|WARN)\b|exited|Error:/.test(line));
+      throw new Error(`demo exited ${exitCode}:\n${reasons.slice(-20).join('\n')}\n--- the end of its output:\n${output.slice(-6000)}`);
+    }
 
     const summary = output.slice(output.indexOf('=== demo summary'));
     process.stdout.write(`${summary}\n`);

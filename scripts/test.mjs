@@ -1,5 +1,5 @@
 // `npm test`: every test layer, on a fresh machine too. Installs what is missing (npm ci, podman, runc, Go,
-// busybox-static; see lib/prereqs.mjs), makes podman run containers here (lib/podman-doctor.mjs: detected, and fixed
+// busybox-static, docker-registry; see lib/prereqs.mjs), makes podman run containers here (lib/podman-doctor.mjs: detected, and fixed
 // for our child processes only through CONTAINERS_CONF), then: typecheck, unit tests, then the real-podman layers
 // (integration, e2e) one file at a time since they share podman and two cores.
 // Extra arguments go to every jest run (e.g. a test path filter).
@@ -12,7 +12,7 @@ import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereq
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 checkNode();
 ensureNodeModules(root);
-ensureSystemPackages();
+ensureSystemPackages({ tests: true });
 const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
 const { ensureGoBuilderImage } = await import('./lib/base-images.mjs');
 const podmanEnv = ensurePodmanWorks({ fix: 'env', confDir: join(root, 'tmp') });
@@ -76,7 +76,10 @@ function showFailures(list) {
   for (const { name, message } of list) {
     console.log(`\u2715 ${name}`);
     const lines = plain(message).split('\n').filter((line) => line.trim() && !/^\s+at /.test(line));
-    for (const line of lines.slice(0, 12)) console.log(`    ${line.slice(0, 300)}`);
+    // The start of the message, then the lines that say what went wrong (a long output quoted in a message would
+    // otherwise push them out of view).
+    const notable = lines.slice(12).filter((line) => /\b(ERROR|WARN|FAILED)\b|Error:|exited \d|Expected|Received/.test(line));
+    for (const line of [...lines.slice(0, 12), ...(notable.length ? ['...', ...notable.slice(-12)] : [])]) console.log(`    ${line.slice(0, 300)}`);
   }
   const show = (label, file, args) => {
     const result = spawnSync(file, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...podmanEnv }, timeout: 20_000 });

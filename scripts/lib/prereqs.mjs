@@ -13,6 +13,8 @@ const SYSTEM_PACKAGES = [
   { pkg: 'catatonit', present: () => which('catatonit') || existsSync('/usr/libexec/podman/catatonit') },
   { pkg: 'golang-go', present: () => which('go') },
   { pkg: 'busybox-static', present: () => existsSync('/bin/busybox') || existsSync('/usr/bin/busybox') },
+  // The e2e tests push to a real OCI registry (the CNCF distribution server) on 127.0.0.1; the demo does not need it.
+  { pkg: 'docker-registry', present: () => which('docker-registry'), testsOnly: true },
 ];
 
 function which(command) {
@@ -38,9 +40,9 @@ export function ensureNodeModules(root) {
   run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root });
 }
 
-/** Installs missing system packages (root + apt-get only), or explains what is missing. */
-export function ensureSystemPackages() {
-  const missing = SYSTEM_PACKAGES.filter((entry) => !entry.present()).map((entry) => entry.pkg);
+/** Installs missing system packages (root + apt-get only), or explains what is missing. `tests`: also what only the tests need. */
+export function ensureSystemPackages({ tests = false } = {}) {
+  const missing = SYSTEM_PACKAGES.filter((entry) => (tests || !entry.testsOnly) && !entry.present()).map((entry) => entry.pkg);
   if (missing.length === 0) return;
   const canInstall = process.getuid?.() === 0 && which('apt-get');
   if (!canInstall) {

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CommandNotFoundError } from '../core/errors';
+import { publicSourceUrl } from '../core/build-args';
 import type { GitReader, ProcessRunner } from '../core/ports';
 import { createProcessRunner } from './process-runner';
 
@@ -9,10 +10,14 @@ export function createGitReader(runner: ProcessRunner = createProcessRunner()): 
   return {
     async revision(cwd) {
       try {
-        const result = await runner.run('git', ['rev-parse', 'HEAD', '--short', 'HEAD'], { cwd, timeoutMs: 10_000 });
+        const [result, remote] = await Promise.all([
+          runner.run('git', ['rev-parse', 'HEAD', '--short', 'HEAD'], { cwd, timeoutMs: 10_000 }),
+          runner.run('git', ['config', '--get', 'remote.origin.url'], { cwd, timeoutMs: 10_000 }),
+        ]);
         const [full, short] = result.stdout.trim().split('\n');
         if (result.exitCode !== 0 || !/^[0-9a-f]{40,64}$/.test(full ?? '') || !short) return undefined;
-        return { full, short };
+        const source = remote.exitCode === 0 ? publicSourceUrl(remote.stdout.trim()) : undefined;
+        return { full, short, ...(source && { source }) };
       } catch (error) {
         if (error instanceof CommandNotFoundError) return undefined;
         throw error;

@@ -2,6 +2,8 @@ import {
   buildPodmanBuildArgs,
   buildPodmanPushArgs,
   defaultLabels,
+  platformBuildArgs,
+  publicSourceUrl,
   defaultTags,
   expandTokens,
   maskBuildArgValues,
@@ -84,6 +86,42 @@ describe('defaultLabels', () => {
       'io.prism.nx-podman.stage': 'debug',
     });
     expect(defaultLabels({ projectName: 'pg', stage: 'debug', inputHash: 'h', revision: 'f'.repeat(40) })['org.opencontainers.image.revision']).toBe('f'.repeat(40));
+  });
+
+  it('adds source and created when known', () => {
+    const labels = defaultLabels({ projectName: 'pg', stage: 'production', inputHash: 'h', source: 'https://github.com/acme/prism', created: '2026-12-03T06:00:00.000Z' });
+    expect(labels).toMatchObject({ 'org.opencontainers.image.source': 'https://github.com/acme/prism', 'org.opencontainers.image.created': '2026-12-03T06:00:00.000Z' });
+  });
+});
+
+describe('platformBuildArgs', () => {
+  const crossCompiling = 'FROM --platform=$BUILDPLATFORM golang AS builder\nARG TARGETOS TARGETARCH\nRUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/p .\n';
+
+  it('passes the build host as BUILDPLATFORM to a multi-platform build of a Containerfile that uses it', () => {
+    expect(platformBuildArgs(crossCompiling, ['linux/amd64', 'linux/arm64'], {}, 'linux/amd64')).toEqual({ BUILDPLATFORM: 'linux/amd64' });
+    expect(platformBuildArgs(crossCompiling.replace('$BUILDPLATFORM', '${BUILDPLATFORM}'), ['linux/arm64'], {}, 'linux/arm64')).toEqual({ BUILDPLATFORM: 'linux/arm64' });
+  });
+
+  it('passes nothing without platforms, without the variable, when the user set it, or when podman did not say', () => {
+    expect(platformBuildArgs(crossCompiling, [], {}, 'linux/amd64')).toEqual({});
+    expect(platformBuildArgs('FROM golang AS builder\n', ['linux/arm64'], {}, 'linux/amd64')).toEqual({});
+    expect(platformBuildArgs(crossCompiling, ['linux/arm64'], { BUILDPLATFORM: 'linux/s390x' }, 'linux/amd64')).toEqual({});
+    expect(platformBuildArgs(crossCompiling, ['linux/arm64'], {}, undefined)).toEqual({});
+  });
+});
+
+describe('publicSourceUrl', () => {
+  it.each([
+    ['https://github.com/acme/prism.git', 'https://github.com/acme/prism'],
+    ['https://ci-bot:ghp_secret@github.com/acme/prism.git', 'https://github.com/acme/prism'],
+    ['https://gitlab.example.com:8443/team/prism?private_token=x', 'https://gitlab.example.com:8443/team/prism'],
+    ['git@github.com:acme/prism.git', 'https://github.com/acme/prism'],
+    ['ssh://git@gitlab.example.com:2222/team/prism.git', 'https://gitlab.example.com/team/prism'],
+    ['/srv/git/prism.git', undefined],
+    ['file:///srv/git/prism.git', undefined],
+    ['', undefined],
+  ])('%j → %j (never credentials)', (remote, expected) => {
+    expect(publicSourceUrl(remote)).toBe(expected);
   });
 });
 

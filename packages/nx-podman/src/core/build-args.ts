@@ -71,15 +71,49 @@ export function qualifyImageName(tag: string): string {
   return hasRegistry ? withTag : `localhost/${withTag}`;
 }
 
-/** Labels the executor adds to every image; user labels are merged over them. */
-export function defaultLabels(input: { projectName: string; stage: string; inputHash: string; revision?: string }): Record<string, string> {
+/**
+ * A git remote URL as an image label may show it: credentials (`https://user:token@host/...`) and query strings
+ * dropped; scp-like `git@host:org/repo.git` written as `https://host/org/repo`. Undefined when it is not a URL.
+ */
+export function publicSourceUrl(remote: string): string | undefined {
+  const scp = /^[A-Za-z0-9._-]+@([A-Za-z0-9.-]+):(?!\/\/)(.+)$/.exec(remote);
+  if (scp) return `https://${scp[1]}/${scp[2].replace(/\.git$/, '')}`;
+  try {
+    const url = new URL(remote);
+    if (!['https:', 'http:', 'ssh:', 'git:'].includes(url.protocol) || !url.hostname) return undefined;
+    const path = url.pathname.replace(/\.git$/, '');
+    return url.protocol === 'http:' || url.protocol === 'https:' ? `${url.protocol}//${url.host}${path}` : `https://${url.hostname}${path}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Labels the executor adds to every image; user labels are merged over them. They are not part of the input hash
+ * (`created` changes on every build, `revision` on every commit).
+ */
+export function defaultLabels(input: { projectName: string; stage: string; inputHash: string; revision?: string; source?: string; created?: string }): Record<string, string> {
   const labels: Record<string, string> = {
     'org.opencontainers.image.title': input.projectName,
     'io.prism.nx-podman.project': input.projectName,
     'io.prism.nx-podman.stage': input.stage,
   };
   if (input.revision) labels['org.opencontainers.image.revision'] = input.revision;
+  if (input.source) labels['org.opencontainers.image.source'] = input.source;
+  if (input.created) labels['org.opencontainers.image.created'] = input.created;
   return labels;
+}
+
+/**
+ * `BUILDPLATFORM` for a build with `platforms`, when the Containerfile uses it (`FROM --platform=$BUILDPLATFORM`: the
+ * builder stage runs natively and cross-compiles) and the user did not set it. Podman 4.3 does not define it for
+ * FROM lines, so without it every platform's builder would run that platform's image (emulated, or not found).
+ * A build without `platforms` leaves it empty and podman builds for the host. Not part of the input hash: it says
+ * where the build runs, not what it makes.
+ */
+export function platformBuildArgs(containerfile: string, platforms: readonly string[], buildArgs: Readonly<Record<string, string>>, osArch: string | undefined): Record<string, string> {
+  if (platforms.length === 0 || osArch === undefined || 'BUILDPLATFORM' in buildArgs) return {};
+  return /\$\{?BUILDPLATFORM\b/.test(containerfile) ? { BUILDPLATFORM: osArch } : {};
 }
 
 /** Everything `podman build` needs, already resolved (tokens expanded, paths absolute). */

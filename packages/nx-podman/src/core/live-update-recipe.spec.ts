@@ -1,13 +1,14 @@
 import { goBuildOutput, goBuildPackage, inferLiveUpdateRecipe, type RecipeInput } from './live-update-recipe';
 
 const GENERATED = `# comment
-FROM localhost/prism/go-builder:1.19 AS builder
+FROM --platform=$BUILDPLATFORM localhost/prism/go-builder:1.19 AS builder
+ARG TARGETOS TARGETARCH
 ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache
 WORKDIR /src
 COPY core/ core/
 COPY plugins/postgres/ plugins/postgres/
 WORKDIR /src/plugins/postgres
-RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .
+RUN --mount=type=cache,target=/tmp/gocache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .
 
 FROM localhost/prism/busybox:latest AS debug
 COPY --from=builder /out/plugin /plugin
@@ -38,7 +39,8 @@ describe('inferLiveUpdateRecipe', () => {
           { source: 'core', target: '/src/core' },
           { source: 'plugins/postgres', target: '/src/plugins/postgres' },
         ],
-        command: 'go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .',
+        // The platform ARGs stay unset, as in an image build for the host: the shell makes them empty, Go builds for the host.
+        command: 'GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .',
         cacheTargets: ['/tmp/gocache'],
         artifact: '/out/plugin',
         destination: '/plugin',

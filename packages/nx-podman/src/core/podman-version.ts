@@ -7,17 +7,20 @@ export interface PodmanVersion {
   major: number;
   minor: number;
   patch: number;
+  /** The platform podman builds on (`linux/amd64`): the server's with `--remote`, else the client's; when it says. */
+  osArch?: string;
 }
 
 /** Parses `podman version --format json` output. Returns undefined when it is not that. */
 export function parsePodmanVersion(json: string): PodmanVersion | undefined {
   try {
-    const value = JSON.parse(json) as { Client?: { Version?: string }; Server?: { Version?: string } };
+    const value = JSON.parse(json) as { Client?: { Version?: string; OsArch?: string }; Server?: { Version?: string; OsArch?: string } };
     const client = value.Client?.Version;
     if (!client) return undefined;
     const server = value.Server?.Version ?? client;
     const [major = 0, minor = 0, patch = 0] = server.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
-    return { client, server, major, minor, patch };
+    const osArch = value.Server?.OsArch ?? value.Client?.OsArch;
+    return { client, server, major, minor, patch, ...(osArch && /^[a-z0-9]+\/[a-z0-9_]+/.test(osArch) && { osArch }) };
   } catch {
     return undefined;
   }

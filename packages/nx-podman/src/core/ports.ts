@@ -279,6 +279,8 @@ export interface GitRevision {
   full: string;
   /** `git rev-parse --short HEAD` (abbreviated as git chooses, at least 7 characters). */
   short: string;
+  /** The `origin` remote's URL without credentials (the `org.opencontainers.image.source` label), if there is one. */
+  source?: string;
 }
 
 /** The git port: podman-build asks it for `{shortCommitSha}` and the `org.opencontainers.image.revision` label. */

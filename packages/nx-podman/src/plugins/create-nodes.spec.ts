@@ -28,7 +28,16 @@ const defaults = normalizePluginOptions(undefined);
 
 describe('normalizePluginOptions', () => {
   it('applies defaults', () => {
-    expect(defaults).toEqual({ buildTargetName: 'podman-build', runTargetName: 'podman-run', watchTargetName: 'watch-reload', includeTestImports: false });
+    expect(defaults).toEqual({ buildTargetName: 'podman-build', runTargetName: 'podman-run', watchTargetName: 'watch-reload', includeTestImports: false, registry: undefined });
+  });
+
+  it.each([
+    ['ghcr.io/acme', 'ghcr.io/acme'],
+    ['127.0.0.1:5000/', '127.0.0.1:5000'],
+    ['localhost', 'localhost'],
+    ['registry.internal:5000/team/prism', 'registry.internal:5000/team/prism'],
+  ])('accepts the registry %j as %j', (registry, expected) => {
+    expect(normalizePluginOptions({ registry }).registry).toBe(expected);
   });
 
   it.each([
@@ -36,6 +45,11 @@ describe('normalizePluginOptions', () => {
     [{ runTargetName: 42 }, /"runTargetName" must be a non-empty target name .* \(got 42\)/],
     [{ watchTargetName: 'a:b' }, /"watchTargetName" must be a non-empty target name without ":" \(got "a:b"\)/],
     [{ includeTestImports: 'yes' }, /"includeTestImports" must be true or false \(got "yes"\)/],
+    [{ registry: 'https://ghcr.io/acme' }, /"registry" must not have a scheme \(got "https:\/\/ghcr.io\/acme"\).*host\[:port\]\[\/namespace\]/],
+    [{ registry: 'acme' }, /"registry" is not a registry host .* \(got "acme"\)/],
+    [{ registry: 'ghcr.io/Acme' }, /"registry" is not a registry host with an optional lower-case namespace/],
+    [{ registry: 'ghcr.io/acme:v1' }, /"registry" is not a registry host .*no tag/],
+    [{ registry: 5000 }, /"registry" must be a registry name \(got 5000\)/],
     [{ runTargetName: 'podman-build' }, /must differ \(two are "podman-build"\)/],
   ])('rejects %j naming the option and value', (options, message) => {
     expect(() => normalizePluginOptions(options as never)).toThrow(message);
@@ -160,6 +174,18 @@ describe('createGoProjectConfiguration', () => {
     expect(project.targets!.dev.metadata!.help!.command).toBe('npx nx run postgres:dev --help');
     expect(project.targets!.dev.options).toEqual({ buildTarget: 'image', runTarget: 'up' });
     expect(createGoProjectConfiguration(postgres, defaults).targets!['watch-reload'].options).toEqual({});
+  });
+
+  it('adds a ci configuration pushing the production image to the registry when one is set', () => {
+    expect(createGoProjectConfiguration(postgres, defaults).targets!['podman-build'].configurations).not.toHaveProperty('ci');
+    const build = createGoProjectConfiguration(postgres, normalizePluginOptions({ registry: '127.0.0.1:5000/prism' })).targets!['podman-build'];
+    expect(build.configurations!.ci).toEqual({
+      stage: 'production',
+      push: true,
+      tags: ['127.0.0.1:5000/prism/postgres-plugin:{shortCommitSha}', '127.0.0.1:5000/prism/postgres-plugin:latest'],
+    });
+    expect(build.defaultConfiguration).toBe('production');
+    expect(build.metadata!.description).toContain('ci pushes it to 127.0.0.1:5000/prism');
   });
 
   it('a Go project without a Containerfile is a project with no targets', () => {

@@ -9,6 +9,7 @@ import {
   type TargetConfiguration,
 } from '@nx/devkit';
 import { PluginCache, calculateHashesForCreateNodes, hashObject, workspaceDataDirectory } from '@nx/devkit/internal';
+import { imageNameComponent } from '../core/build-args';
 import { parseContainerfile, type ParsedContainerfile } from '../core/containerfile';
 import { mapCopySource } from '../core/copy-sources';
 import { resolveGoDir } from '../core/go-dependencies';
@@ -40,7 +41,16 @@ export type InferredGoProject = Omit<ProjectConfiguration, 'root'> & { name: str
 const STAGE_CONFIGURATIONS = { production: { stage: 'production' }, debug: { stage: 'debug' } };
 
 /** Bumped when the inferred shape changes, so cached results from an older plugin version are not reused. */
-const INFERENCE_VERSION = 2;
+const INFERENCE_VERSION = 3;
+
+/**
+ * The `ci` configuration of the build target when the plugin option `registry` is set: the production image pushed to
+ * the registry, tagged with the commit and `latest` (`nx affected -t podman-build -c ci`).
+ */
+export function ciConfiguration(name: string, registry: string): Record<string, unknown> {
+  const repository = `${registry}/${imageNameComponent(name)}-plugin`;
+  return { stage: 'production', push: true, tags: [`${repository}:{shortCommitSha}`, `${repository}:latest`] };
+}
 
 /**
  * The podman build context of a project: its root, widened to the nearest common ancestor of the root and every
@@ -128,11 +138,14 @@ export function createGoProjectConfiguration(facts: GoProjectFacts, options: Nor
       file: `{projectRoot}/${containerfile.fileName}`,
       context: context === normalizeWorkspacePath(root) ? '{projectRoot}' : context,
     },
-    configurations: structuredClone(STAGE_CONFIGURATIONS),
+    configurations: {
+      ...structuredClone(STAGE_CONFIGURATIONS),
+      ...(options.registry !== undefined && { ci: ciConfiguration(name, options.registry) }),
+    },
     defaultConfiguration: 'production',
     metadata: {
       technologies,
-      description: `Builds the ${name} plugin image with podman (image prism/${name}-plugin:<stage>; configurations production and debug select the stage).`,
+      description: `Builds the ${name} plugin image with podman (image prism/${name}-plugin:<stage>; configurations production and debug select the stage${options.registry !== undefined ? `; ci pushes it to ${options.registry}` : ''}).`,
       help: help(options.buildTargetName, { options: { stage: 'debug', force: true } }),
     },
   };

@@ -11,6 +11,12 @@ export interface PodmanPluginOptions {
    * from a test-only import would rebuild and restart a plugin whose binary did not change. @default false
    */
   includeTestImports?: boolean;
+  /**
+   * The registry (and namespace) CI pushes to, e.g. `ghcr.io/acme` or `registry.internal:5000/prism`. When set, the
+   * inferred build target gets a `ci` configuration: the production stage pushed as
+   * `<registry>/<project>-plugin:{shortCommitSha}` and `:latest` (`nx affected -t podman-build -c ci`).
+   */
+  registry?: string;
 }
 
 /** Plugin options with defaults applied and validated once. */
@@ -19,6 +25,8 @@ export interface NormalizedPodmanPluginOptions {
   runTargetName: string;
   watchTargetName: string;
   includeTestImports: boolean;
+  /** Without a trailing `/`; undefined: no `ci` configuration. */
+  registry: string | undefined;
 }
 
 const TARGET_NAME_OPTIONS = ['buildTargetName', 'runTargetName', 'watchTargetName'] as const;
@@ -29,7 +37,26 @@ export const DEFAULT_PLUGIN_OPTIONS: Readonly<NormalizedPodmanPluginOptions> = O
   runTargetName: 'podman-run',
   watchTargetName: 'watch-reload',
   includeTestImports: false,
+  registry: undefined,
 });
+
+// host[:port] (a dot, a port or "localhost" tells a registry from a namespace, as podman does), then path components.
+const REGISTRY = /^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9.-]+:[0-9]+|\[[0-9a-fA-F:]+\](:[0-9]+)?)(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/;
+
+/** The `registry` option checked: a registry host with an optional namespace, no scheme, no tag. */
+function normalizeRegistry(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const fix = 'Write it as host[:port][/namespace], e.g. "ghcr.io/acme" or "127.0.0.1:5000", in nx.json under plugins[].options.';
+  if (typeof value !== 'string' || value.trim() === '') throw new Error(`@prism/nx-podman plugin option "registry" must be a registry name (got ${JSON.stringify(value)}). ${fix}`);
+  const registry = value.trim().replace(/\/+$/, '');
+  if (/^[a-z]+:\/\//i.test(registry)) {
+    throw new Error(`@prism/nx-podman plugin option "registry" must not have a scheme (got ${JSON.stringify(value)}): podman picks https, or http for a registry marked insecure in registries.conf. ${fix}`);
+  }
+  if (!REGISTRY.test(registry)) {
+    throw new Error(`@prism/nx-podman plugin option "registry" is not a registry host with an optional lower-case namespace and no tag (got ${JSON.stringify(value)}). ${fix}`);
+  }
+  return registry;
+}
 
 /** Applies defaults and checks the plugin options; throws an error naming the option, the value and the fix. */
 export function normalizePluginOptions(options: PodmanPluginOptions | undefined): NormalizedPodmanPluginOptions {
@@ -54,6 +81,7 @@ export function normalizePluginOptions(options: PodmanPluginOptions | undefined)
     }
     normalized.includeTestImports = raw.includeTestImports;
   }
+  normalized.registry = normalizeRegistry(raw.registry);
   const names = TARGET_NAME_OPTIONS.map((key) => normalized[key]);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate !== undefined) {

@@ -99,6 +99,7 @@ describe('runPodmanBuild', () => {
       '--label', 'org.opencontainers.image.title=postgres',
       '--label', 'io.prism.nx-podman.project=postgres',
       '--label', 'io.prism.nx-podman.stage=production',
+      '--label', 'org.opencontainers.image.created=1970-01-01T00:16:40.000Z',
       '--label', `io.prism.nx-podman.input-hash=${HASH}`,
       join(ws.path, 'plugins/postgres'),
     ]);
@@ -308,11 +309,19 @@ describe('runPodmanBuild', () => {
     expect(engine.callsStartingWith('push')).toEqual([['push', IMAGE_ID, `dir:${join(ws.path, 'out')}`]]);
   });
 
-  it('reports a failed push', async () => {
+  it('reports a failed push naming the registry and the fix, and keeps the image', async () => {
     buildSucceeds(engine);
-    engine.on(['push'], { exitCode: 125, stderr: 'Error: requested access to the resource is denied\n' });
-    const outcome = await runPodmanBuild(options({ push: true, quiet: true }), deps());
-    expect(outcome).toMatchObject({ status: 'failed', exitCode: 125, message: expect.stringMatching(/^podman push failed for "postgres" \(exit 125\): Error: requested access/) });
+    engine.on(['push'], { exitCode: 125, stderr: 'Error: trying to reuse blob: requested access to the resource is denied\n' });
+    const outcome = await runPodmanBuild(options({ push: true, quiet: true, tags: ['registry.example.com/prism/postgres:v1'] }), deps());
+    expect(outcome).toMatchObject({ status: 'failed', exitCode: 125 });
+    const message = (outcome as { message: string }).message.split('\n');
+    expect(message[0]).toBe(
+      'Push to registry registry.example.com failed: registry.example.com refused the credentials (unauthorized). Log in first: podman login registry.example.com (in CI: echo "$TOKEN" | podman login --username "$USER" --password-stdin registry.example.com).',
+    );
+    expect(message[1]).toMatch(/^podman push registry.example.com\/prism\/postgres:v1 failed for "postgres" \(exit 125\): Error: trying to reuse blob/);
+    expect(message.at(-1)).toBe(`The image ${IMAGE_ID.slice(7, 19)} stays in local storage; once fixed, run the build again: it is up to date and only pushes.`);
+    expect(engine.callsStartingWith('rmi')).toEqual([]);
+    expect(engine.callsStartingWith('push')).toHaveLength(1);
   });
 
   it('builds several platforms into a manifest list, checks every platform is in it, then tags it', async () => {

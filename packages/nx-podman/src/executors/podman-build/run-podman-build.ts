@@ -12,6 +12,7 @@ import {
   UnsupportedPodmanError,
   expandTokens,
   maskBuildArgValues,
+  platformBuildArgs,
   usesCommitSha,
   type TokenValues,
 } from '../../core/build-args';
@@ -19,7 +20,8 @@ import { INPUT_HASH_LABEL, knownImageFor, nextHistory, type BuildRecord } from '
 import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } from '../../core/containerfile';
 import { formatCommand, lastLines } from '../../core/command-line';
 import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
-import { fullImageId } from '../../core/image-id';
+import { fullImageId, shortImageId } from '../../core/image-id';
+import { explainPushFailure, registryOf } from '../../core/push-errors';
 import type { BuildRecordStore, Clock, ContextHasher, FileReader, GitReader, GitRevision, Logger, PodmanEngine, ProcessResult } from '../../core/ports';
 import type { NormalizedPodmanBuildOptions } from './normalize-options';
 
@@ -252,8 +254,15 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
       const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
       if (result.aborted) return { status: 'aborted' };
       if (result.exitCode !== 0) {
-        logger.error('push failed', { plugin, stage, exit: result.exitCode });
-        return failure(options, 'podman push', result, !options.quiet);
+        const destination = args.at(-1)!;
+        const registry = registryOf(destination);
+        logger.error('push failed', { plugin, stage, registry, exit: result.exitCode });
+        const failed = failure(options, `podman push ${destination}`, result, !options.quiet);
+        if (failed.status !== 'failed') return failed;
+        // The build stands: a second run finds it up to date and only pushes.
+        const kept = `The image ${shortImageId(record.imageId)} stays in local storage; once fixed, run the build again: it is up to date and only pushes.`;
+        const explained = explainPushFailure(destination, `${result.stderr}\n${result.stdout}`);
+        return { ...failed, message: [explained, failed.message, kept].filter(Boolean).join('\n') };
       }
     }
     return undefined;
@@ -279,6 +288,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   {
     const multiPlatform = options.platforms.length > 1;
     // Build the list under a name of our own: --manifest adds to an existing list, and tags move only on success.
+    const created = clock.date().toISOString();
     const manifest = multiPlatform ? `localhost/nx-podman-manifest/${imageNameComponent(plugin)}-${imageNameComponent(stage)}:${inputHash.slice(0, 16)}` : undefined;
     const argsFor = (noCache: boolean) =>
       buildPodmanBuildArgs(
@@ -287,9 +297,9 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
           context: options.context,
           stage,
           tags: resolved.tags,
-          buildArgs: resolved.buildArgs,
+          buildArgs: { ...resolved.buildArgs, ...platformBuildArgs(containerfile.text, options.platforms, resolved.buildArgs, version.osArch) },
           labels: {
-            ...defaultLabels({ projectName: plugin, stage, inputHash, revision: revision?.full }),
+            ...defaultLabels({ projectName: plugin, stage, inputHash, revision: revision?.full, source: revision?.source, created }),
             ...resolved.labels,
             [INPUT_HASH_LABEL]: inputHash,
           },

@@ -315,7 +315,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
         await builderFor(entry.info, entry.recipe, entry.image, mounts);
       }
       // Warm Go's build cache in the background: a first compile on an empty cache volume compiles the standard library too.
-      warming = warmUp(ready);
+      warming = warmUp(ready).catch((error: Error) => logger.warn('live update builders not warmed; the first compile warms them', { reason: error.message }));
       return stale;
     },
     replaced(project) {

@@ -133,7 +133,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
         if (stale.length === 0 || stopping) return;
         logger.warn('containers run code of an earlier live update; rebuilding them', { plugins: stale.join(',') });
         scheduler.requestBuild(stale, 'the container runs code of an earlier live update');
-      });
+      }).catch((error: Error) => logger.warn('live update builders not prepared; the first live update starts them', { reason: error.message }));
     }
   }
 

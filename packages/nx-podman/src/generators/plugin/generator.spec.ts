@@ -77,7 +77,9 @@ describe('plugin generator', () => {
       expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['core/'], ['postgres/']]);
       expect(text).toContain('WORKDIR /src/postgres\n');
       expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOTOOLCHAIN=local\n');
-      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
+      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
+      // The builder runs natively and cross-compiles (no emulation for other platforms).
+      expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.23 AS builder\nARG TARGETOS TARGETARCH\n');
       expect(text.match(/^USER 65532:65532$/gm)).toHaveLength(2);
       expect(text.match(/^EXPOSE 9090$/gm)).toHaveLength(2);
     });
