@@ -59,9 +59,21 @@ function findGoRoot() {
   throw new Error('Go is needed to make the local Go builder image: apt-get install -y golang-go');
 }
 
+/**
+ * Bumped when the Go builder image's make-up changes, so that a machine with an older one makes it again.
+ * 2: no `ENV GOPROXY=off` (it overrode the GOPROXY build arg podman-build passes from the environment).
+ */
+const GO_BUILDER_REVISION = '2';
+const REVISION_LABEL = 'io.prism.base-image.revision';
+
 /** Imports the Go builder image (host Go toolchain + the libc the Debian go binary links) unless it exists. */
 export function ensureGoBuilderImage(log = console.log) {
-  if (imageExists(GO_BUILDER_IMAGE)) return;
+  if (imageExists(GO_BUILDER_IMAGE)) {
+    const revision = spawnSync('podman', ['image', 'inspect', '--format', `{{index .Labels "${REVISION_LABEL}"}}`, GO_BUILDER_IMAGE], { encoding: 'utf8' }).stdout.trim();
+    if (revision === GO_BUILDER_REVISION) return;
+    log(`base images: ${GO_BUILDER_IMAGE} is an older make-up (revision ${revision || 'none'}); making it again`);
+    run('podman', ['rmi', '--force', GO_BUILDER_IMAGE]);
+  }
   const goRoot = findGoRoot();
   const rootfs = mkdtempSync(join(tmpdir(), 'prism-go-builder-'));
   try {
@@ -78,9 +90,10 @@ export function ensureGoBuilderImage(log = console.log) {
       'ENV CGO_ENABLED=0',
       'ENV GOCACHE=/tmp/gocache',
       'ENV HOME=/tmp',
-      'ENV GOPROXY=off',
+      // No network here: a build that needs a module needs a GOPROXY that is reachable (passed as a build arg).
       'ENV GOFLAGS=-mod=mod',
       'WORKDIR /src',
+      `LABEL ${REVISION_LABEL}=${GO_BUILDER_REVISION}`,
     ]);
     log(`base images: imported ${GO_BUILDER_IMAGE} from the host's Go (${goRoot})`);
   } finally {

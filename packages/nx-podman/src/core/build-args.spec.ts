@@ -2,6 +2,8 @@ import {
   buildPodmanBuildArgs,
   buildPodmanPushArgs,
   defaultLabels,
+  buildVolumes,
+  goEnvBuildArgs,
   platformBuildArgs,
   publicSourceUrl,
   defaultTags,
@@ -107,6 +109,32 @@ describe('platformBuildArgs', () => {
     expect(platformBuildArgs('FROM golang AS builder\n', ['linux/arm64'], {}, 'linux/amd64')).toEqual({});
     expect(platformBuildArgs(crossCompiling, ['linux/arm64'], { BUILDPLATFORM: 'linux/s390x' }, 'linux/amd64')).toEqual({});
     expect(platformBuildArgs(crossCompiling, ['linux/arm64'], {}, undefined)).toEqual({});
+  });
+});
+
+describe('goEnvBuildArgs', () => {
+  const containerfile = 'FROM golang AS builder\nARG TARGETOS TARGETARCH\narg GOPROXY GOPRIVATE=corp.example.com GOFLAGS\nRUN go build .\n';
+
+  it('takes the Go module settings set in the environment that the Containerfile declares', () => {
+    const env = { GOPROXY: 'https://user:token@proxy.corp/go', GOPRIVATE: 'corp.example.com/*', GOFLAGS: '', GONOSUMDB: 'x', HOME: '/root' };
+    // GOFLAGS is empty (not passed), GONOSUMDB not declared.
+    expect(goEnvBuildArgs(containerfile, env, {})).toEqual({ GOPROXY: 'https://user:token@proxy.corp/go', GOPRIVATE: 'corp.example.com/*' });
+  });
+
+  it('leaves out what the buildArgs option sets', () => {
+    expect(goEnvBuildArgs(containerfile, { GOPROXY: 'https://proxy.corp' }, { GOPROXY: 'off' })).toEqual({});
+  });
+
+  it('is passed to podman by name only, so no value reaches a command line', () => {
+    const args = buildPodmanBuildArgs({ ...base, envBuildArgs: ['GOPROXY', 'GOFLAGS'] }, v4);
+    expect(args.join(' ')).toContain('--build-arg GOPROXY --build-arg GOFLAGS');
+  });
+});
+
+describe('buildVolumes', () => {
+  it('reads -v and --volume, split or inline, and nothing else', () => {
+    expect(buildVolumes(['--squash', '-v', '/a:/a:ro', '--volume=/b:/b', '--volume', '/c:/c', '-v=/d:/d', '--network', 'host'])).toEqual(['/a:/a:ro', '/b:/b', '/c:/c', '/d:/d']);
+    expect(buildVolumes(['-v'])).toEqual([]);
   });
 });
 

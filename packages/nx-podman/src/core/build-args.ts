@@ -116,6 +116,59 @@ export function platformBuildArgs(containerfile: string, platforms: readonly str
   return /\$\{?BUILDPLATFORM\b/.test(containerfile) ? { BUILDPLATFORM: osArch } : {};
 }
 
+/**
+ * Go's module settings that podman-build passes from its own environment, so that a corporate proxy or private
+ * modules work in CI without writing them into project.json. Passed as `--build-arg NAME` without a value: podman
+ * reads the value from its environment, so it never appears in a command line or a log.
+ */
+export const GO_ENV_BUILD_ARGS = ['GOPROXY', 'GOPRIVATE', 'GONOPROXY', 'GONOSUMDB', 'GOSUMDB', 'GOFLAGS'] as const;
+
+/** The names a Containerfile declares with `ARG` (any stage, defaults dropped). */
+export function declaredArgs(containerfile: string): Set<string> {
+  const names = new Set<string>();
+  for (const match of containerfile.matchAll(/^[ \t]*ARG[ \t]+([^\n]*)$/gim)) {
+    for (const word of match[1].trim().split(/\s+/)) {
+      const name = /^([A-Za-z_][A-Za-z0-9_]*)/.exec(word)?.[1];
+      if (name) names.add(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * Of {@link GO_ENV_BUILD_ARGS}: those set (non-empty) in `env` that the Containerfile declares with `ARG` and the
+ * `buildArgs` option does not set, with their values (for the input hash only: GOFLAGS can change the binary).
+ */
+export function goEnvBuildArgs(containerfile: string, env: Readonly<Record<string, string | undefined>>, buildArgs: Readonly<Record<string, string>>): Record<string, string> {
+  const declared = declaredArgs(containerfile);
+  return Object.fromEntries(Object.entries(goEnvValues(env)).filter(([name]) => declared.has(name) && !(name in buildArgs)));
+}
+
+/** The {@link GO_ENV_BUILD_ARGS} set (non-empty) in `env`. */
+export function goEnvValues(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const name of GO_ENV_BUILD_ARGS) {
+    const value = env[name];
+    if (value !== undefined && value !== '') found[name] = value;
+  }
+  return found;
+}
+
+/**
+ * The volumes of `podman build` extra arguments (`-v SRC:DST[:opts]`, `--volume=...`): RUN steps see them, so the
+ * live update's builder mounts them too (a module proxy directory, a private CA bundle).
+ */
+export function buildVolumes(extraArgs: readonly string[]): string[] {
+  const volumes: string[] = [];
+  for (let index = 0; index < extraArgs.length; index++) {
+    const arg = extraArgs[index];
+    const inline = /^(?:-v|--volume)=(.+)$/.exec(arg);
+    if (inline) volumes.push(inline[1]);
+    else if ((arg === '-v' || arg === '--volume') && extraArgs[index + 1] !== undefined) volumes.push(extraArgs[++index]);
+  }
+  return volumes;
+}
+
 /** Everything `podman build` needs, already resolved (tokens expanded, paths absolute). */
 export interface PodmanBuildArgsInput {
   file: string;
@@ -124,6 +177,8 @@ export interface PodmanBuildArgsInput {
   /** Used as `--tag` for single-platform builds; multi-platform builds tag the manifest list afterwards. */
   tags: string[];
   buildArgs: Record<string, string>;
+  /** Build args podman takes from its environment (`--build-arg NAME`, no value: never on a command line). */
+  envBuildArgs?: string[];
   /** All labels, including the input-hash label. */
   labels: Record<string, string>;
   pull: BuildPullPolicy | undefined;
@@ -166,6 +221,7 @@ export function buildPodmanBuildArgs(input: PodmanBuildArgsInput, version: Podma
     for (const tag of input.tags) args.push('--tag', tag);
   }
   for (const [name, value] of Object.entries(input.buildArgs)) args.push('--build-arg', `${name}=${value}`);
+  for (const name of input.envBuildArgs ?? []) args.push('--build-arg', name);
   for (const [name, value] of Object.entries(input.labels)) args.push('--label', `${name}=${value}`);
   if (input.pull) args.push(...pullArgs(input.pull, version));
   if (input.noCache) args.push('--no-cache');

@@ -93,6 +93,18 @@ describe('builder arguments', () => {
     expect(env).toEqual({ CGO_ENABLED: '0', GOCACHE: '/tmp/gocache' });
   });
 
+  it('mounts the volumes podman-build gives its build steps (a module proxy), and keys the builder on them', () => {
+    const { args } = buildBuilderRunArgs({ ...spec, extraVolumes: ['/srv/goproxy:/srv/goproxy:ro'] });
+    expect(args.slice(args.indexOf('gomodcache:/tmp/go/pkg/mod') + 1, args.indexOf('/ws/.nx/podman/live/out/k:/nx-podman/out'))).toEqual(['-v', '/srv/goproxy:/srv/goproxy:ro', '-v']);
+    expect(builderKey(recipe, 'sha256:1', '/ws', ['/srv/goproxy:/srv/goproxy:ro'])).not.toBe(builderKey(recipe, 'sha256:1', '/ws'));
+    expect(builderKey(recipe, 'sha256:1', '/ws', [])).toBe(builderKey(recipe, 'sha256:1', '/ws'));
+  });
+
+  it('a GOFLAGS build arg reaches the compile unless an ENV of the stage or image sets GOFLAGS (as in the build step)', () => {
+    expect(buildCompileArgs({ ...spec, recipe: { ...recipe, args: { GOFLAGS: '-tags=corp' } } }, '/o', {}).env.GOFLAGS).toBe('-tags=corp -v');
+    expect(buildCompileArgs({ ...spec, recipe: { ...recipe, args: { GOFLAGS: '-tags=corp' } } }, '/o', { GOFLAGS: '-mod=mod' }).env.GOFLAGS).toBe('-mod=mod -v');
+  });
+
   it('hides a .git directory under a mount (the image context has none)', () => {
     const { args } = buildBuilderRunArgs({ ...spec, mounts: [{ source: '.', target: '/app' }], gitDirs: ['.'] });
     expect(args).toContain('type=tmpfs,destination=/app/.git');

@@ -58,6 +58,8 @@ export interface LiveBuilderSpec {
   /** Context-relative directories holding a `.git` (hidden from the builder: the image context does not have it). */
   gitDirs: readonly string[];
   labels: Readonly<Record<string, string>>;
+  /** `podman build` volumes (`SRC:DST[:opts]`, from its extraArgs): the build step sees them, so the builder does too. */
+  extraVolumes?: readonly string[];
 }
 
 /** Where compiles write inside the builder. */
@@ -76,8 +78,10 @@ export function shortHash(...parts: string[]): string {
  * What lets projects share one builder: the same image, context, env, user and caches. Their mounts are merged
  * ({@link mergeMounts}): a plugin's build does not read a sibling plugin's directory.
  */
-export function builderKey(recipe: LiveUpdateRecipe, imageId: string, contextDir: string): string {
-  return shortHash(imageId, contextDir, JSON.stringify([recipe.env, recipe.user ?? '', recipe.cacheTargets]));
+export function builderKey(recipe: LiveUpdateRecipe, imageId: string, contextDir: string, extraVolumes: readonly string[] = []): string {
+  const parts: unknown[] = [recipe.env, recipe.user ?? '', recipe.cacheTargets];
+  if (extraVolumes.length) parts.push(extraVolumes);
+  return shortHash(imageId, contextDir, JSON.stringify(parts));
 }
 
 /** The union of mounts, shortest target first; undefined when two put different sources at one target. */
@@ -126,6 +130,7 @@ export function buildBuilderRunArgs(spec: LiveBuilderSpec): { args: string[]; en
   buildCacheTargets.delete(spec.cachePaths.moduleCache);
   for (const target of [...buildCacheTargets].sort()) args.push('-v', `${spec.volumes.buildCache}:${target}`);
   args.push('-v', `${spec.volumes.moduleCache}:${spec.cachePaths.moduleCache}`);
+  for (const volume of spec.extraVolumes ?? []) args.push('-v', volume);
   args.push('-v', `${spec.outDir}:${BUILDER_OUT_DIR}`);
   args.push('--entrypoint', '/bin/sh', spec.imageId, '-c', KEEP_ALIVE);
   return { args, env };
@@ -141,7 +146,8 @@ export function redirectBuildOutput(command: string, artifact: string, output: s
 /** The environment of one compile: the stage's ARGs (podman passes build args to RUN that way) and `-v` added to GOFLAGS. */
 function compileEnv(recipe: LiveUpdateRecipe, imageEnv: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = { ...recipe.args };
-  const goflags = recipe.env.GOFLAGS ?? imageEnv.GOFLAGS ?? '';
+  // ENV (the stage's, then the image's) wins over an ARG of the same name, as in the build step.
+  const goflags = recipe.env.GOFLAGS ?? imageEnv.GOFLAGS ?? recipe.args.GOFLAGS ?? '';
   // `-v` lists the packages Go compiled (not the cached ones) and changes nothing in the binary.
   env.GOFLAGS = `${goflags} -v`.trim();
   return env;

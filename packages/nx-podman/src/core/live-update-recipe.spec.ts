@@ -3,12 +3,15 @@ import { goBuildOutput, goBuildPackage, inferLiveUpdateRecipe, type RecipeInput 
 const GENERATED = `# comment
 FROM --platform=$BUILDPLATFORM localhost/prism/go-builder:1.19 AS builder
 ARG TARGETOS TARGETARCH
-ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache
-WORKDIR /src
-COPY core/ core/
-COPY plugins/postgres/ plugins/postgres/
+ARG GOPROXY GOPRIVATE GONOPROXY GONOSUMDB GOSUMDB GOFLAGS
+ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOMODCACHE=/tmp/gomodcache
 WORKDIR /src/plugins/postgres
-RUN --mount=type=cache,target=/tmp/gocache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .
+COPY core/go.mod core/go.sum* /src/core/
+COPY plugins/postgres/go.mod plugins/postgres/go.sum* /src/plugins/postgres/
+RUN --mount=type=cache,target=/tmp/gomodcache go mod download
+COPY core/ /src/core/
+COPY plugins/postgres/ /src/plugins/postgres/
+RUN --mount=type=cache,target=/tmp/gocache --mount=type=cache,target=/tmp/gomodcache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .
 
 FROM localhost/prism/busybox:latest AS debug
 COPY --from=builder /out/plugin /plugin
@@ -31,7 +34,7 @@ describe('inferLiveUpdateRecipe', () => {
       recipe: {
         builderStage: 'builder',
         builderImage: 'localhost/prism/go-builder:1.19',
-        env: { CGO_ENABLED: '0', GOCACHE: '/tmp/gocache' },
+        env: { CGO_ENABLED: '0', GOCACHE: '/tmp/gocache', GOMODCACHE: '/tmp/gomodcache' },
         args: {},
         user: undefined,
         workdir: '/src/plugins/postgres',
@@ -41,7 +44,7 @@ describe('inferLiveUpdateRecipe', () => {
         ],
         // The platform ARGs stay unset, as in an image build for the host: the shell makes them empty, Go builds for the host.
         command: 'GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .',
-        cacheTargets: ['/tmp/gocache'],
+        cacheTargets: ['/tmp/gocache', '/tmp/gomodcache'],
         artifact: '/out/plugin',
         destination: '/plugin',
       },
@@ -129,7 +132,8 @@ COPY --from=b /src/out/app /app
     ['a RUN the builder cannot repeat', 'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN apt-get install -y protobuf && protoc x\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'runs "apt-get install'],
     ['no go build writing the artifact', 'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN go build -o /other .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'no "go build ... -o /a" step'],
     ['a step changing the binary after the build', 'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN go build -o /a .\nRUN upx /a\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'changes /a after it is built'],
-    ['a glob copy', 'FROM golang AS b\nWORKDIR /s\nCOPY *.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies a glob'],
+    ['a glob copy', 'FROM golang AS b\nWORKDIR /s\nCOPY *.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies a glob (*.go) that no directory it also copies covers'],
+    ['a glob directory', 'FROM golang AS b\nWORKDIR /s\nCOPY cmd/*/main.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies a glob (cmd/*/main.go)'],
     ['a single file not under a mounted directory', 'FROM golang AS b\nWORKDIR /s\nCOPY main.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'single file main.go'],
     ['a copy from another image', 'FROM golang AS b\nWORKDIR /s\nCOPY --from=tools /bin/x /bin/x\nCOPY . .\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies from another stage or image'],
     ['a builder FROM scratch', 'FROM scratch AS b\nCOPY . .\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'FROM scratch'],

@@ -317,7 +317,13 @@ function builderRecipe(
           for (const source of sources) {
             if (/^[a-z]+:\/\//i.test(source)) return fail(`line ${instruction.line} adds a URL`);
             const path = contextPath(source);
-            if (GLOB.test(path)) return fail(`line ${instruction.line} copies a glob (${source}), which live update cannot mount`);
+            if (GLOB.test(path)) {
+              // `COPY core/go.mod core/go.sum* core/` before the module download: fine when a directory mounted
+              // later puts the same files at the same place (checked in finish).
+              if (GLOB.test(posix.dirname(path))) return fail(`line ${instruction.line} copies a glob (${source}), which live update cannot mount`);
+              walk.copies.push({ source: path, target: posix.join(dest, posix.basename(path)), kind: 'file' });
+              continue;
+            }
             const kind = input.kindOf(path);
             if (!kind) return fail(`line ${instruction.line} copies ${source}, which is not in the build context`);
             if (kind === 'file' && instruction.keyword === 'ADD' && /\.(tar|tgz|gz|bz2|xz)$/.test(path)) return fail(`line ${instruction.line} adds an archive`);
@@ -373,6 +379,7 @@ function finish(
       const inside = mount.source === '.' ? copy.source : posix.relative(mount.source, copy.source);
       return !inside.startsWith('..') && posix.join(mount.target, inside) === copy.target;
     });
+    if (!covered && GLOB.test(copy.source)) return fail(`it copies a glob (${copy.source}) that no directory it also copies covers, and live update mounts directories only`);
     if (!covered) return fail(`it copies the single file ${copy.source} to ${copy.target}, and live update mounts directories only`);
   }
   if (mounts.length === 0) return fail('it copies nothing from the build context');

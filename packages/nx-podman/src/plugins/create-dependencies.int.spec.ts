@@ -77,6 +77,17 @@ describe('createDependencies (real files in a temp workspace)', () => {
     ]);
   });
 
+  it('ignores third-party modules (no project, no edge) and still links the replaced local module', async () => {
+    write({
+      'plugins/postgres/go.mod': goMod('prism/postgres', 'require (\n\tgithub.com/google/uuid v1.3.0\n\tgithub.com/jackc/pgx/v5 v5.5.0 // indirect\n\tprism/core v0.0.0\n)\n\nreplace prism/core => ../core\n'),
+      'plugins/postgres/main.go': 'package main\n\nimport (\n\t"github.com/google/uuid"\n\t"github.com/jackc/pgx/v5"\n\n\t"prism/core"\n)\n\nvar _, _ = uuid.New, pgx.Connect\n\nfunc main() { _ = core.Version() }\n',
+    });
+    expect(await edges(['plugins/postgres/go.mod', 'plugins/postgres/main.go'])).toEqual([
+      'postgres -> core (plugins/postgres/go.mod, static)',
+      'postgres -> core (plugins/postgres/main.go, static)',
+    ]);
+  });
+
   it('processes only filesToProcess', async () => {
     expect(await edges(['plugins/postgres/main.go', 'plugins/core/core.go'])).toEqual(['postgres -> core (plugins/postgres/main.go, static)']);
   });

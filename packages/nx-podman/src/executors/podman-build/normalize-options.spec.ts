@@ -36,6 +36,7 @@ describe('normalizePodmanBuildOptions', () => {
       force: false,
       quiet: false,
       connection: { podman: 'podman', remote: false, connection: undefined },
+      env: expect.any(Object),
     });
   });
 

@@ -36,6 +36,8 @@ export interface NormalizedPodmanBuildOptions {
   readonly connection: PodmanConnection;
   /** What watch-reload's live update cannot infer from the Containerfile (read by watch-reload only). */
   readonly liveUpdate: LiveUpdateHints | undefined;
+  /** The environment podman runs with: Go's module settings (GOPROXY, ...) are read from it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /** What normalization needs to know about the project being built. */
@@ -223,5 +225,6 @@ export function normalizePodmanBuildOptions(
     quiet: optionalBoolean(raw, 'quiet', PODMAN_BUILD_DEFAULTS.quiet),
     connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', PODMAN_BUILD_DEFAULTS.remote) || connectionName !== undefined, connection: connectionName }),
     liveUpdate: liveUpdateHints(raw),
+    env,
   });
 }

@@ -1,3 +1,4 @@
+// Why this file is long: one harness (fake engine, hasher, records) drives every path of a build: skip, build, several platforms, push, environment.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -296,6 +297,22 @@ describe('runPodmanBuild', () => {
     const outcome = await runPodmanBuild(options({ tags: ['prism/postgres:{shortCommitSha}'] }), deps());
     expect(outcome).toMatchObject({ status: 'failed', message: expect.stringContaining('Option "tags[0]" ("prism/postgres:{shortCommitSha}") uses {shortCommitSha} but') });
     expect(engine.calls).toEqual([]);
+  });
+
+  it('passes GOPROXY & co. from the environment by name only, and hashes their values', async () => {
+    writeFileSync(join(ws.path, 'plugins/postgres/Containerfile'), `FROM scratch AS builder\nARG GOPROXY GOFLAGS\n${CONTAINERFILE}`);
+    buildSucceeds(engine);
+    const env = { GOPROXY: 'https://ci:s3cret@proxy.corp/go', GOFLAGS: '-tags=corp', GONOSUMDB: 'corp.example.com' };
+    const withEnv = normalizePodmanBuildOptions({}, { projectName: 'postgres', projectRoot: 'plugins/postgres', workspaceRoot: ws.path, env });
+    await runPodmanBuild(withEnv, deps({ logger: createLogger({ verbose: true, stream: { write: (text: string) => ((out += text), true) } as never }) }));
+
+    const build = engine.callsStartingWith('build')[0];
+    expect(build).toEqual(expect.arrayContaining(['--build-arg', 'GOPROXY', '--build-arg', 'GOFLAGS']));
+    // GONOSUMDB is not declared by the Containerfile: not passed (podman would warn it was not consumed).
+    expect(build).not.toContain('GONOSUMDB');
+    expect(JSON.stringify(engine.calls)).not.toContain('s3cret');
+    expect(out).not.toContain('s3cret');
+    expect(hasher.requests[0].buildArgs).toEqual({ GOPROXY: env.GOPROXY, GOFLAGS: env.GOFLAGS });
   });
 
   it('pushes every tag after the build, or once to a destination', async () => {

@@ -11,6 +11,7 @@ import {
   qualifyImageName,
   UnsupportedPodmanError,
   expandTokens,
+  goEnvBuildArgs,
   maskBuildArgValues,
   platformBuildArgs,
   usesCommitSha,
@@ -215,12 +216,14 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   const resolved = expandCommit(options, revision);
   const previousRecord = records.read(plugin, stage);
 
+  // GOPROXY & co. from the environment: in the hash (GOFLAGS can change the binary), passed by name only.
+  const goEnv = goEnvBuildArgs(containerfile.text, options.env, resolved.buildArgs);
   const { inputHash, files, wholeContext } = await (deps.hasher ?? createContextHasher()).hash({
     context: options.context,
     containerfile: containerfile.text,
     parsed: containerfile.parsed,
     stage,
-    buildArgs: resolved.buildArgs,
+    buildArgs: { ...resolved.buildArgs, ...goEnv },
     labels: resolved.labels,
     platforms: options.platforms,
     extraArgs: options.extraArgs,
@@ -298,6 +301,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
           stage,
           tags: resolved.tags,
           buildArgs: { ...resolved.buildArgs, ...platformBuildArgs(containerfile.text, options.platforms, resolved.buildArgs, version.osArch) },
+          envBuildArgs: Object.keys(goEnv),
           labels: {
             ...defaultLabels({ projectName: plugin, stage, inputHash, revision: revision?.full, source: revision?.source, created }),
             ...resolved.labels,

@@ -99,7 +99,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
    * source directories mounted (`mounts`: the union prepare computed), else one of its own.
    */
   const builderFor = async (info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts: readonly LiveUpdateMount[] = recipe.mounts): Promise<Builder> => {
-    const key = builderKey(recipe, image.id, info.context);
+    const key = builderKey(recipe, image.id, info.context, info.buildVolumes);
     const existing = builders.find((builder) => builder.key === key && coversMounts(builder.spec.mounts, recipe.mounts));
     if (existing) return existing;
     const gitDirs: string[] = [];
@@ -116,6 +116,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       cachePaths: goCachePaths({ ...image.env, ...recipe.env }),
       gitDirs,
       labels: { [BUILDER_LABEL]: deps.workspaceRoot },
+      ...(info.buildVolumes?.length && { extraVolumes: info.buildVolumes }),
     };
     const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, idle: [], ready: Promise.resolve(undefined) };
     builder.ready = (async () => {

@@ -25,7 +25,10 @@ export interface LiveProject {
   /** Absolute Containerfile and context. */
   containerfile: string;
   context: string;
+  /** podman-build's build args, and the Go module settings (GOPROXY, ...) it passes from its environment. */
   buildArgs: Readonly<Record<string, string>>;
+  /** Volumes podman-build's extraArgs give the build steps (`SRC:DST[:opts]`): the builder mounts them too. */
+  buildVolumes?: readonly string[];
   hints: LiveUpdateHints | undefined;
   container: ContainerRunSpec;
   health: HealthSettings;
@@ -309,8 +312,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       // One builder per key, with every project's sources mounted.
       ready.sort((a, b) => a.project.localeCompare(b.project));
       for (const entry of ready) {
-        const key = builderKey(entry.recipe, entry.image.id, entry.info.context);
-        const group = ready.filter((other) => builderKey(other.recipe, other.image.id, other.info.context) === key);
+        const key = builderKey(entry.recipe, entry.image.id, entry.info.context, entry.info.buildVolumes);
+        const group = ready.filter((other) => builderKey(other.recipe, other.image.id, other.info.context, other.info.buildVolumes) === key);
         const mounts = mergeMounts(...group.map((other) => other.recipe.mounts)) ?? entry.recipe.mounts;
         await builderFor(entry.info, entry.recipe, entry.image, mounts);
       }

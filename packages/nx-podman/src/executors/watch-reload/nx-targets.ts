@@ -7,6 +7,7 @@ import { createFileReader } from '../../adapters/file-reader';
 import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
+import { buildVolumes, goEnvValues } from '../../core/build-args';
 import type { PodmanConnection } from '../../core/podman-version';
 import { execRetryingSignals } from '../../core/podman-retry';
 import { buildKillArgs, buildWaitStoppedArgs, podInfraName } from '../../core/run-args';
@@ -105,7 +106,9 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
         stage: build.stage,
         containerfile: build.file,
         context: build.context,
-        buildArgs: build.buildArgs,
+        // As podman-build passes them: GOPROXY & co. from the environment, unless a build arg sets them.
+        buildArgs: { ...goEnvValues(build.env), ...build.buildArgs },
+        buildVolumes: buildVolumes(build.extraArgs),
         hints: build.liveUpdate,
         container: run.container,
         health: run.health,

@@ -74,10 +74,13 @@ describe('plugin generator', () => {
         production: 'gcr.io/distroless/static-debian12:nonroot',
       });
       expect(parseContainerfile(text).stages.map((stage) => stage.name)).toEqual(['builder', 'debug', 'production']);
-      expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['core/'], ['postgres/']]);
+      // go.mod and go.sum first (the module download layer), then the sources.
+      expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['core/go.mod', 'core/go.sum*'], ['postgres/go.mod', 'postgres/go.sum*'], ['core/'], ['postgres/']]);
+      expect(text).toContain('COPY postgres/go.mod postgres/go.sum* /src/postgres/\nRUN --mount=type=cache,target=/tmp/gomodcache go mod download\nCOPY core/ /src/core/\n');
+      expect(text).toContain('ARG GOPROXY GOPRIVATE GONOPROXY GONOSUMDB GOSUMDB GOFLAGS\n');
       expect(text).toContain('WORKDIR /src/postgres\n');
-      expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOTOOLCHAIN=local\n');
-      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
+      expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOMODCACHE=/tmp/gomodcache GOTOOLCHAIN=local\n');
+      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache --mount=type=cache,target=/tmp/gomodcache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
       // The builder runs natively and cross-compiles (no emulation for other platforms).
       expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.23 AS builder\nARG TARGETOS TARGETARCH\n');
       expect(text.match(/^USER 65532:65532$/gm)).toHaveLength(2);
@@ -174,7 +177,7 @@ describe('plugin generator', () => {
     expect(options.context).toBe('.');
     expect(tree.read('plugins/orders/go.mod', 'utf-8')).toContain('replace prism/core => ../../libs/core\n');
     const text = tree.read('plugins/orders/Containerfile', 'utf-8')!;
-    expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['libs/core/'], ['plugins/orders/']]);
+    expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['libs/core/go.mod', 'libs/core/go.sum*'], ['plugins/orders/go.mod', 'plugins/orders/go.sum*'], ['libs/core/'], ['plugins/orders/']]);
     expect(text).toContain('WORKDIR /src/plugins/orders\n');
     expect(tree.exists('.containerignore')).toBe(true);
   });
