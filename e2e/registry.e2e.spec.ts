@@ -1,7 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, type E2eWorkspace } from './utils/workspace';
-import { freePort, separateStorage, startRegistry, type SeparateStorage, type TestRegistry } from './utils/registry';
+import { agentStorage, freePort, separateStorage, startRegistry, type AgentStorage, type SeparateStorage, type TestRegistry } from './utils/registry';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
 /**
@@ -56,6 +59,8 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
   let ws: E2eWorkspace;
   let clean: SeparateStorage | undefined;
   let ports: number[];
+  /** The tags a release has (the registry cache's `nxp-...` tags left out). */
+  const releaseTags = async (repository: string) => (await registry.tags(repository)).filter((tag) => !tag.startsWith('nxp-'));
   const nxJson = (registryName: string) => JSON.stringify({ analytics: false, plugins: [{ plugin: '@prism/nx-podman', options: { registry: registryName } }] }, null, 2);
 
   beforeAll(async () => {
@@ -88,7 +93,7 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     const first = git(ws.root, 'rev-parse', '--short', 'HEAD');
     const result = ws.nx(['run-many', '-t', 'podman-build', '-c', 'ci', `--projects=${A},${B}`], registry.env);
     expectSucceeded(result);
-    for (const name of [A, B]) expect(await registry.tags(`prism/${name}-plugin`)).toEqual([first, 'latest'].sort());
+    for (const name of [A, B]) expect(await releaseTags(`prism/${name}-plugin`)).toEqual([first, 'latest'].sort());
   });
 
   it('the second commit: nx affected pushes only the plugin it changed', async () => {
@@ -103,8 +108,11 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     expectSucceeded(result);
     expect(result.output).toContain(`${A}:podman-build:ci`);
     expect(result.output).not.toContain(`${B}:podman-build`);
-    expect(await registry.tags(`prism/${A}-plugin`)).toEqual([first, second, 'latest'].sort());
-    expect(await registry.tags(`prism/${B}-plugin`)).toEqual([first, 'latest'].sort());
+    expect(await releaseTags(`prism/${A}-plugin`)).toEqual([first, second, 'latest'].sort());
+    expect(await releaseTags(`prism/${B}-plugin`)).toEqual([first, 'latest'].sort());
+    // The ci configuration's registry cache: one tag per input hash built (A twice, B once).
+    expect((await registry.tags(`prism/${A}-plugin`)).filter((tag) => tag.startsWith('nxp-production-'))).toHaveLength(2);
+    expect((await registry.tags(`prism/${B}-plugin`)).filter((tag) => tag.startsWith('nxp-production-'))).toHaveLength(1);
   });
 
   it('pulled into a clean podman storage, the pushed image carries its labels and runs healthy', async () => {
@@ -180,6 +188,64 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     } finally {
       ws.write('nx.json', nxJson(`${registry.host}/prism`));
     }
+  });
+
+  describe('two CI agents, each with its own empty podman storage, sharing builds through the registry cache', () => {
+    let archive: string;
+    const agents: AgentStorage[] = [];
+    const clones: E2eWorkspace[] = [];
+
+    /** A checkout of the workspace's HEAD on an agent with its own podman storage; nx.json pushes to `<registry>/agents`. */
+    const agent = (name: string) => {
+      const storage = agentStorage(name, archive);
+      agents.push(storage);
+      const clone = createE2eWorkspace(`agent-${name}`);
+      clones.push(clone);
+      for (const args of [['init', '-q', '-b', 'main'], ['fetch', '-q', ws.root, 'main'], ['checkout', '-q', '-f', 'FETCH_HEAD']]) git(clone.root, ...args);
+      clone.write('nx.json', nxJson(`${registry.host}/agents`));
+      const build = () => clone.nx(['run-many', '-t', 'podman-build', '-c', 'ci', `--projects=${A},${B}`, '--output-style=static'], { ...registry.env, ...storage.env });
+      const imageId = (plugin: string) => (JSON.parse(clone.read(`.nx/podman/builds/${plugin}/production.json`)) as { imageId: string }).imageId;
+      return { storage, clone, build, imageId };
+    };
+    /** How many lines match; the whole output in the failure message when that is not `expected`. */
+    const expectLines = (output: string, pattern: RegExp, expected: number) => {
+      const found = output.split('\n').filter((line) => pattern.test(line)).length;
+      if (found !== expected) throw new Error(`expected ${expected} lines matching ${pattern}, found ${found}; output:\n${output}`);
+    };
+
+    beforeAll(() => {
+      archive = join(mkdtempSync(join(tmpdir(), 'nx-podman-base-images-')), 'base.tar');
+      execFileSync('podman', ['save', '--quiet', '--format', 'oci-archive', '--output', archive, GO_BUILDER_IMAGE]);
+    });
+
+    afterAll(() => {
+      for (const storage of agents) storage.remove();
+      for (const clone of clones) clone.cleanup();
+      rmSync(dirname(archive), { recursive: true, force: true });
+    });
+
+    it('agent A builds both plugins and pushes them to the cache; agent B, same commit, builds nothing and ends with the same images', () => {
+      const a = agent('a');
+      const builtA = a.build();
+      expectSucceeded(builtA);
+      expectLines(builtA.output, /INFO building plugin plugin=/, 2);
+      expectLines(builtA.output, /INFO pushed to the registry cache plugin=/, 2);
+
+      const b = agent('b');
+      const builtB = b.build();
+      expectSucceeded(builtB);
+      expectLines(builtB.output, /INFO building plugin plugin=/, 0);
+      expectLines(builtB.output, /INFO image up to date \(registry\) plugin=/, 2);
+      for (const plugin of [A, B]) expect(b.imageId(plugin)).toBe(a.imageId(plugin));
+
+      // B after an edit of one plugin: only that one is built.
+      const main = b.clone.read(`plugins/${A}/main.go`);
+      b.clone.write(`plugins/${A}/main.go`, main.replace(`"pushed from ${A}"`, `"agent b edit of ${A}"`));
+      const rebuilt = b.build();
+      expectSucceeded(rebuilt);
+      expect(rebuilt.output.split('\n').filter((line) => /INFO building plugin plugin=/.test(line))).toEqual([expect.stringContaining(`plugin=${A} `)]);
+      expect(rebuilt.output).toMatch(new RegExp(`INFO image up to date plugin=${B} `));
+    });
   });
 
   it('wrong credentials: a clear error naming the registry and podman login', () => {

@@ -150,6 +150,38 @@ export async function startRegistry(): Promise<TestRegistry> {
   };
 }
 
+/**
+ * A CI agent's own podman image store: a storage.conf in a temp dir for CONTAINERS_STORAGE_CONF (everything that runs
+ * podman with `env` uses it), with the local base images loaded (on a real agent they come from a registry).
+ */
+export interface AgentStorage {
+  env: Record<string, string>;
+  /** podman with this storage. */
+  podman(args: string[]): { code: number; stdout: string; stderr: string };
+  remove(): void;
+}
+
+export function agentStorage(name: string, baseImagesArchive: string): AgentStorage {
+  const dir = mkdtempSync(join(tmpdir(), `nx-podman-agent-${name}-`));
+  writeFileSync(join(dir, 'storage.conf'), `[storage]\ndriver = "overlay"\ngraphroot = "${join(dir, 'root')}"\nrunroot = "${join(dir, 'runroot')}"\n`);
+  const env = { CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf') };
+  const podman = (args: string[]) => {
+    const result = spawnSync('podman', args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+    return { code: result.status ?? 1, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  };
+  const loaded = podman(['load', '--quiet', '--input', baseImagesArchive]);
+  if (loaded.code !== 0) throw new Error(`podman load into agent ${name}'s storage failed: ${loaded.stderr}`);
+  return {
+    env,
+    podman,
+    remove() {
+      podman(['rm', '--all', '--force', '--time', '0']);
+      podman(['system', 'reset', '--force']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** podman on a storage of its own (`--root`/`--runroot` in a temp dir): a clean machine, or another CI agent. */
 export interface SeparateStorage {
   podman(args: string[], env?: Record<string, string>): { code: number; stdout: string; stderr: string };

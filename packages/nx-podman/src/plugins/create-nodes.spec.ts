@@ -183,6 +183,7 @@ describe('createGoProjectConfiguration', () => {
       stage: 'production',
       push: true,
       tags: ['127.0.0.1:5000/prism/postgres-plugin:{shortCommitSha}', '127.0.0.1:5000/prism/postgres-plugin:latest'],
+      registryCache: true,
     });
     expect(build.defaultConfiguration).toBe('production');
     expect(build.metadata!.description).toContain('ci pushes it to 127.0.0.1:5000/prism');

@@ -45,11 +45,12 @@ const INFERENCE_VERSION = 3;
 
 /**
  * The `ci` configuration of the build target when the plugin option `registry` is set: the production image pushed to
- * the registry, tagged with the commit and `latest` (`nx affected -t podman-build -c ci`).
+ * the registry, tagged with the commit and `latest`, with the registry cache on (`nx affected -t podman-build -c ci`).
  */
 export function ciConfiguration(name: string, registry: string): Record<string, unknown> {
   const repository = `${registry}/${imageNameComponent(name)}-plugin`;
-  return { stage: 'production', push: true, tags: [`${repository}:{shortCommitSha}`, `${repository}:latest`] };
+  // registryCache: the registry is the image store that CI machines (Nx agents) share.
+  return { stage: 'production', push: true, tags: [`${repository}:{shortCommitSha}`, `${repository}:latest`], registryCache: true };
 }
 
 /**

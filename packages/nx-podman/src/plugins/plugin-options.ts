@@ -14,7 +14,8 @@ export interface PodmanPluginOptions {
   /**
    * The registry (and namespace) CI pushes to, e.g. `ghcr.io/acme` or `registry.internal:5000/prism`. When set, the
    * inferred build target gets a `ci` configuration: the production stage pushed as
-   * `<registry>/<project>-plugin:{shortCommitSha}` and `:latest` (`nx affected -t podman-build -c ci`).
+   * `<registry>/<project>-plugin:{shortCommitSha}` and `:latest`, with the registry cache on (builds shared by CI
+   * machines: `nx affected -t podman-build -c ci`).
    */
   registry?: string;
 }

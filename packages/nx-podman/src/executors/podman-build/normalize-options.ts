@@ -36,6 +36,8 @@ export interface NormalizedPodmanBuildOptions {
   readonly connection: PodmanConnection;
   /** What watch-reload's live update cannot infer from the Containerfile (read by watch-reload only). */
   readonly liveUpdate: LiveUpdateHints | undefined;
+  /** Repository of the registry cache (`host[:port]/path`, no tag); undefined: off. */
+  readonly registryCache: string | undefined;
   /** The environment podman runs with: Go's module settings (GOPROXY, ...) are read from it. */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -60,6 +62,7 @@ export const PODMAN_BUILD_DEFAULTS = Object.freeze({
   noCache: false,
   platforms: Object.freeze([]),
   push: false,
+  registryCache: false,
   extraArgs: Object.freeze([]),
   force: false,
   quiet: false,
@@ -134,6 +137,30 @@ function stringMap(options: Record<string, unknown>, name: string): Record<strin
   return value as Record<string, string>;
 }
 
+// host[:port] (with a dot, a port or "localhost", as podman tells a registry from a namespace), then lower-case path components.
+const REGISTRY_REPOSITORY = /^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9.-]+:[0-9]+)(:[0-9]+)?(\/[a-z0-9]+([._-]+[a-z0-9]+)*)+$/;
+
+/** The `registryCache` option as a repository, or undefined when off. */
+function registryCacheRepository(value: unknown, tags: readonly string[], tokens: TokenValues, platforms: readonly string[]): string | undefined {
+  if (value === undefined || value === false) return undefined;
+  // The cache holds single-platform images: `true` (the inferred ci configuration's) leaves a manifest list build alone.
+  if (value === true && platforms.length > 1) return undefined;
+  const expected = 'true, false, or a registry repository such as "registry.internal:5000/prism/{projectName}-plugin"';
+  let repository: string;
+  if (value === true) {
+    const withRegistry = tags.map((tag) => tag.replace(/(@.*|:[^:/]*)$/, '')).find((name) => REGISTRY_REPOSITORY.test(name) && !name.startsWith('localhost/'));
+    if (withRegistry === undefined) fail('registryCache', value, `${expected}; true needs a tag that names a registry (e.g. "registry.internal:5000/prism/{projectName}-plugin:latest"), and no tag does`);
+    repository = withRegistry;
+  } else if (typeof value === 'string' && value.trim() !== '') {
+    repository = expandTokens(value.trim(), tokens, 'registryCache');
+    if (!REGISTRY_REPOSITORY.test(repository)) fail('registryCache', value, `${expected} (a registry host, then a lower-case path, no tag)`);
+  } else {
+    return fail('registryCache', value, expected);
+  }
+  if (platforms.length > 1) fail('registryCache', value, `false or true with several "platforms" (the cache holds single-platform images; true leaves a manifest list build alone)`);
+  return repository;
+}
+
 /** `dir:out/x` and the like are relative to the workspace root, not to wherever podman happens to run. */
 function resolveLocalTransport(workspaceRoot: string, destination: string): string {
   const match = destination.match(/^(dir|oci|oci-archive|docker-archive):(.+)$/);
@@ -202,6 +229,8 @@ export function normalizePodmanBuildOptions(
   const push = optionalBoolean(raw, 'push', PODMAN_BUILD_DEFAULTS.push);
   if (pushDestination && !push) fail('push', raw.push, 'true when "pushDestination" is set (or remove "pushDestination")');
 
+  const registryCache = registryCacheRepository(raw.registryCache, tags, tokens, platforms);
+
   const podman = optionalString(raw, 'podman') ?? PODMAN_BUILD_DEFAULTS.podman;
   const connectionName = optionalString(raw, 'connection');
 
@@ -225,6 +254,7 @@ export function normalizePodmanBuildOptions(
     quiet: optionalBoolean(raw, 'quiet', PODMAN_BUILD_DEFAULTS.quiet),
     connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', PODMAN_BUILD_DEFAULTS.remote) || connectionName !== undefined, connection: connectionName }),
     liveUpdate: liveUpdateHints(raw),
+    registryCache,
     env,
   });
 }

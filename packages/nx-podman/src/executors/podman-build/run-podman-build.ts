@@ -23,6 +23,7 @@ import { formatCommand, lastLines } from '../../core/command-line';
 import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
 import { fullImageId, shortImageId } from '../../core/image-id';
 import { explainPushFailure, registryOf } from '../../core/push-errors';
+import { pullFromRegistryCache, pushToRegistryCache, registryCacheRef } from './registry-cache';
 import type { BuildRecordStore, Clock, ContextHasher, FileReader, GitReader, GitRevision, Logger, PodmanEngine, ProcessResult } from '../../core/ports';
 import type { NormalizedPodmanBuildOptions } from './normalize-options';
 
@@ -271,15 +272,16 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     return undefined;
   };
 
+  const cacheRef = options.registryCache === undefined ? undefined : registryCacheRef(options.registryCache, stage, inputHash);
   if (!options.force && !options.noCache) {
-    const existing = await findUpToDateImage(options, deps, inputHash, previous, resolved.tags);
+    const existing = (await findUpToDateImage(options, deps, inputHash, previous, resolved.tags)) ?? (cacheRef ? await pullFromRegistryCache(cacheRef, inputHash, deps, plugin) : undefined);
     if (existing) {
       const missingTags = resolved.tags.filter((tag) => !existing.names.includes(qualifyImageName(tag)));
       const tagged = missingTags.length ? await engine.exec(['tag', existing.id, ...missingTags], { signal }) : undefined;
       if (!tagged || tagged.exitCode === 0) {
         const record = makeRecord(existing.id, previous?.imageId === existing.id ? previous.builtAt : clock.date().toISOString());
         await records.write(record);
-        logger.info('image up to date', { plugin, stage, image: existing.id.replace(/^sha256:/, '').slice(0, 12) });
+        logger.info('pulled' in existing ? 'image up to date (registry)' : 'image up to date', { plugin, stage, image: existing.id.replace(/^sha256:/, '').slice(0, 12) });
         return (await push(record)) ?? { status: 'up-to-date', record };
       }
       logger.debug('tagging the up-to-date image failed; building', { plugin, stage, exit: tagged.exitCode });
@@ -370,6 +372,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     const record = makeRecord(imageId, clock.date().toISOString());
     await records.write(record);
     logger.info('build completed', { plugin, duration: `${(durationMs / 1000).toFixed(1)}s` });
+    if (cacheRef) await pushToRegistryCache(cacheRef, imageId, deps, plugin);
     return (await push(record)) ?? { status: 'built', record, durationMs };
   }
 }

@@ -29,6 +29,14 @@ export interface PodmanBuildExecutorSchema {
   push?: boolean;
   /** With `push`, push the image to this destination instead of the tags' registries, e.g. `oci-archive:dist/{projectName}.tar` or `dir:out/{stage}`. */
   pushDestination?: string;
+  /**
+   * Share builds across machines through a registry: before building, pull the image this build would make from
+   * `<repository>:nxp-<stage>-<input hash>` when it is there (and tag it instead of building); after a build, push
+   * it there. A repository (`registry.internal:5000/prism/{projectName}-plugin`), or `true` for the repository of the
+   * first tag that names a registry (a build of several platforms then leaves the cache alone). Single-platform
+   * builds only. @default false
+   */
+  registryCache?: boolean | string;
   /** Extra arguments passed to `podman build` as they are, before the context. @default [] */
   extraArgs?: string[];
   /** For watch-reload's live update, where the Containerfile does not say it plainly. */
