@@ -2,8 +2,8 @@ import { goBuildOutput, goBuildPackage, inferLiveUpdateRecipe, type RecipeInput 
 
 const GENERATED = `# comment
 FROM --platform=$BUILDPLATFORM localhost/prism/go-builder:1.19 AS builder
-ARG TARGETOS TARGETARCH
-ARG GOPROXY GOPRIVATE GONOPROXY GONOSUMDB GOSUMDB GOFLAGS
+ARG TARGETOS= TARGETARCH=
+ARG GOPROXY= GOPRIVATE= GONOPROXY= GONOSUMDB= GOSUMDB= GOFLAGS=
 ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOMODCACHE=/tmp/gomodcache
 WORKDIR /src/plugins/postgres
 COPY core/go.mod core/go.sum* /src/core/
@@ -35,15 +35,16 @@ describe('inferLiveUpdateRecipe', () => {
         builderStage: 'builder',
         builderImage: 'localhost/prism/go-builder:1.19',
         env: { CGO_ENABLED: '0', GOCACHE: '/tmp/gocache', GOMODCACHE: '/tmp/gomodcache' },
-        args: {},
+        // Empty, as in an image build for the host: Go takes its defaults (GOOS/GOARCH of the host).
+        args: { TARGETOS: '', TARGETARCH: '', GOPROXY: '', GOPRIVATE: '', GONOPROXY: '', GONOSUMDB: '', GOSUMDB: '', GOFLAGS: '' },
         user: undefined,
         workdir: '/src/plugins/postgres',
         mounts: [
           { source: 'core', target: '/src/core' },
           { source: 'plugins/postgres', target: '/src/plugins/postgres' },
         ],
-        // The platform ARGs stay unset, as in an image build for the host: the shell makes them empty, Go builds for the host.
-        command: 'GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .',
+        // ARGs substituted as podman does for the build step: empty, Go builds for the host.
+        command: 'GOOS= GOARCH= go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .',
         cacheTargets: ['/tmp/gocache', '/tmp/gomodcache'],
         artifact: '/out/plugin',
         destination: '/plugin',

@@ -22,6 +22,7 @@ import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } f
 import { formatCommand, lastLines } from '../../core/command-line';
 import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
 import { fullImageId, shortImageId } from '../../core/image-id';
+import { buildGlobalArgs } from '../../core/podman-version';
 import { explainPushFailure, registryOf } from '../../core/push-errors';
 import { pullFromRegistryCache, pushToRegistryCache, registryCacheRef } from './registry-cache';
 import type { BuildRecordStore, Clock, ContextHasher, FileReader, GitReader, GitRevision, Logger, PodmanEngine, ProcessResult } from '../../core/ports';
@@ -324,7 +325,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     for (let noCache = options.noCache; imageId === undefined; noCache = true) {
       const args = argsFor(noCache);
       if (manifest) await engine.exec(['manifest', 'rm', manifest]);
-      logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, maskBuildArgValues(args)), after: `${Math.round(clock.now() - started)}ms` });
+      logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, [...buildGlobalArgs(engine.connection), ...maskBuildArgValues(args)]), after: `${Math.round(clock.now() - started)}ms` });
       const { result, imageId: builtId } = await engine.build(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
       if (result.aborted || signal?.aborted) {
         logger.warn('build aborted', { plugin, stage });
