@@ -1,10 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, type E2eWorkspace } from './utils/workspace';
-import { agentStorage, freePort, separateStorage, startRegistry, type AgentStorage, type SeparateStorage, type TestRegistry } from './utils/registry';
+import { agentStorage, freePort, saveImages, startRegistry, type AgentStorage, type TestRegistry } from './utils/registry';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
 /**
@@ -57,7 +54,7 @@ const ELF_MACHINE = { amd64: 0x3e, arm64: 0xb7 } as const;
 describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a real registry', () => {
   let registry: TestRegistry;
   let ws: E2eWorkspace;
-  let clean: SeparateStorage | undefined;
+  let clean: AgentStorage | undefined;
   let ports: number[];
   /** The tags a release has (the registry cache's `nxp-...` tags left out). */
   const releaseTags = async (repository: string) => (await registry.tags(repository)).filter((tag) => !tag.startsWith('nxp-'));
@@ -118,7 +115,7 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
   it('pulled into a clean podman storage, the pushed image carries its labels and runs healthy', async () => {
     const full = git(ws.root, 'rev-parse', 'HEAD');
     const image = `${registry.host}/prism/${A}-plugin:${git(ws.root, 'rev-parse', '--short', 'HEAD')}`;
-    clean = separateStorage('clean');
+    clean = agentStorage('clean');
     const pulled = clean.podman(['pull', '--quiet', image], registry.env);
     expect(pulled.stderr).toBe('');
     expect(pulled.code).toBe(0);
@@ -191,13 +188,13 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
   });
 
   describe('two CI agents, each with its own empty podman storage, sharing builds through the registry cache', () => {
-    let archive: string;
+    let archive: { path: string; remove(): void };
     const agents: AgentStorage[] = [];
     const clones: E2eWorkspace[] = [];
 
     /** A checkout of the workspace's HEAD on an agent with its own podman storage; nx.json pushes to `<registry>/agents`. */
     const agent = (name: string) => {
-      const storage = agentStorage(name, archive);
+      const storage = agentStorage(name, archive.path);
       agents.push(storage);
       const clone = createE2eWorkspace(`agent-${name}`);
       clones.push(clone);
@@ -214,14 +211,13 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     };
 
     beforeAll(() => {
-      archive = join(mkdtempSync(join(tmpdir(), 'nx-podman-base-images-')), 'base.tar');
-      execFileSync('podman', ['save', '--quiet', '--format', 'oci-archive', '--output', archive, GO_BUILDER_IMAGE]);
+      archive = saveImages([GO_BUILDER_IMAGE]);
     });
 
     afterAll(() => {
       for (const storage of agents) storage.remove();
       for (const clone of clones) clone.cleanup();
-      rmSync(dirname(archive), { recursive: true, force: true });
+      archive?.remove();
     });
 
     it('agent A builds both plugins and pushes them to the cache; agent B, same commit, builds nothing and ends with the same images', () => {

@@ -8,8 +8,8 @@
 //   --trials=N         latency trials per watch-reload row (default 10, quick 5; nx watch gets trials/2.5)
 //   --real-trials=N    real podman trials per concurrency (default 1; each is ~1 min here)
 //   --idle=SECONDS     idle CPU window (default 30 to stay under 15 minutes, quick 20; the issue asks for 60)
-//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real, store
-//   --only=a,b         run only these parts of the real-podman ones (real, store)
+//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real, store, agents
+//   --only=a,b         run only these parts of the real-podman ones (real, store, agents)
 //   --store-images=N   filler images for the large-store row (default 2000, quick 200)
 //   --store-saves=N    saves before the store-size row (default 300, quick 30)
 //   --tarball=PATH     install this packed plugin instead of running `npm run package`
@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { renderLatencySvg, renderMarkdown } from './bench/report.mjs';
 import { createRealWorkspace, measureReal, removeRealObjects } from './bench/real-scenario.mjs';
 import { measureStore } from './bench/store-scenario.mjs';
+import { measureAgents } from './bench/agents-scenario.mjs';
 import {
   PLUGINS,
   measureBusy,
@@ -36,13 +37,15 @@ import {
 } from './bench/stub-scenarios.mjs';
 import { REPO_ROOT, createWorkspace, installStubPodman, prepareTemplate, writeLargeLayout, writeStubLayout } from './bench/workspace.mjs';
 
-const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real', 'store'];
+const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real', 'store', 'agents'];
+/** The parts that need real podman (and --only can pick). */
+const REAL_PARTS = ['real', 'store', 'agents'];
 
 function parseArgs(argv) {
   const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const arg of argv) {
     if (!['--quick', '--keep', '--no-doc', '--help'].includes(arg) && !/^--(trials|real-trials|idle|skip|only|tarball|store-images|store-saves)=/.test(arg)) {
-      throw new Error(`unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=real,store, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`);
+      throw new Error(`unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=${REAL_PARTS.join(',')}, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`);
     }
   }
   const quick = argv.includes('--quick');
@@ -56,7 +59,7 @@ function parseArgs(argv) {
   const skipped = (value('skip') ?? '').split(',').filter(Boolean);
   for (const part of skipped) if (!PARTS.includes(part)) throw new Error(`--skip: unknown part "${part}"; parts: ${PARTS.join(', ')}`);
   const only = (value('only') ?? '').split(',').filter(Boolean);
-  for (const part of only) if (!['real', 'store'].includes(part)) throw new Error(`--only: "${part}" is not one of real, store`);
+  for (const part of only) if (!REAL_PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${REAL_PARTS.join(', ')}`);
   // --only runs just the named real-podman parts: everything else is skipped.
   if (only.length) skipped.push(...PARTS.filter((part) => !only.includes(part)), 'stub');
   return {
@@ -181,6 +184,7 @@ async function main() {
     startup: [],
     real: [],
     store: [],
+    agents: [],
     notes: [],
   };
   say(`results in ${outDir}; workspaces in ${work}`);
@@ -191,7 +195,7 @@ async function main() {
   try {
     const template = join(work, 'template');
     prepareTemplate(template, { tarball: options.tarball, log: say });
-    if (!options.skipped.includes('real') || !options.skipped.includes('store')) {
+    if (REAL_PARTS.some((part) => !options.skipped.includes(part))) {
       // The real-podman parts: make podman run containers here (the doctor's CONTAINERS_CONF, for our children only)
       // and the local base images, as npm test and the demo do.
       const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
@@ -220,6 +224,10 @@ async function main() {
     if (!options.skipped.includes('store')) {
       say(`real podman: the image store over ${options.storeSaves} saves, and with ${options.storeImages} more images`);
       results.store.push(await measureStore(join(work, 'store'), template, { images: options.storeImages, saves: options.storeSaves, log: say }));
+    }
+    if (!options.skipped.includes('agents')) {
+      say('real podman + a registry: a second CI agent on an unchanged commit against a cold build of 3 plugins');
+      results.agents.push(await measureAgents(join(work, 'agents'), template, { log: say }));
     }
   } finally {
     results.durationMs = Date.now() - started;

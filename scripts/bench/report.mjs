@@ -169,6 +169,20 @@ export function renderMarkdown(results) {
     }
     out.push('');
   }
+  if (results.agents?.length) {
+    out.push('### 9. CI agents sharing builds through a registry (real podman, real Go, docker-registry)');
+    out.push('');
+    out.push('The 3 generated plugins, `nx run-many -t podman-build -c ci` (push + registry cache, from the `registry` plugin option). Agent A: an empty podman storage (only the Go builder image loaded), a cold build. Agent B: another empty storage, same commit.');
+    out.push('');
+    out.push(
+      table(
+        ['agent', 'plugins', 'time', '`podman build`s run', 'images from the registry cache', 'problems'],
+        results.agents.flatMap((run) => run.rows.map((row) => [row.agent, String(run.plugins), s(row.ms), String(row.builds), String(row.fromRegistry), row.problems.length ? row.problems.join('; ') : 'none'])),
+      ),
+    );
+    out.push('');
+  }
+
   if (results.noop?.length) {
     out.push('### 7. A save with unchanged content (ideal: 0 builds)');
     out.push('');
