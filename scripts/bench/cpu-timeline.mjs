@@ -1,38 +1,105 @@
-// Where does the CPU go during a core edit? Like live-timeline.mjs, with /proc sampled every 50 ms during the edit:
-// machine CPU busy, and CPU-seconds by process name (short processes between samples are missed).
-import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+// Where does the CPU go during a core edit? Like live-timeline.mjs (same workspace, same watcher), with /proc sampled
+// every 50 ms while the edit runs: how busy the machine is, and CPU-seconds by process (processes that start and end
+// between two samples are missed). A diagnostic, not a benchmark:
+//   npm run demo -- --scripted && CONTAINERS_CONF=$PWD/tmp/containers.conf node scripts/bench/cpu-timeline.mjs
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLongRunning } from '../lib/long-running.mjs';
+
 const dir = new URL('../../demo-workspace', import.meta.url).pathname;
 const NX_ENV = { NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true' };
-const proc = startLongRunning(process.execPath, [join(dir, 'node_modules/nx/dist/bin/nx.js'), 'run', 'demo:watch-reload', '--concurrency=3', '--debounce=100', '--verbose', '--logFormat=json'], { cwd: dir, env: { ...process.env, ...NX_ENV }, label: 'w' });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-for (const p of ['postgres', 'kafka', 'redis']) await proc.waitFor(new RegExp(`"msg":"plugin healthy","plugin":"${p}"`), { timeoutMs: 600000 });
-for (const p of ['postgres', 'kafka', 'redis']) await proc.waitFor(new RegExp(`"msg":"live update builder warm","plugin":"${p}"`), { timeoutMs: 600000 });
-await sleep(3000);
+const PLUGINS = ['postgres', 'kafka', 'redis'];
+/** Clock ticks per second in /proc/stat and /proc/<pid>/stat. */
 const HZ = 100;
-const machine = () => { const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number); return { busy: f[0] + f[1] + f[2] + f[5] + f[6], idle: f[3] + f[4] }; };
-const procs = () => { const m = new Map(); for (const pid of readdirSync('/proc')) { if (!/^\d+$/.test(pid)) continue; try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')); const f = s.slice(s.lastIndexOf(')') + 2).split(' '); let name = comm; if (comm === 'podman' || comm === 'node' || comm === 'go' ) { try { name = comm + ' ' + readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1).join(' ').replace(/nx-podman-builder-\S+/,'B').slice(0, 70); } catch {} } m.set(pid, { name, t: Number(f[11]) + Number(f[12]) }); } catch {} } return m; };
-async function trial(label, edit, ms) {
+const SAMPLE_MS = 50;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Busy and idle ticks of the whole machine. */
+function machineTicks() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq] = fields;
+  return { busy: user + nice + system + irq + softirq, idle: idle + iowait };
+}
+
+/** Each process's name (podman, node and go with their arguments) and its user + system ticks so far. */
+function processTicks() {
+  const found = new Map();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      let name = comm;
+      if (['podman', 'node', 'go'].includes(comm)) {
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1).join(' ');
+        name = `${comm} ${args.replace(/nx-podman-builder-\S+/, '<builder>').slice(0, 70)}`;
+      }
+      found.set(pid, { name, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // ended while being read
+    }
+  }
+  return found;
+}
+
+/** Makes `edit`, samples for `durationMs`, prints CPU by process, busy % per 200 ms and the watcher's log lines. */
+async function trial(proc, label, edit, durationMs) {
   const from = proc.lines.length;
-  const base = procs(); const seen = new Map(); const m0 = machine();
-  const t = Date.now();
+  const before = processTicks();
+  const used = new Map();
+  const start = machineTicks();
+  const saved = Date.now();
   edit();
+  const samples = [];
+  for (let previous = start; Date.now() - saved < durationMs; ) {
+    await sleep(SAMPLE_MS);
+    for (const [pid, now] of processTicks()) {
+      const earlier = before.get(pid);
+      const spent = now.ticks - (earlier?.name === now.name ? earlier.ticks : 0);
+      if (spent > 0) used.set(pid, { name: now.name, spent });
+    }
+    const ticks = machineTicks();
+    samples.push({ at: Date.now() - saved, busy: ticks.busy - previous.busy, idle: ticks.idle - previous.idle });
+    previous = ticks;
+  }
+  const end = machineTicks();
+  console.log(`\n=== ${label}: machine busy ${((end.busy - start.busy) / HZ).toFixed(2)} CPU-s, idle ${((end.idle - start.idle) / HZ).toFixed(2)} CPU-s in ${durationMs} ms`);
+  const byName = new Map();
+  for (const { name, spent } of used.values()) byName.set(name, (byName.get(name) ?? 0) + spent);
+  for (const [name, spent] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(spent / HZ).toFixed(2).padStart(6)} ${name}`);
   const busy = [];
-  let prev = m0;
-  while (Date.now() - t < ms) { await sleep(50); const now = procs(); for (const [pid, v] of now) { const b = base.get(pid)?.t ?? 0; const d = v.t - (base.get(pid)?.name === v.name ? b : 0); if (d > 0) seen.set(pid, { name: v.name, d }); } const m = machine(); busy.push([Date.now() - t, (m.busy - prev.busy), (m.idle - prev.idle)]); prev = m; }
-  const m1 = machine();
-  console.log(`\n=== ${label}: machine busy ${((m1.busy - m0.busy) / HZ).toFixed(2)} CPU-s, idle ${((m1.idle - m0.idle) / HZ).toFixed(2)} CPU-s in ${ms} ms`);
-  const byName = new Map(); for (const { name, d } of seen.values()) byName.set(name, (byName.get(name) ?? 0) + d);
-  for (const [n, d] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(d / HZ).toFixed(2).padStart(6)} ${n}`);
-  let acc = []; for (let i = 0; i < busy.length; i += 4) { const s = busy.slice(i, i + 4); const b = s.reduce((a, x) => a + x[1], 0), id = s.reduce((a, x) => a + x[2], 0); acc.push(`${s[0][0]}:${Math.round(100 * b / (b + id || 1))}%`); } console.log('  busy%', acc.join(' '));
+  for (let index = 0; index < samples.length; index += 4) {
+    const group = samples.slice(index, index + 4);
+    const ticks = group.reduce((sum, sample) => sum + sample.busy, 0);
+    const idle = group.reduce((sum, sample) => sum + sample.idle, 0);
+    busy.push(`${group[0].at}:${Math.round((100 * ticks) / (ticks + idle || 1))}%`);
+  }
+  console.log('  busy %', busy.join(' '));
   for (const { line } of proc.lines.slice(from)) {
-    let j; try { j = JSON.parse(line.slice(line.indexOf('{'))); } catch { continue; }
-    if (/podman command|input hash|not healthy yet|file changed/.test(j.msg)) continue;
-    console.log(String(Date.parse(j.time) - t).padStart(6), j.level.padEnd(5), j.msg, j.plugin ?? '', j.after ?? j.duration ?? '', j.compile ?? '', j.downtime ?? '', (j.packages ?? '').slice(0, 40));
+    let entry;
+    try {
+      entry = JSON.parse(line.slice(line.indexOf('{')));
+    } catch {
+      continue;
+    }
+    if (/podman command|input hash|not healthy yet|file changed/.test(entry.msg)) continue;
+    console.log(String(Date.parse(entry.time) - saved).padStart(6), entry.level.padEnd(5), entry.msg, entry.plugin ?? '', entry.after ?? entry.duration ?? '', entry.compile ?? '');
   }
 }
-const v = join(dir, 'plugins/core/version.go');
-await trial('idle', () => {}, 3000);
-for (let i = 0; i < 1; i++) { await trial('core edit', () => writeFileSync(v, readFileSync(v, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "9.${Date.now() % 1000}"`)), 6000); await sleep(3000); }
-await proc.stop({ signal: 'SIGINT' });
+
+const proc = startLongRunning(
+  process.execPath,
+  [join(dir, 'node_modules/nx/dist/bin/nx.js'), 'run', 'demo:watch-reload', '--concurrency=3', '--debounce=100', '--verbose', '--logFormat=json'],
+  { cwd: dir, env: { ...process.env, ...NX_ENV }, label: 'w' },
+);
+try {
+  for (const plugin of PLUGINS) await proc.waitFor(new RegExp(`"msg":"plugin healthy","plugin":"${plugin}"`), { timeoutMs: 600_000 });
+  for (const plugin of PLUGINS) await proc.waitFor(new RegExp(`"msg":"live update builder warm","plugin":"${plugin}"`), { timeoutMs: 600_000 });
+  await sleep(3000);
+  const version = join(dir, 'plugins/core/version.go');
+  await trial(proc, 'idle', () => {}, 3000);
+  await trial(proc, 'core edit', () => writeFileSync(version, readFileSync(version, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "9.${Date.now() % 1000}"`)), 6000);
+} finally {
+  // Never leave the watcher running (a second run would wait for it: "Waiting for demo:watch-reload in another nx process").
+  await proc.stop({ signal: 'SIGINT' });
+}
