@@ -170,6 +170,8 @@ export interface ContainerState {
   health: string;
   /** Where podman mounted the container's root file system ('' when it did not say: not running, another driver). */
   rootfs: string;
+  /** The file conmon (the container's monitor) writes its pid to ('' when podman did not say). */
+  conmonPidFile?: string;
 }
 
 /** Parses `podman container inspect` output; undefined when it is not a container description. */
@@ -182,6 +184,7 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
           Image?: string;
           State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } };
           GraphDriver?: { Data?: { MergedDir?: string } };
+          ConmonPidFile?: string;
         }
       | undefined;
     if (!first || typeof first.Image !== 'string' || !first.State) return undefined;
@@ -194,6 +197,7 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
       exitCode: typeof state.ExitCode === 'number' ? state.ExitCode : 0,
       health: state.Health?.Status ?? state.Healthcheck?.Status ?? '',
       rootfs: typeof first.GraphDriver?.Data?.MergedDir === 'string' ? first.GraphDriver.Data.MergedDir : '',
+      ...(typeof first.ConmonPidFile === 'string' && first.ConmonPidFile !== '' && { conmonPidFile: first.ConmonPidFile }),
     };
   } catch {
     return undefined;

@@ -28,7 +28,7 @@ function compiler(exitCode: number, output: string) {
     args.at(-1) === COMPILE_SERVER_PROGRAM && typeof options?.input === 'string' ? { stdout: `${output}${compileRequestToken(options.input)} ${exitCode}\n` } : { exitCode, stderr: output };
 }
 
-function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string; rootfs?: string; replaceRefused?: string } = {}) {
+function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string; rootfs?: string; replaceRefused?: string; proc?: Map<string, string> } = {}) {
   const engine = new FakeEngine();
   const lines: string[] = [];
   const logger: Logger = {
@@ -41,12 +41,12 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   };
   engine.on(['image', 'inspect'], { stdout: JSON.stringify([{ Id: BUILDER_IMAGE, Config: { Env: ['HOME=/tmp', 'GOFLAGS=-mod=mod'], WorkingDir: '/src' } }]) });
   const state = options.container ?? 'running';
-  engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true }, GraphDriver: { Data: { MergedDir: options.rootfs } } }]) });
+  engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true }, GraphDriver: { Data: { MergedDir: options.rootfs } }, ConmonPidFile: '/run/c1/userdata/conmon.pid' }]) });
   engine.on(['exec'], compiler(options.compileExit ?? 0, options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n'));
   const written: LiveUpdateRecord[] = [];
   const replaced: string[] = [];
   const files: FileReader = {
-    readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : path === '/ws/plugins/postgres/go.mod' ? 'module prism/postgres\n' : undefined),
+    readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : path === '/ws/plugins/postgres/go.mod' ? 'module prism/postgres\n' : options.proc?.get(path)),
     isDirectory: async () => true,
     makeDirectory: async () => undefined,
     pathKind: async (path) => (path.endsWith('.git') ? undefined : 'dir'),
@@ -107,6 +107,26 @@ describe('createLiveUpdater', () => {
     expect(updater.liveContainers()).toEqual([{ project: 'postgres', container: 'postgres-plugin' }]);
     updater.replaced('postgres');
     expect(updater.liveContainers()).toEqual([]);
+  });
+
+  it('after one inspect, a live conmon of the same container stands for it: the next update inspects nothing', async () => {
+    // conmon's pid file and command line, as podman leaves them for a running container.
+    const proc = new Map([['/run/c1/userdata/conmon.pid', '4242\n'], ['/proc/4242/cmdline', '/usr/bin/conmon\0--api-version\x001\0-c\0c1\0-u\0c1\0']]);
+    const { engine, update } = setup({ proc });
+    await update(['plugins/postgres/main.go']);
+    expect(commands(engine).filter((command) => command === 'container inspect')).toHaveLength(2);
+    const before = engine.calls.length;
+    await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'unchanged' });
+    expect(commands(engine).slice(before)).toEqual([]);
+
+    // The container stopped, removed or re-created: its conmon is gone (or another process has the pid): inspect again.
+    proc.set('/proc/4242/cmdline', '/usr/bin/sleep\x00100\0');
+    await update(['plugins/postgres/main.go']);
+    expect(commands(engine).slice(before)).toEqual(['container inspect']);
+    proc.delete('/run/c1/userdata/conmon.pid');
+    const later = engine.calls.length;
+    await update(['plugins/postgres/main.go']);
+    expect(commands(engine).slice(later)).toEqual(['container inspect']);
   });
 
   it('where the container file system is visible on this host, the binary is replaced there: no podman cp', async () => {

@@ -146,9 +146,32 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
   };
 
+  /** What the last full inspect said of each running container, by name (see {@link stillRunning}). */
+  const lastSeen = new Map<string, ContainerState>();
+
+  /**
+   * The container as last inspected, when it provably still is that container and running: its conmon's pid file
+   * (podman writes it at every start, and removes it with the container) names a live conmon whose command line holds
+   * the container's id. Two file reads instead of a `podman inspect` (a podman process: ~0.12 CPU-s, taken from the
+   * compiles when a core change updates several plugins at once). Local podman only; anything else: undefined.
+   */
+  const stillRunning = async (info: LiveProject): Promise<ContainerState | undefined> => {
+    const known = lastSeen.get(info.container.name);
+    if (!known?.running || !known.conmonPidFile || !known.id || info.engine.connection.remote || info.engine.connection.connection) return undefined;
+    const pid = Number.parseInt((await files.readText(known.conmonPidFile).catch(() => undefined)) ?? '', 10);
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    const command = await files.readText(`/proc/${pid}/cmdline`).catch(() => undefined);
+    return command !== undefined && command.split('\0').includes(known.id) ? known : undefined;
+  };
+
   /** The container, if it runs this project's image: else why the full path is needed. */
   const checkContainer = async (info: LiveProject) => {
-    const state = await inspectContainer(info);
+    const quick = await stillRunning(info);
+    const state = quick ?? (await inspectContainer(info));
+    if (state && !quick) {
+      if (state.running) lastSeen.set(info.container.name, state);
+      else lastSeen.delete(info.container.name);
+    }
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
     const record = await deps.records.read(info.project, info.stage);
     if (!record || !sameImage(record.imageId, state.imageId)) {
@@ -323,6 +346,15 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     },
     replaced(project) {
       live.delete(project);
+      // A new container: the next check inspects it.
+      const name = (() => {
+        try {
+          return deps.describe(project).container.name;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (name !== undefined) lastSeen.delete(name);
     },
     liveContainers() {
       return [...live].map(([project, container]) => ({ project, container })).sort((a, b) => a.project.localeCompare(b.project));
