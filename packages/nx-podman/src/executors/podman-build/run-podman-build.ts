@@ -166,7 +166,7 @@ async function findUpToDateImage(
   return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
 }
 
-function failure(options: NormalizedPodmanBuildOptions, what: string, result: ProcessResult, streamed: boolean): PodmanBuildOutcome {
+function failure(options: NormalizedPodmanBuildOptions, what: string, result: ProcessResult, streamed: boolean): Extract<PodmanBuildOutcome, { status: 'failed' }> {
   const outputTail = lastLines(result.stderr.trim() ? result.stderr : result.stdout, OUTPUT_TAIL_LINES);
   const lines = [`${what} failed for "${options.projectName}" (exit ${result.exitCode}): ${outputTail || '(no output)'}`];
   if (!streamed) lines.push('Run with --verbose for the full output.');
@@ -263,7 +263,6 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
         const registry = registryOf(destination);
         logger.error('push failed', { plugin, stage, registry, exit: result.exitCode });
         const failed = failure(options, `podman push ${destination}`, result, !options.quiet);
-        if (failed.status !== 'failed') return failed;
         // The build stands: a second run finds it up to date and only pushes.
         const kept = `The image ${shortImageId(record.imageId)} stays in local storage; once fixed, run the build again: it is up to date and only pushes.`;
         const explained = explainPushFailure(destination, `${result.stderr}\n${result.stdout}`);

@@ -146,8 +146,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
   };
 
-  /** What the last full inspect said of each running container, by name (see {@link stillRunning}). */
-  const lastSeen = new Map<string, ContainerState>();
+  /** What the last full inspect said of each project's running container, and its name (see {@link stillRunning}). */
+  const lastSeen = new Map<string, { name: string; state: ContainerState }>();
 
   /**
    * The container as last inspected, when it provably still is that container and running: its conmon's pid file
@@ -156,7 +156,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
    * compiles when a core change updates several plugins at once). Local podman only; anything else: undefined.
    */
   const stillRunning = async (info: LiveProject): Promise<ContainerState | undefined> => {
-    const known = lastSeen.get(info.container.name);
+    const seen = lastSeen.get(info.project);
+    const known = seen?.name === info.container.name ? seen.state : undefined;
     if (!known?.running || !known.conmonPidFile || !known.id || info.engine.connection.remote || info.engine.connection.connection) return undefined;
     const pid = Number.parseInt((await files.readText(known.conmonPidFile).catch(() => undefined)) ?? '', 10);
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
@@ -169,8 +170,8 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     const quick = await stillRunning(info);
     const state = quick ?? (await inspectContainer(info));
     if (state && !quick) {
-      if (state.running) lastSeen.set(info.container.name, state);
-      else lastSeen.delete(info.container.name);
+      if (state.running) lastSeen.set(info.project, { name: info.container.name, state });
+      else lastSeen.delete(info.project);
     }
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
     const record = await deps.records.read(info.project, info.stage);
@@ -347,14 +348,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     replaced(project) {
       live.delete(project);
       // A new container: the next check inspects it.
-      const name = (() => {
-        try {
-          return deps.describe(project).container.name;
-        } catch {
-          return undefined;
-        }
-      })();
-      if (name !== undefined) lastSeen.delete(name);
+      lastSeen.delete(project);
     },
     liveContainers() {
       return [...live].map(([project, container]) => ({ project, container })).sort((a, b) => a.project.localeCompare(b.project));
