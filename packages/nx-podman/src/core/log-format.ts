@@ -13,7 +13,9 @@ const RESET = '\x1b[0m';
 
 function formatValue(value: string | number | boolean): string {
   const text = String(value);
-  // Quote like logfmt so that paths and messages with spaces stay one token for grep/awk.
+  // Quote like logfmt so that paths and messages with spaces stay one token for grep/awk. A URL's `=` (its query)
+  // stays bare: logfmt splits at the first `=`, and the URL stays clickable in a terminal.
+  if (/^https?:\/\/[^\s"]+$/.test(text)) return text;
   return text === '' || /[\s"=]/.test(text) ? JSON.stringify(text) : text;
 }
 

@@ -256,3 +256,28 @@ describe('reload scheduler: initial build and dispose', () => {
     expect(() => scheduler.buildFinished('nope', 'succeeded')).not.toThrow();
   });
 });
+
+describe('reload scheduler: build now and the countdown', () => {
+  it('closesAt follows the debounce; buildNow takes one project out of the open change set and starts it', () => {
+    const clock = new FakeClock();
+    const started: string[][] = [];
+    const scheduler = createReloadScheduler(
+      { debounceMs: 1000, maxWaitMs: 10_000, concurrency: 2, onBusyUpdate: 'queue' },
+      { clock, driver: { startBuild: (request) => started.push([request.project, ...request.files, request.fullReason ?? '']), abortBuild: () => undefined } },
+    );
+    expect(scheduler.closesAt()).toBeUndefined();
+    scheduler.notify(['postgres', 'kafka'], 'core/a.go');
+    expect(scheduler.closesAt()).toBe(clock.now() + 1000);
+    scheduler.buildNow('postgres', 'asked');
+    expect(started).toEqual([['postgres', 'core/a.go', '']]);
+    clock.advance(1000);
+    expect(started).toEqual([['postgres', 'core/a.go', ''], ['kafka', 'core/a.go', '']]);
+    expect(scheduler.closesAt()).toBeUndefined();
+    scheduler.buildFinished('kafka', 'succeeded');
+    scheduler.buildNow('redis', 'asked');
+    expect(started[2]).toEqual(['redis', 'asked']);
+    scheduler.buildNow('postgres', 'asked');
+    scheduler.buildFinished('postgres', 'succeeded');
+    expect(started.slice(3)).toEqual([['postgres', 'asked']]);
+  });
+});

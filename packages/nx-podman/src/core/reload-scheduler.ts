@@ -56,6 +56,13 @@ export interface ReloadScheduler {
   notify(projects: Iterable<string>, file?: string): void;
   /** Build these projects now, without debounce (the initial build); `reason` is passed on as the request's `fullReason`. */
   requestBuild(projects: Iterable<string>, reason?: string): void;
+  /**
+   * "Build now" (the status page): the project's changes of the open change set go now, without waiting for the
+   * debounce; with no change waiting, a build asked for with `reason`. A project already waiting for a slot keeps its place.
+   */
+  buildNow(project: string, reason: string): void;
+  /** When the open change set closes (clock time), or undefined when none is open. */
+  closesAt(): number | undefined;
   /** The driver reports the end of the build it was asked to start for `project`. Unknown projects are ignored. */
   buildFinished(project: string, result: BuildResultKind): void;
   state(project: string): ProjectState;
@@ -95,6 +102,7 @@ export function createReloadScheduler(
   let buildId = 0;
   let window: { firstAt: number; projects: Set<string> } | undefined;
   let timer: TimerHandle | undefined;
+  let closesAt: number | undefined;
   let disposed = false;
   let pumping = false;
   let pumpAgain = false;
@@ -150,6 +158,7 @@ export function createReloadScheduler(
 
   const flush = () => {
     timer = undefined;
+    closesAt = undefined;
     const closed = window;
     window = undefined;
     if (!closed || disposed) return;
@@ -193,8 +202,40 @@ export function createReloadScheduler(
         return;
       }
       if (timer !== undefined) clock.clearTimer(timer);
-      const delay = Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now);
-      timer = clock.setTimer(flush, Math.max(0, delay));
+      const delay = Math.max(0, Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now));
+      closesAt = now + delay;
+      timer = clock.setTimer(flush, delay);
+    },
+
+    buildNow(project, reason) {
+      if (disposed) return;
+      const e = entry(project);
+      if (window?.projects.has(project)) {
+        const files = [...(e.windowFiles ?? [])];
+        window.projects.delete(project);
+        e.windowFiles = undefined;
+        if (window.projects.size === 0) {
+          if (timer !== undefined) clock.clearTimer(timer);
+          timer = undefined;
+          closesAt = undefined;
+          window = undefined;
+        }
+        driver.changesDetected?.(project, files);
+        if (e.building) {
+          e.dirty = true;
+          for (const file of files) e.dirtyFiles.add(file);
+        } else {
+          enqueue(project, files);
+        }
+        pump();
+        return;
+      }
+      if (e.pending) return;
+      this.requestBuild([project], reason);
+    },
+
+    closesAt() {
+      return closesAt;
     },
 
     requestBuild(projects, reason = 'build requested') {
@@ -248,6 +289,7 @@ export function createReloadScheduler(
       disposed = true;
       if (timer !== undefined) clock.clearTimer(timer);
       timer = undefined;
+      closesAt = undefined;
       window = undefined;
       queue.length = 0;
       const aborted: string[] = [];

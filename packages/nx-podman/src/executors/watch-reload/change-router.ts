@@ -23,6 +23,8 @@ export interface ChangeRouterDeps extends WatchModelSources {
   requestBuild(projects: readonly string[], reason: string): void;
   /** Absolute directories to start watching (a project appeared outside the watched ones). */
   watch(paths: readonly string[]): void;
+  /** A refresh produced a new model (the status page lists its buildable projects). */
+  modelChanged?(model: WatchModel): void;
 }
 
 /**
@@ -60,6 +62,7 @@ export function createChangeRouter(initial: WatchModel, deps: ChangeRouterDeps):
       if (closed) return;
       const before = model;
       model = next;
+      deps.modelChanged?.(next);
       for (const name of next.watched) {
         if (before.watched.has(name)) continue;
         const root = next.graph.projects[name]?.root ?? '.';

@@ -4,6 +4,7 @@ import type { ExecutorContext } from '@nx/devkit';
 import { createChokidarWatcher } from '../../adapters/chokidar-watcher';
 import { createLogger } from '../../adapters/logger';
 import { createNxGraphReader } from '../../adapters/nx-graph';
+import { startStatusServer } from '../../adapters/status-server';
 import { runUntilSignal } from '../../adapters/process-signals';
 import { createSystemClock } from '../../adapters/system-clock';
 import { normalizeWatchReloadOptions, type NormalizedWatchReloadOptions } from './normalize-options';
@@ -50,6 +51,7 @@ export default async function watchReloadExecutor(options: WatchReloadExecutorSc
         logger,
         readFile: (path) => readFile(join(context.root, path), 'utf8').catch(() => undefined),
         signal,
+        startStatusPage: startStatusServer,
       }),
     { onRepeat },
   );

@@ -1,6 +1,7 @@
 import { sameImage } from '../../core/image-id';
 import type { Logger } from '../../core/ports';
 import type { BuildRequest, BuildResultKind } from '../../core/reload-scheduler';
+import type { JobPhase, JobReport, StatusContainer } from '../../core/status-board';
 import type { LiveUpdateTargets } from './live-updater';
 import { isLiveUpdateOn, type NormalizedWatchReloadOptions } from './normalize-options';
 
@@ -28,6 +29,8 @@ export interface WatchTargets {
   stop(project: string, options: { timeoutSeconds: number }): Promise<void>;
   /** Does, in the background once the watcher is ready, what the first build would otherwise wait for. */
   warm?(projects: readonly string[]): Promise<void>;
+  /** The project's container name and published ports (status page links); undefined when it has no run target. */
+  container?(project: string): StatusContainer | undefined;
   /** Live update (in-place binary swap); absent where the targets cannot do it. */
   readonly live?: LiveUpdateTargets;
 }
@@ -54,13 +57,25 @@ export interface JobRunner {
 interface Job {
   controller: AbortController;
   /** `live`: a live update (its compile may be aborted; its restart is a reload). */
-  phase: 'build' | 'live' | 'reload';
+  phase: JobPhase;
   done: Promise<void>;
+  /** What the status page learns when the job ends. */
+  report: Omit<JobReport, 'result'>;
+}
+
+/** Who hears of job phases and ends (the status board). */
+export interface JobObserver {
+  phase(project: string, phase: JobPhase, detail?: { fallbackReason?: string }): void;
+  ended(project: string, report: JobReport): void;
 }
 
 /** Creates the job runner over the project targets. */
-export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; targets: WatchTargets; logger: Logger }): JobRunner {
-  const { options, targets, logger } = deps;
+export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; targets: WatchTargets; logger: Logger; observer?: JobObserver }): JobRunner {
+  const { options, targets, logger, observer } = deps;
+  const enter = (project: string, job: Job, phase: JobPhase, detail?: { fallbackReason?: string }) => {
+    job.phase = phase;
+    observer?.phase(project, phase, detail);
+  };
   const jobs = new Map<string, Job>();
   /** The image each project's container was last made healthy with, by this watcher. */
   const lastRunImage = new Map<string, string>();
@@ -106,19 +121,21 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   const liveUpdate = async (request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, job: Job): Promise<BuildResultKind | undefined> => {
     const { project } = request;
     const live = targets.live!;
-    job.phase = 'live';
+    enter(project, job, 'live');
+    job.report.path = 'live';
     const outcome = await live.update(project, {
       files: request.files,
       fullReason: fullPending.get(project) ?? request.fullReason,
       signal: job.controller.signal,
-      onReload: () => {
-        job.phase = 'reload';
-      },
+      onReload: () => enter(project, job, 'reload'),
     });
     if (job.controller.signal.aborted || stopping) return 'aborted';
     switch (outcome.status) {
       case 'updated':
+        job.report.healthy = true;
+        return 'succeeded';
       case 'unchanged':
+        job.report.detail = 'binary unchanged';
         return 'succeeded';
       case 'aborted':
         return 'aborted';
@@ -127,14 +144,17 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
         logger.error('build failed', { plugin: project, exit: outcome.exitCode });
         if (outcome.output) logger.output(outcome.output.endsWith('\n') ? outcome.output : `${outcome.output}\n`);
         logger.info('keeping the running container', { plugin: project });
+        job.report.failure = { step: 'compile', message: `go build exited with ${outcome.exitCode}`, output: outcome.output };
         return 'failed';
       case 'failed':
         logger.error('reload failed', { plugin: project, reason: outcome.message });
+        job.report.failure = { step: 'reload', message: outcome.message };
         return 'failed';
       case 'fallback':
         logger.info('full rebuild', { plugin: project, reason: outcome.reason });
         fullPending.set(project, outcome.reason);
-        job.phase = 'build';
+        job.report = { path: 'full', fallbackReason: outcome.reason };
+        enter(project, job, 'build', { fallbackReason: outcome.reason });
         return undefined;
     }
   };
@@ -143,6 +163,7 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     const signal = job.controller.signal;
     if (!options.build) {
       logger.info('build disabled; would build', { plugin: project, stage: options.stage });
+      job.report = { path: 'none', detail: 'build disabled' };
       return 'succeeded';
     }
     const quiet = !logger.verbose;
@@ -152,19 +173,26 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     if (built.status === 'failed') {
       if (quiet && built.outputTail) logger.output(built.outputTail.endsWith('\n') ? built.outputTail : `${built.outputTail}\n`);
       if (options.reload) logger.info('keeping the running container', { plugin: project });
+      job.report.failure = { step: 'build', message: built.message, output: built.outputTail };
       return 'failed';
     }
+    job.report.imageId = built.imageId;
+    if (built.status === 'up-to-date') job.report.detail = 'image up to date';
     if (!options.reload) {
       if (built.status === 'built') await prune(project);
       return 'succeeded';
     }
     if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId) && !fullPending.has(project)) {
       logger.info('container already runs this image', { plugin: project });
+      job.report.detail = 'container already runs this image';
+      job.report.healthy = true;
       return 'succeeded';
     }
-    job.phase = 'reload';
+    enter(project, job, 'reload');
     const ran = await targets.run(project, { imageId: built.imageId, signal });
     if (ran.status === 'healthy') {
+      job.report.imageId = ran.imageId;
+      job.report.healthy = true;
       lastRunImage.set(project, ran.imageId);
       fullPending.delete(project);
       if (liveOn) targets.live?.replaced(project);
@@ -174,13 +202,14 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     }
     if (signal.aborted || ran.aborted) return 'aborted';
     logger.error('reload failed', { plugin: project, reason: ran.message });
+    job.report.failure = { step: 'reload', message: ran.message };
     return 'failed';
   };
 
   return {
     start(request, onEnd) {
       const { project } = request;
-      const job: Job = { controller: new AbortController(), phase: 'build', done: Promise.resolve() };
+      const job: Job = { controller: new AbortController(), phase: 'build', done: Promise.resolve(), report: { path: 'full' } };
       jobs.set(project, job);
       job.done = (async () => {
         let result: BuildResultKind = 'failed';
@@ -188,8 +217,10 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
           result = (liveOn ? await liveUpdate(request, job) : undefined) ?? (await buildAndReload(project, job));
         } catch (error) {
           logger.error('build failed', { plugin: project, reason: (error as Error).message });
+          job.report.failure = { step: job.phase === 'reload' ? 'reload' : 'build', message: (error as Error).message };
         } finally {
           jobs.delete(project);
+          observer?.ended(project, { ...job.report, result });
           onEnd(result);
         }
       })();

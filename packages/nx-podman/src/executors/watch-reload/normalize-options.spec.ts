@@ -25,7 +25,19 @@ describe('normalizeWatchReloadOptions', () => {
       stopOnExit: false,
       verbose: false,
       logFormat: 'text',
+      statusPort: 0,
     });
+  });
+
+  it.each<[unknown, number | false]>([
+    [9400, 9400],
+    ['9400', 9400],
+    [0, 0],
+    [false, false],
+    ['false', false],
+    [true, 0],
+  ])('statusPort %j is %j (0: any free port, false: no page)', (value, expected) => {
+    expect(normalizeWatchReloadOptions({ statusPort: value as never }, ctx).statusPort).toBe(expected);
   });
 
   it('is frozen', () => {
@@ -72,6 +84,8 @@ describe('normalizeWatchReloadOptions', () => {
     [{ include: [''] }, 'Invalid watch-reload option "include": [""].'],
     [{ projects: [] }, 'Invalid watch-reload option "projects": [].'],
     [{ reload: 'yes' }, 'Invalid watch-reload option "reload": "yes". Expected true or false.'],
+    [{ statusPort: 70000 }, 'Invalid watch-reload option "statusPort": 70000. Expected a port number from 1 to 65535, 0 for any free port, or false for no status page.'],
+    [{ statusPort: 'web' }, 'Invalid watch-reload option "statusPort": "web".'],
   ])('rejects %j naming the option, the value and the fix', (options, message) => {
     expect(() => normalizeWatchReloadOptions(options as never, ctx)).toThrow(message);
   });

@@ -32,6 +32,8 @@ export interface NormalizedWatchReloadOptions {
   readonly liveUpdate: LiveUpdateMode;
   readonly verbose: boolean;
   readonly logFormat: LogFormat;
+  /** Port of the status page on 127.0.0.1 (0: any free port), or false for no page. */
+  readonly statusPort: number | false;
 }
 
 /** The `liveUpdate` option. */
@@ -132,6 +134,7 @@ export function normalizeWatchReloadOptions(
   if (liveUpdate !== 'auto' && liveUpdate !== 'off') {
     throw new WatchReloadOptionsError('liveUpdate', options.liveUpdate, 'Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).');
   }
+  const statusPort = parseStatusPort(options.statusPort);
   const logFormat = options.logFormat ?? WATCH_RELOAD_DEFAULTS.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json') throw new WatchReloadOptionsError('logFormat', options.logFormat, 'Expected "text" or "json".');
   const stage = options.stage ?? WATCH_RELOAD_DEFAULTS.stage;
@@ -173,5 +176,17 @@ export function normalizeWatchReloadOptions(
     liveUpdate,
     verbose: flag('verbose', options.verbose, WATCH_RELOAD_DEFAULTS.verbose) || ctx.env?.NX_VERBOSE_LOGGING === 'true',
     logFormat,
+    statusPort,
   });
+}
+
+/** `statusPort`: a port, 0 or nothing for any free one, false (or "false", from the command line) for none. */
+function parseStatusPort(value: unknown): number | false {
+  if (value === undefined || value === true || value === 'true') return 0;
+  if (value === false || value === 'false') return false;
+  const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new WatchReloadOptionsError('statusPort', value, 'Expected a port number from 1 to 65535, 0 for any free port, or false for no status page.');
+  }
+  return port;
 }

@@ -11,6 +11,7 @@ import { buildVolumes, goEnvValues } from '../../core/build-args';
 import type { PodmanConnection } from '../../core/podman-version';
 import { execRetryingSignals } from '../../core/podman-retry';
 import { buildKillArgs, buildWaitStoppedArgs, podInfraName } from '../../core/run-args';
+import { describePublishedPort } from '../../core/status-board';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
 import { pruneSupersededImages } from '../podman-build/image-retention';
 import { runPodmanBuild } from '../podman-build/run-podman-build';
@@ -132,6 +133,15 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
 
   return {
     live,
+    container(project) {
+      try {
+        if (projectInfo(project).targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR) return undefined;
+        const { container } = runOptions(project, undefined);
+        return { name: container.name, ports: container.ports.map(describePublishedPort) };
+      } catch {
+        return undefined;
+      }
+    },
     async warm(projects) {
       // What the first build would otherwise wait for: `podman version` (once per connection) and git's HEAD.
       // engineFor keeps one engine per connection, so the set holds each connection once.

@@ -4,7 +4,7 @@ import { createLogger } from '../../adapters/logger';
 import type { WorkspaceGraph, WorkspaceProject } from '../../core/workspace-graph';
 import { FakeClock } from '../../testing/fake-clock';
 import { normalizeWatchReloadOptions } from './normalize-options';
-import { runWatchReload, type WatchBuildOutcome, type WatchRunOutcome, type WatchTargets } from './run-watch-reload';
+import { runWatchReload, type StartStatusPage, type WatchBuildOutcome, type WatchRunOutcome, type WatchTargets } from './run-watch-reload';
 import type { WatchReloadExecutorSchema } from './schema';
 import type { FileWatcher, FileWatcherOptions } from '../../core/ports';
 
@@ -85,6 +85,8 @@ function harness(schema: WatchReloadExecutorSchema, opts: { graphs?: (WorkspaceG
   };
   const controller = new AbortController();
   const files = opts.files ?? {};
+  let status: Parameters<StartStatusPage>[0] | undefined;
+  let statusClosed = 0;
   const options = normalizeWatchReloadOptions(schema, { projectName: 'postgres', env: {} });
   const done = runWatchReload(options, {
     workspaceRoot: ROOT,
@@ -101,6 +103,10 @@ function harness(schema: WatchReloadExecutorSchema, opts: { graphs?: (WorkspaceG
     logger,
     readFile: async (path) => files[path],
     signal: controller.signal,
+    startStatusPage: async (deps) => {
+      status = deps;
+      return { url: 'http://127.0.0.1:4000/?token=t0k', close: async () => void statusClosed++ };
+    },
   });
   return {
     clock,
@@ -114,6 +120,12 @@ function harness(schema: WatchReloadExecutorSchema, opts: { graphs?: (WorkspaceG
     },
     get closed() {
       return closed;
+    },
+    get status() {
+      return status!;
+    },
+    get statusClosed() {
+      return statusClosed;
     },
     get watcher() {
       return watcherOptions!;
@@ -145,7 +157,7 @@ describe('runWatchReload: startup', () => {
     const h = harness({});
     await h.start();
     expect(h.lines[0]).toBe('DEBUG options projects=postgres debounce=1000 maxWait=10000 concurrency=2 onBusyUpdate=queue stage=production build=true reload=false ignore=**/*_test.go,**/testdata/**');
-    expect(h.lines.slice(1)).toEqual(['INFO watching plugin plugin=core path=plugins/core', 'INFO watching plugin plugin=postgres path=plugins/postgres', 'INFO watcher ready projects=2 debounce=1000ms']);
+    expect(h.lines.slice(1)).toEqual(['INFO watching plugin plugin=core path=plugins/core', 'INFO watching plugin plugin=postgres path=plugins/postgres', 'INFO status page url=http://127.0.0.1:4000/?token=t0k', 'INFO watcher ready projects=2 debounce=1000ms']);
     expect(h.watcher.paths).toEqual([join(ROOT, 'plugins')]);
     expect(h.watcher.usePolling).toBe(false);
     expect(h.watcher.ignored!(join(ROOT, 'plugins/postgres/node_modules'))).toBe(true);
@@ -485,6 +497,91 @@ describe('runWatchReload: shutdown (semantic 8) and watcher fallback (semantic 9
     const h = harness({ usePolling: true });
     await h.start();
     expect(h.watcher.usePolling).toBe(true);
+    await h.stop();
+  });
+});
+
+describe('runWatchReload: the status page', () => {
+  const state = (h: ReturnType<typeof harness>, project: string) => h.status.board.snapshot().projects.find((p) => p.name === project)!;
+
+  it('prints its URL, shows the buildable projects, follows a change through pending, building and reloading to healthy, and closes on stop', async () => {
+    const h = harness({ projects: ['tag:plugin'], reload: true });
+    await h.start();
+    expect(h.lines).toContain('INFO status page url=http://127.0.0.1:4000/?token=t0k');
+    expect(h.status.port).toBe(0);
+    expect(h.status.board.snapshot().projects.map((p) => [p.name, p.state])).toEqual([['kafka', 'idle'], ['postgres', 'idle'], ['redis', 'idle']]);
+    h.change('plugins/postgres/main.go');
+    expect(state(h, 'postgres')).toMatchObject({ state: 'pending', pendingFiles: ['plugins/postgres/main.go'], pendingUntil: h.clock.now() + 1000 });
+    await h.advance(1000);
+    expect(state(h, 'postgres')).toMatchObject({ state: 'building', pendingFiles: [], current: { files: ['plugins/postgres/main.go'], phase: 'build' } });
+    await h.advance(2000);
+    h.builds[0].result.resolve({ status: 'built', imageId: 'sha256:abc', durationMs: 2000 });
+    await flush();
+    expect(state(h, 'postgres').state).toBe('reloading');
+    await h.advance(500);
+    h.runs[0].result.resolve({ status: 'healthy', imageId: 'sha256:abc' });
+    await flush();
+    const postgres = state(h, 'postgres');
+    expect(postgres).toMatchObject({ state: 'healthy', imageId: 'sha256:abc', current: undefined });
+    expect(postgres.history[0]).toMatchObject({ files: ['plugins/postgres/main.go'], path: 'full', result: 'succeeded', healthy: true, buildMs: 2000, reloadMs: 500, saveToHealthyMs: 3500 });
+    await h.stop();
+    expect(h.statusClosed).toBe(1);
+  });
+
+  it('a failed build shows its output and keeps the failure on the page', async () => {
+    const h = harness({ reload: true });
+    await h.start();
+    h.change('plugins/postgres/main.go');
+    await h.advance(1000);
+    h.builds[0].result.resolve({ status: 'failed', exitCode: 1, message: 'podman build exited with 1', outputTail: './main.go:3:1: syntax error' });
+    await flush();
+    expect(state(h, 'postgres')).toMatchObject({ state: 'failed', history: [{ result: 'failed', failure: { step: 'build', message: 'podman build exited with 1', output: './main.go:3:1: syntax error' } }] });
+    await h.stop();
+  });
+
+  it('"build now" skips the debounce for that project only; with nothing pending it builds with the reason', async () => {
+    const h = harness({ projects: ['tag:plugin'] }, { autoFinish: true });
+    await h.start();
+    h.change('plugins/postgres/main.go');
+    h.change('plugins/kafka/main.go');
+    h.status.actions.build('postgres');
+    await flush();
+    expect(h.builds.map((b) => b.project)).toEqual(['postgres']);
+    expect(state(h, 'kafka').state).toBe('pending');
+    await h.advance(1000);
+    expect(h.builds.map((b) => b.project)).toEqual(['postgres', 'kafka']);
+    h.status.actions.build('redis');
+    await flush();
+    expect(h.builds.map((b) => b.project)).toEqual(['postgres', 'kafka', 'redis']);
+    expect(h.lines).toContain('INFO build requested on the status page plugin=redis');
+    expect(state(h, 'redis').history[0]).toMatchObject({ files: [], reason: 'build requested on the status page' });
+    await h.stop();
+  });
+
+  it('pause holds a project\'s changes (nothing is dropped) and resume builds them; other projects go on', async () => {
+    const h = harness({ projects: ['tag:plugin'] }, { autoFinish: true });
+    await h.start();
+    h.status.actions.pause('postgres');
+    h.change('plugins/postgres/main.go');
+    h.change('plugins/core/core.go');
+    await h.advance(1000);
+    expect(h.builds.map((b) => b.project).sort()).toEqual(['kafka', 'redis']);
+    expect(state(h, 'postgres')).toMatchObject({ paused: true, heldFiles: ['plugins/postgres/main.go', 'plugins/core/core.go'], state: 'idle' });
+    h.status.actions.resume('postgres');
+    expect(h.lines).toContain('INFO resumed watching plugin=postgres held=2');
+    expect(state(h, 'postgres')).toMatchObject({ paused: false, heldFiles: [], state: 'pending' });
+    await h.advance(1000);
+    expect(h.builds.map((b) => b.project).sort()).toEqual(['kafka', 'postgres', 'redis']);
+    await h.stop();
+  });
+
+  it('"full rebuild" builds the image even when live update is on', async () => {
+    const h = harness({ reload: true }, { autoFinish: true });
+    await h.start();
+    h.status.actions.rebuild('postgres');
+    await flush();
+    expect(h.builds.map((b) => b.project)).toEqual(['postgres']);
+    expect(state(h, 'postgres').history[0]).toMatchObject({ reason: 'full rebuild requested on the status page', path: 'full', healthy: true });
     await h.stop();
   });
 });

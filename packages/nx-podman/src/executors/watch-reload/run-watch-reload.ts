@@ -3,6 +3,7 @@ import { INOTIFY_LIMIT_FIX } from '../../core/errors';
 import { isAlwaysExcluded } from '../../core/file-filter';
 import type { CreateFileWatcher, Logger, TimerClock } from '../../core/ports';
 import { createReloadScheduler, type ReloadScheduler } from '../../core/reload-scheduler';
+import { createStatusBoard, type StatusActions, type StatusBoard, type StatusPage } from '../../core/status-board';
 import type { WorkspaceGraph } from '../../core/workspace-graph';
 import { createChangeRouter } from './change-router';
 import { createJobRunner, type WatchTargets } from './job-runner';
@@ -24,7 +25,12 @@ export interface WatchReloadPorts {
   readFile(path: string): Promise<string | undefined>;
   /** Aborting stops watching (SIGINT/SIGTERM). */
   signal: AbortSignal;
+  /** Serves the status page (`statusPort`); absent, there is none. */
+  startStatusPage?: StartStatusPage;
 }
+
+/** Starts the status page server on `port` (0: any free port) over the board; rejects when it cannot listen. */
+export type StartStatusPage = (deps: { board: StatusBoard; actions: StatusActions; port: number; logger: Logger }) => Promise<StatusPage>;
 
 /**
  * The watch lifecycle: reads the graph, starts the three units (change router: events → affected projects; the pure
@@ -65,18 +71,44 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     if (!initial.buildable.has(name)) logger.warn('no build target; watched for its dependents only', { plugin: name, target: options.buildTarget });
   }
 
-  const runner = createJobRunner({ options, targets, logger });
+  const board = createStatusBoard({ now: () => clock.now(), stage: options.stage, reload: options.reload });
+  const showProjects = (buildable: ReadonlySet<string>) => {
+    const names = [...buildable].sort();
+    board.setProjects(names);
+    for (const name of names) board.setContainer(name, options.reload ? targets.container?.(name) : undefined);
+  };
+  showProjects(initial.buildable);
+  const runner = createJobRunner({ options, targets, logger, observer: board });
   const scheduler: ReloadScheduler = createReloadScheduler(
     { debounceMs: options.debounceMs, maxWaitMs: options.maxWaitMs, concurrency: options.concurrency, onBusyUpdate: options.onBusyUpdate },
     {
       clock,
       driver: {
-        changesDetected: (project, files) => logger.info('detected changes', { plugin: project, files: files.length }),
-        startBuild: (request) => runner.start(request, (result) => scheduler.buildFinished(request.project, result)),
+        changesDetected: (project, files) => {
+          logger.info('detected changes', { plugin: project, files: files.length });
+          board.closed(project);
+        },
+        startBuild: (request) => {
+          board.started(request.project, { files: request.files, reason: request.fullReason });
+          runner.start(request, (result) => scheduler.buildFinished(request.project, result));
+        },
         abortBuild: (project) => runner.abort(project),
       },
     },
   );
+  // Paused projects (status page): their changes are held, in order, and go to the scheduler on resume.
+  const held = new Map<string, string[]>();
+  const notify = (projects: readonly string[], file: string) => {
+    const active = projects.filter((project) => !held.has(project));
+    for (const project of projects.filter((name) => held.has(name))) {
+      const files = held.get(project)!;
+      if (!files.includes(file)) files.push(file);
+      board.held(project, files);
+    }
+    if (active.length === 0) return;
+    scheduler.notify(active, file);
+    board.changed(active, file, scheduler.closesAt());
+  };
   // The router announces new directories to the watcher, which is created after it (its events go to the router).
   let watcher: ReturnType<CreateFileWatcher> | undefined;
   const router = createChangeRouter(initial, {
@@ -86,9 +118,10 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     graph: ports.graph,
     clock,
     logger,
-    notify: (projects, file) => scheduler.notify(projects, file),
+    notify,
     requestBuild: (projects, reason) => scheduler.requestBuild(projects, reason),
     watch: (paths) => watcher?.add(paths),
+    modelChanged: (model) => showProjects(model.buildable),
   });
 
   for (const name of [...initial.watched].sort()) logger.info('watching plugin', { plugin: name, path: initial.graph.projects[name]?.root ?? '.' });
@@ -121,6 +154,44 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     if (ports.signal.aborted) resolve();
     else ports.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  let statusPage: StatusPage | undefined;
+  if (options.statusPort !== false && ports.startStatusPage) {
+    const actions: StatusActions = {
+      build: (project) => {
+        logger.info('build requested on the status page', { plugin: project });
+        scheduler.buildNow(project, 'build requested on the status page');
+      },
+      rebuild: (project) => {
+        logger.info('full rebuild requested on the status page', { plugin: project });
+        scheduler.requestBuild([project], 'full rebuild requested on the status page');
+      },
+      pause: (project) => {
+        if (held.has(project)) return;
+        held.set(project, []);
+        board.setPaused(project, true);
+        logger.info('paused watching', { plugin: project });
+      },
+      resume: (project) => {
+        const files = held.get(project);
+        if (!files) return;
+        held.delete(project);
+        board.setPaused(project, false);
+        logger.info('resumed watching', { plugin: project, held: files.length || undefined });
+        for (const file of files) notify([project], file);
+      },
+    };
+    try {
+      statusPage = await ports.startStatusPage({ board, actions, port: options.statusPort, logger });
+      logger.info('status page', { url: statusPage.url });
+    } catch (error) {
+      logger.error((error as Error).message);
+      stopping = true;
+      await router.close();
+      scheduler.dispose();
+      await watcher.close();
+      return { success: false };
+    }
+  }
   await Promise.race([watcher.ready, stopped]);
   if (!ports.signal.aborted) {
     ready = true;
@@ -152,6 +223,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     options.stopOnExit && options.reload ? stopContainers([...router.model.buildable].sort(), ports) : undefined,
     targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),
   ]);
+  await statusPage?.close();
   reportLiveContainers(options, ports);
   logger.info('stopped');
   return { success: true };

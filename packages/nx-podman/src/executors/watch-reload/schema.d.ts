@@ -45,6 +45,8 @@ export interface WatchReloadExecutorSchema {
   liveUpdate?: 'auto' | 'off';
   /** DEBUG lines and full build output (also on with Nx's `--verbose`). @default false */
   verbose?: boolean;
+  /** Status page on 127.0.0.1: a port, 0 for any free one, false for none. @default any free port */
+  statusPort?: number | boolean;
   /** @default "text" */
   logFormat?: 'text' | 'json';
 }

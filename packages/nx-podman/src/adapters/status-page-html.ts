@@ -1,0 +1,184 @@
+/**
+ * The status page: one HTML document with its style and script inline (no build step, no CDN, nothing fetched but
+ * the event stream and the actions). The script builds the DOM with textContent only: file names and compiler output
+ * can hold any characters. `nonce` is the Content-Security-Policy nonce of this response.
+ */
+export function renderStatusPage(nonce: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nx-podman watch-reload</title>
+<style nonce="${nonce}">${STYLE}</style>
+</head>
+<body>
+<header>
+  <h1>nx-podman <span class="muted">watch-reload</span></h1>
+  <span id="meta" class="muted"></span>
+  <span id="connection" class="connection" data-connected="false">connecting…</span>
+</header>
+<main id="projects"></main>
+<script nonce="${nonce}">${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+const STYLE = `
+:root { color-scheme: light dark; --bg: #f6f7f9; --card: #fff; --fg: #1c2128; --muted: #667085; --line: #e3e6ea;
+  --idle: #8a94a6; --pending: #b7791f; --building: #2b6cb0; --live: #6b46c1; --reloading: #0987a0; --healthy: #2f855a; --failed: #c53030; }
+@media (prefers-color-scheme: dark) { :root { --bg: #111418; --card: #1a1f26; --fg: #e6e9ee; --muted: #98a2b3; --line: #2a313b; } }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; background: var(--bg); color: var(--fg); }
+header { display: flex; align-items: baseline; gap: 16px; padding: 14px 20px; border-bottom: 1px solid var(--line); background: var(--card); }
+h1 { font-size: 17px; margin: 0; }
+.muted { color: var(--muted); font-weight: normal; }
+.connection { margin-left: auto; font-size: 12px; color: var(--muted); }
+.connection[data-connected="true"]::before { content: "● "; color: var(--healthy); }
+.connection[data-connected="false"]::before { content: "● "; color: var(--failed); }
+main { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; padding: 16px 20px; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; border-top: 4px solid var(--idle); }
+.card[data-state="pending"] { border-top-color: var(--pending); } .card[data-state="building"] { border-top-color: var(--building); }
+.card[data-state="live-updating"] { border-top-color: var(--live); } .card[data-state="reloading"] { border-top-color: var(--reloading); }
+.card[data-state="healthy"] { border-top-color: var(--healthy); } .card[data-state="failed"] { border-top-color: var(--failed); }
+.top { display: flex; align-items: center; gap: 10px; }
+.name { font-weight: 600; font-size: 16px; }
+.badge { font-size: 12px; font-weight: 600; padding: 2px 8px; border-radius: 10px; color: #fff; background: var(--idle); text-transform: uppercase; letter-spacing: .03em; }
+.badge[data-state="pending"] { background: var(--pending); } .badge[data-state="building"] { background: var(--building); }
+.badge[data-state="live-updating"] { background: var(--live); } .badge[data-state="reloading"] { background: var(--reloading); }
+.badge[data-state="healthy"] { background: var(--healthy); } .badge[data-state="failed"] { background: var(--failed); }
+.paused { font-size: 12px; color: var(--pending); font-weight: 600; }
+.since { color: var(--muted); font-size: 12px; white-space: nowrap; }
+.actions { margin-left: auto; display: flex; gap: 6px; }
+button { white-space: nowrap; font: inherit; font-size: 12px; padding: 3px 9px; border-radius: 5px; border: 1px solid var(--line); background: var(--bg); color: var(--fg); cursor: pointer; }
+button:hover { border-color: var(--building); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 12px; margin: 12px 0 0; font-size: 13px; }
+dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
+code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+details { margin-top: 10px; } summary { cursor: pointer; color: var(--failed); font-weight: 600; }
+pre { margin: 6px 0 0; padding: 8px 10px; max-height: 260px; overflow: auto; background: var(--bg); border: 1px solid var(--line); border-radius: 5px; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; }
+table { width: 100%; border-collapse: collapse; margin-top: 6px; font-size: 12px; }
+th, td { text-align: left; padding: 3px 6px 3px 0; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { color: var(--muted); font-weight: normal; }
+td.files { white-space: normal; overflow-wrap: anywhere; }
+.result-failed { color: var(--failed); } .result-succeeded { color: var(--healthy); } .result-aborted { color: var(--muted); }
+.empty { color: var(--muted); padding: 20px; }
+`;
+
+const SCRIPT = `
+'use strict';
+const token = new URLSearchParams(location.search).get('token') || '';
+const main = document.getElementById('projects');
+const connection = document.getElementById('connection');
+const meta = document.getElementById('meta');
+const LABELS = { idle: 'idle', pending: 'changes pending', building: 'building', 'live-updating': 'live updating', reloading: 'reloading', healthy: 'healthy', failed: 'failed' };
+let snapshot;
+let offset = 0;
+
+function el(tag, props, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === undefined) continue;
+    if (key === 'text') node.textContent = value;
+    else if (key.startsWith('data-') || key === 'class' || key === 'href' || key === 'target' || key === 'rel' || key === 'title') node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children.flat()) if (child !== undefined && child !== null) node.append(child);
+  return node;
+}
+const seconds = (ms) => ms === undefined ? '–' : (ms / 1000).toFixed(1) + ' s';
+const watcherNow = () => Date.now() - offset;
+const ago = (at) => {
+  const s = Math.max(0, Math.round((watcherNow() - at) / 1000));
+  return s < 60 ? s + ' s' : s < 3600 ? Math.floor(s / 60) + ' min ' + (s % 60) + ' s' : Math.floor(s / 3600) + ' h';
+};
+const clockTime = (at) => new Date(Date.now() - (watcherNow() - at)).toLocaleTimeString();
+const shortId = (id) => id ? id.replace(/^sha256:/, '').slice(0, 12) : undefined;
+const trigger = (run) => run.files.length ? run.files.join(', ') : (run.reason || '–');
+const pathText = (run) => run.path === 'live' ? 'live update' : run.path === 'full' ? ('image build' + (run.fallbackReason ? ' (' + run.fallbackReason + ')' : '')) : 'no build';
+
+async function act(project, action) {
+  const response = await fetch('/api/projects/' + encodeURIComponent(project) + '/' + action, { method: 'POST', headers: { 'X-Status-Token': token } });
+  if (!response.ok) alert(await response.text());
+}
+
+function card(project) {
+  const last = project.history[0];
+  const current = project.current;
+  const badge = el('span', { class: 'badge', 'data-state': project.state, 'data-field': 'state', text: LABELS[project.state] || project.state });
+  const since = el('span', { class: 'since', 'data-since': String(project.since), text: 'for ' + ago(project.since) });
+  const countdown = project.pendingUntil !== undefined ? el('span', { class: 'since', 'data-countdown': String(project.pendingUntil) }) : undefined;
+  const actions = el('span', { class: 'actions' },
+    el('button', { 'data-action': 'build', title: 'Build the pending changes now, or build with none pending', text: 'Build now', onclick: () => act(project.name, 'build') }),
+    el('button', { 'data-action': 'rebuild', title: 'Image build and container replacement (no live update)', text: 'Full rebuild', onclick: () => act(project.name, 'rebuild') }),
+    project.paused
+      ? el('button', { 'data-action': 'resume', text: 'Resume', onclick: () => act(project.name, 'resume') })
+      : el('button', { 'data-action': 'pause', text: 'Pause', onclick: () => act(project.name, 'pause') }));
+  const rows = [];
+  const row = (label, value, field) => { if (value !== undefined && value !== null && value !== '') rows.push(el('dt', { text: label }), el('dd', { 'data-field': field }, value)); };
+  if (project.paused) row('paused', project.heldFiles.length + ' change(s) held: ' + (project.heldFiles.join(', ') || 'none yet'), 'held');
+  if (project.pendingFiles.length) row('pending', project.pendingFiles.join(', '), 'pending');
+  if (current) {
+    row('now', (current.phase === 'live' ? 'compiling (live update)' : current.phase === 'reload' ? 'restarting the container' : 'building the image') + ' since ' + ago(current.startedAt), 'current');
+    row('triggered by', current.files.length ? current.files.join(', ') : (current.reason || '–'), 'current-trigger');
+  }
+  if (last) {
+    row('last run', clockTime(last.endedAt) + ' · ' + last.result + (last.detail ? ' · ' + last.detail : ''), 'last-result');
+    row('triggered by', trigger(last), 'last-trigger');
+    row('path', pathText(last), 'last-path');
+    row('durations', (last.path === 'live' ? 'compile ' : 'build ') + seconds(last.buildMs) + (last.reloadMs !== undefined ? ' · ' + (last.path === 'live' ? 'restart ' : 'replace ') + seconds(last.reloadMs) : '') + (last.saveToHealthyMs !== undefined ? ' · save → healthy ' + seconds(last.saveToHealthyMs) : ''), 'last-durations');
+    if (last.healthy !== undefined) row('health', last.healthy ? 'healthy' : 'not checked', 'health');
+  }
+  row('image', project.imageId ? el('code', { text: shortId(project.imageId) + (project.liveUpdated ? ' + live-updated binary' : '') }) : undefined, 'image');
+  if (project.container) {
+    const links = project.container.ports.map((port) => port.url ? el('a', { href: port.url, target: '_blank', rel: 'noopener noreferrer', text: port.text }) : el('code', { text: port.text }));
+    row('container', el('span', {}, el('code', { text: project.container.name }), links.length ? ' · ' : '', links.map((link, i) => i ? [', ', link] : link)), 'container');
+  }
+  const failure = last && last.failure ? last.failure : undefined;
+  const output = failure ? el('details', { open: true, 'data-field': 'failure' },
+    el('summary', { text: failure.step + ' failed: ' + failure.message }),
+    failure.output ? el('pre', { 'data-field': 'failure-output', text: failure.output }) : undefined) : undefined;
+  const history = project.history.length ? el('details', { 'data-field': 'history' },
+    el('summary', { class: 'muted', text: 'last ' + project.history.length + ' run(s)' }),
+    el('table', {}, el('tr', {}, ['time', 'trigger', 'path', 'result', 'build', 'reload', 'save → healthy'].map((h) => el('th', { text: h }))),
+      project.history.map((run) => el('tr', {},
+        el('td', { text: clockTime(run.startedAt) }), el('td', { class: 'files', text: trigger(run) }), el('td', { text: run.path }),
+        el('td', { class: 'result-' + run.result, text: run.result }), el('td', { text: seconds(run.buildMs) }), el('td', { text: seconds(run.reloadMs) }),
+        el('td', { text: seconds(run.saveToHealthyMs) }))))) : undefined;
+  return el('section', { class: 'card', 'data-project': project.name, 'data-state': project.state },
+    el('div', { class: 'top' }, el('span', { class: 'name', text: project.name }), badge, project.paused ? el('span', { class: 'paused', text: 'paused' }) : undefined, since, countdown, actions),
+    el('dl', {}, rows), output, history);
+}
+
+function render() {
+  if (!snapshot) return;
+  const open = new Set([...document.querySelectorAll('[data-project] details[data-field="history"][open]')].map((d) => d.closest('[data-project]').dataset.project));
+  meta.textContent = 'stage ' + snapshot.stage + (snapshot.reload ? ' · reload' : '') + ' · ' + snapshot.projects.length + ' project(s)';
+  main.replaceChildren(...(snapshot.projects.length ? snapshot.projects.map(card) : [el('p', { class: 'empty', text: 'No project to build.' })]));
+  for (const name of open) { const d = document.querySelector('[data-project="' + CSS.escape(name) + '"] details[data-field="history"]'); if (d) d.open = true; }
+  tick();
+}
+
+function tick() {
+  for (const node of document.querySelectorAll('[data-since]')) node.textContent = 'for ' + ago(Number(node.dataset.since));
+  for (const node of document.querySelectorAll('[data-countdown]')) {
+    const left = Number(node.dataset.countdown) - watcherNow();
+    node.textContent = left > 0 ? '· building in ' + (left / 1000).toFixed(1) + ' s' : '· waiting for a build slot';
+  }
+}
+
+function connect() {
+  const source = new EventSource('/events?token=' + encodeURIComponent(token));
+  source.addEventListener('status', (event) => {
+    snapshot = JSON.parse(event.data);
+    offset = Date.now() - snapshot.now;
+    connection.dataset.connected = 'true';
+    connection.textContent = 'live';
+    render();
+  });
+  source.onerror = () => { connection.dataset.connected = 'false'; connection.textContent = 'reconnecting… (is the watcher still running?)'; };
+}
+connect();
+setInterval(tick, 200);
+`;
