@@ -1,14 +1,16 @@
 // Base images made locally from Debian packages, for machines that reach no container registry.
 //   localhost/prism/busybox:latest     busybox-static rootfs: a shell, httpd, nc (debug stage, test fixtures)
 //   localhost/prism/go-builder:1.19    the host's Go toolchain (golang-go) + busybox: stands in for golang:1.x
+//   localhost/prism/delve:1.20         busybox + Debian's dlv (delve) and the libc it links: the debug stage's base
 // `podman import` of a rootfs tarball needs no registry and takes seconds.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export const BUSYBOX_IMAGE = 'localhost/prism/busybox:latest';
 export const GO_BUILDER_IMAGE = 'localhost/prism/go-builder:1.19';
+export const DELVE_IMAGE = 'localhost/prism/delve:1.20';
 const APPLETS = ['sh', 'ls', 'cat', 'echo', 'sleep', 'httpd', 'wget', 'nc', 'env', 'mkdir', 'rm', 'cp', 'mv', 'ps', 'kill', 'true', 'false', 'test', 'grep', 'sed', 'tar', 'id', 'chmod', 'touch', 'find', 'head', 'tail'];
 
 function run(file, args, options = {}) {
@@ -80,11 +82,7 @@ export function ensureGoBuilderImage(log = console.log) {
     addBusybox(rootfs);
     cpSync(goRoot, join(rootfs, 'usr', 'local', 'go'), { recursive: true, dereference: true });
     // The Debian go binary is dynamically linked; CGO is off, so the built plugins are static.
-    for (const lib of ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2', '/lib/aarch64-linux-gnu/libc.so.6', '/lib/ld-linux-aarch64.so.1']) {
-      if (!existsSync(lib)) continue;
-      mkdirSync(join(rootfs, dirname(lib)), { recursive: true });
-      cpSync(realpathSync(lib), join(rootfs, lib));
-    }
+    copyLibc(rootfs);
     importRootfs(rootfs, GO_BUILDER_IMAGE, [
       'ENV PATH=/usr/local/go/bin:/bin',
       'ENV CGO_ENABLED=0',
@@ -101,3 +99,35 @@ export function ensureGoBuilderImage(log = console.log) {
   }
 }
 
+
+/** The libc and loader a Debian binary links (Go binaries built with cgo, like go and dlv). */
+function copyLibc(rootfs) {
+  for (const lib of ['/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2', '/lib/aarch64-linux-gnu/libc.so.6', '/lib/ld-linux-aarch64.so.1']) {
+    if (!existsSync(lib)) continue;
+    mkdirSync(join(rootfs, dirname(lib)), { recursive: true });
+    cpSync(realpathSync(lib), join(rootfs, lib));
+  }
+}
+
+/**
+ * Imports the debug base image (busybox + dlv) unless it exists: the generated debug stage runs the plugin under
+ * `dlv exec --headless`. dlv keeps its config under $XDG_CONFIG_HOME, which the nonroot user can write in /tmp.
+ */
+export function ensureDelveImage(log = console.log) {
+  if (imageExists(DELVE_IMAGE)) return;
+  const dlv = ['/usr/bin/dlv', '/usr/local/bin/dlv'].find((path) => existsSync(path));
+  if (!dlv) throw new Error('Delve is needed to make the local debug image: apt-get install -y delve');
+  const rootfs = mkdtempSync(join(tmpdir(), 'prism-delve-'));
+  try {
+    addBusybox(rootfs);
+    // dlv writes its config under /tmp as the nonroot user: world-writable, whatever the umask made of it.
+    chmodSync(join(rootfs, 'tmp'), 0o1777);
+    mkdirSync(join(rootfs, 'usr', 'bin'), { recursive: true });
+    cpSync(realpathSync(dlv), join(rootfs, 'usr', 'bin', 'dlv'));
+    copyLibc(rootfs);
+    importRootfs(rootfs, DELVE_IMAGE, ['ENV PATH=/usr/bin:/bin', 'ENV XDG_CONFIG_HOME=/tmp', 'CMD ["/bin/sh"]']);
+    log(`base images: imported ${DELVE_IMAGE} from Debian's delve (${dlv})`);
+  } finally {
+    rmSync(rootfs, { recursive: true, force: true });
+  }
+}

@@ -1,3 +1,4 @@
+// Why this file is long: the recipe is one walk over the Containerfile's stages (copies, ARG/ENV scopes, the build step), and its failure reasons are the user's guide; split, the walk's state would have to travel between files.
 import { posix } from 'node:path';
 import { parseCopyArgs, parseInstructions, splitFlags, type ContainerfileInstruction } from './containerfile';
 import { normalizeWorkspacePath } from './workspace-paths';
@@ -211,12 +212,18 @@ export function inferLiveUpdateRecipe(containerfile: string, input: RecipeInput)
   const hints = input.hints ?? {};
 
   // The final stage's copies of a build stage's file.
-  const copies = target.instructions
+  let copies = target.instructions
     .filter((instruction) => instruction.keyword === 'COPY')
     .map((instruction) => ({ instruction, ...parseCopyArgs(instruction.rest) }))
     .map(({ instruction, flags, paths }) => ({ instruction, from: flags.find((flag) => flag.startsWith('--from='))?.slice(7), paths }))
     .filter((copy): copy is { instruction: ContainerfileInstruction; from: string; paths: string[] } => copy.from !== undefined && findStage(stages, copy.from) !== undefined)
     .filter((copy) => !hints.builderStage || findStage(stages, copy.from) === findStage(stages, hints.builderStage));
+  if (copies.length > 1 && !hints.artifact) {
+    // A stage that takes nothing from the build context (a tool installed at a fixed version, like dlv) makes the same
+    // file whatever changed: only copies of stages built from the context can go stale.
+    const fromContext = copies.filter((copy) => usesContext(stages, findStage(stages, copy.from)!, globalArgs));
+    if (fromContext.length === 1) copies = fromContext;
+  }
   if (copies.length > 1 && !hints.artifact) {
     const listed = copies.map((copy) => copy.paths[0]).join(', ');
     return fail(`the "${input.stage}" stage copies several files from build stages (${listed}), and a live update would leave all but one stale; name the binary with the liveUpdate.artifact option of the build target`);
@@ -246,6 +253,15 @@ export function inferLiveUpdateRecipe(containerfile: string, input: RecipeInput)
     return fail(`the "${input.stage}" stage copies several Go binaries (${candidates.map((c) => c.artifact).join(', ')}); name one with the liveUpdate.artifact option of the build target`);
   }
   return fail(reasons[0] ?? `no COPY --from in the "${input.stage}" stage copies ${hints.artifact}`);
+}
+
+/** Whether a stage, or a stage it derives from, copies from the build context. */
+function usesContext(stages: Stage[], stage: Stage, vars: Record<string, string>): boolean {
+  const found = chainOf(stages, stage, vars);
+  if (typeof found === 'string') return true;
+  return found.chain.some((link) =>
+    link.instructions.some((instruction) => (instruction.keyword === 'COPY' || instruction.keyword === 'ADD') && !splitFlags(instruction.rest).flags.some((flag) => flag.startsWith('--from='))),
+  );
 }
 
 function workdirBefore(stage: Stage, until: ContainerfileInstruction, vars: Record<string, string>): string {

@@ -1,6 +1,7 @@
-import { addProjectConfiguration, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
+import { addProjectConfiguration, parseJson, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseContainerfile } from '../../core/containerfile';
+import { inferLiveUpdateRecipe } from '../../core/live-update-recipe';
 import { pluginGenerator } from './generator';
 import type { PluginGeneratorSchema } from './schema';
 
@@ -69,11 +70,14 @@ describe('plugin generator', () => {
     it('writes a Containerfile with builder, debug and production stages on the official images, relative to the plugins/ context', () => {
       const text = tree.read('plugins/postgres/Containerfile', 'utf-8')!;
       expect(fromLines(tree, 'plugins/postgres/Containerfile')).toEqual({
-        builder: 'docker.io/library/golang:1.23',
+        sources: 'docker.io/library/golang:1.23',
+        builder: 'sources',
+        'debug-builder': 'sources',
+        delve: 'docker.io/library/golang:1.23',
         debug: 'gcr.io/distroless/static-debian12:debug-nonroot',
         production: 'gcr.io/distroless/static-debian12:nonroot',
       });
-      expect(parseContainerfile(text).stages.map((stage) => stage.name)).toEqual(['builder', 'debug', 'production']);
+      expect(parseContainerfile(text).stages.map((stage) => stage.name)).toEqual(['sources', 'builder', 'debug-builder', 'delve', 'debug', 'production']);
       // go.mod and go.sum first (the module download layer), then the sources.
       expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['core/go.mod', 'core/go.sum*'], ['postgres/go.mod', 'postgres/go.sum*'], ['core/'], ['postgres/']]);
       expect(text).toContain('COPY postgres/go.mod postgres/go.sum* /src/postgres/\nRUN --mount=type=cache,target=/tmp/gomodcache go mod download\nCOPY core/ /src/core/\n');
@@ -82,9 +86,41 @@ describe('plugin generator', () => {
       expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOMODCACHE=/tmp/gomodcache GOTOOLCHAIN=local\n');
       expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache --mount=type=cache,target=/tmp/gomodcache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
       // The builder runs natively and cross-compiles (no emulation for other platforms).
-      expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.23 AS builder\n# Empty defaults: no "missing build argument" warnings; podman\'s platform values and passed build args override them.\nARG TARGETOS= TARGETARCH=\n');
+      expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.23 AS sources\n# Empty defaults: no "missing build argument" warnings; podman\'s platform values and passed build args override them.\nARG TARGETOS= TARGETARCH=\n');
       expect(text.match(/^USER 65532:65532$/gm)).toHaveLength(2);
-      expect(text.match(/^EXPOSE 9090$/gm)).toHaveLength(2);
+      expect(text.match(/^EXPOSE 9090$/gm)).toHaveLength(1);
+      // Debug: an unoptimized build (no -trimpath: the debugger maps /src to the workspace) run under headless Delve.
+      expect(text).toContain('go build -buildvcs=false -gcflags="all=-N -l" -o /out/plugin-debug .\n');
+      expect(text).toContain('go install github.com/go-delve/delve/cmd/dlv@v1.23.1 && mkdir -p /out && find /go/bin -name dlv -type f -exec cp {} /out/dlv \\;\n');
+      expect(text).toContain('COPY --from=delve /out/dlv /usr/local/bin/dlv\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
+      expect(text).toContain('EXPOSE 9090 2345\n');
+      expect(text).toContain('ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/plugin", "--headless", "--listen=:2345", "--api-version=2", "--accept-multiclient", "--continue"]\n');
+    });
+
+    it('the generated Containerfile has a live update recipe for both stages (dlv, built from no context file, is not a second binary)', () => {
+      const text = tree.read('plugins/postgres/Containerfile', 'utf-8')!;
+      const kindOf = (path: string) => (['core', 'postgres'].includes(path) ? 'dir' : path.endsWith('go.mod') ? 'file' : undefined);
+      const debug = inferLiveUpdateRecipe(text, { stage: 'debug', kindOf });
+      expect(debug).toMatchObject({ ok: true, recipe: { builderStage: 'debug-builder', artifact: '/out/plugin-debug', destination: '/plugin', workdir: '/src/postgres' } });
+      const production = inferLiveUpdateRecipe(text, { stage: 'production', kindOf });
+      expect(production).toMatchObject({ ok: true, recipe: { builderStage: 'builder', artifact: '/out/plugin', destination: '/plugin' } });
+    });
+
+    it('writes a VS Code attach entry for the plugin\'s Delve', () => {
+      expect(JSON.parse(tree.read('.vscode/launch.json', 'utf-8')!)).toEqual({
+        version: '0.2.0',
+        configurations: [
+          {
+            name: 'Attach to postgres (Delve in postgres-plugin-debug)',
+            type: 'go',
+            request: 'attach',
+            mode: 'remote',
+            host: '127.0.0.1',
+            port: 11090,
+            substitutePath: [{ from: '${workspaceFolder}/plugins', to: '/src' }],
+          },
+        ],
+      });
     });
 
     it('writes a README and a .containerignore at the build context root', () => {
@@ -100,7 +136,7 @@ describe('plugin generator', () => {
       expect(project.targets).toEqual({
         'podman-run': {
           options: { ports: ['9090'], healthCheck: { http: 'http://127.0.0.1:9090/healthz' }, env: { PORT: '9090' } },
-          configurations: { debug: { ports: ['10090:9090'], healthCheck: { http: 'http://127.0.0.1:10090/healthz' } } },
+          configurations: { debug: { ports: ['10090:9090', '11090:2345'], healthCheck: { http: 'http://127.0.0.1:10090/healthz' } } },
         },
       });
       expect(readJson(tree, 'plugins/postgres/project.json').$schema).toBe('../../node_modules/nx/schemas/project-schema.json');
@@ -152,10 +188,37 @@ describe('plugin generator', () => {
     await generate(tree, { name: 'redis', ...LOCAL_IMAGES });
 
     expect(fromLines(tree, 'plugins/redis/Containerfile')).toEqual({
-      builder: 'localhost/prism/go-builder:1.19',
+      sources: 'localhost/prism/go-builder:1.19',
+      builder: 'sources',
+      'debug-builder': 'sources',
+      delve: 'localhost/prism/go-builder:1.19',
       debug: 'localhost/prism/busybox:latest',
       production: 'scratch',
     });
+  });
+
+  it('delve=image takes dlv from the debug image: no delve stage', async () => {
+    await generate(tree, { name: 'redis', ...LOCAL_IMAGES, debugImage: 'localhost/prism/delve:1.20', delve: 'image' });
+    const text = tree.read('plugins/redis/Containerfile', 'utf-8')!;
+    expect(parseContainerfile(text).stages.map((stage) => stage.name)).toEqual(['sources', 'builder', 'debug-builder', 'debug', 'production']);
+    expect(text).toContain('FROM localhost/prism/delve:1.20 AS debug\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
+    expect(text).toContain('ENTRYPOINT ["dlv", "exec", "/plugin", "--headless"');
+    await expect(generate(tree, { name: 'kafka', delve: 'apt' as never })).rejects.toThrow('Invalid plugin generator option "delve": expected "install"');
+  });
+
+  it('adds its entry to an existing launch.json, keeping the user\'s entries and comments; a second plugin gets its own port', async () => {
+    const user = '{\n  // mine\n  "version": "0.2.0",\n  "configurations": [\n    { "name": "Launch tool", "type": "go", "request": "launch", "program": "${workspaceFolder}/tool" }\n  ]\n}\n';
+    tree.write('.vscode/launch.json', user);
+    await generate(tree, { name: 'redis', port: 9300 });
+    await generate(tree, { name: 'kafka', port: 9400 });
+    const text = tree.read('.vscode/launch.json', 'utf-8')!;
+    expect(text).toContain('// mine');
+    const parsed = parseJson(text) as { configurations: { name: string; port?: number }[] };
+    expect(parsed.configurations.map((entry) => [entry.name, entry.port])).toEqual([
+      ['Attach to kafka (Delve in kafka-plugin-debug)', 11400],
+      ['Attach to redis (Delve in redis-plugin-debug)', 11300],
+      ['Launch tool', undefined],
+    ]);
   });
 
   it('takes the port, module prefix, tags and directory it is given', async () => {
@@ -218,7 +281,7 @@ describe('plugin generator', () => {
 
     const target = readProjectConfiguration(tree, 'queue').targets!['podman-run'];
     expect(target.options).toEqual({ ports: ['9090'], env: { PORT: '9090' } });
-    expect(target.configurations).toEqual({ debug: { ports: ['10090:9090'] } });
+    expect(target.configurations).toEqual({ debug: { ports: ['10090:9090', '11090:2345'] } });
   });
 
   it('skips ports used by existing projects and by EXPOSE in Go projects without project.json', async () => {
@@ -251,7 +314,7 @@ describe('plugin generator', () => {
       [{ name: 'func' }, 'expected a name that is not a Go keyword, received "func"'],
       [{ name: 'db', directory: '../outside' }, 'Invalid plugin generator option "directory": expected a directory inside the workspace'],
       [{ name: 'db', directory: '/abs/db' }, 'Invalid plugin generator option "directory": expected a workspace-relative directory'],
-      [{ name: 'db', port: 80 }, 'Invalid plugin generator option "port": expected an integer from 1024 to 64535'],
+      [{ name: 'db', port: 80 }, 'Invalid plugin generator option "port": expected an integer from 1024 to 63535'],
       [{ name: 'db', port: 9090.5 }, 'received 9090.5'],
       [{ name: 'db', module: 'bad module' }, 'Invalid plugin generator option "module"'],
       [{ name: 'db', builderImage: 'golang 1.23' }, 'Invalid plugin generator option "builderImage"'],

@@ -4,6 +4,7 @@ import {
   generateFiles,
   logger,
   OverwriteStrategy,
+  parseJson,
   type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
@@ -27,10 +28,10 @@ function healthCheckOption(options: NormalizedPluginOptions, hostPort: number): 
   }
 }
 
-function runOptions(options: NormalizedPluginOptions, hostPort: number): Record<string, unknown> {
+function runOptions(options: NormalizedPluginOptions, hostPort: number, extraPorts: string[] = []): Record<string, unknown> {
   const health = healthCheckOption(options, hostPort);
   return {
-    ports: [hostPort === options.port ? `${options.port}` : `${hostPort}:${options.port}`],
+    ports: [hostPort === options.port ? `${options.port}` : `${hostPort}:${options.port}`, ...extraPorts],
     ...(health ? { healthCheck: health } : {}),
   };
 }
@@ -50,7 +51,8 @@ export function buildPluginProjectConfiguration(options: NormalizedPluginOptions
     targets: {
       [options.runTargetName]: {
         options: { ...runOptions(options, options.port), env: { PORT: `${options.port}` } },
-        configurations: { debug: runOptions(options, options.debugPort) },
+        // Debug: Delve's port too, on 127.0.0.1 (ports without an address are published there): a debugger attaches to it.
+        configurations: { debug: runOptions(options, options.debugPort, [`${options.delvePort}:${options.delveContainerPort}`]) },
       },
     },
   };
@@ -68,6 +70,54 @@ function writePlugin(tree: Tree, options: NormalizedPluginOptions): void {
   // One .containerignore per build context (podman reads it only there); a user's own is kept.
   generateFiles(tree, join(FILES, 'context'), options.context, values, { overwriteStrategy: OverwriteStrategy.KeepExisting });
   addProjectConfiguration(tree, options.name, buildPluginProjectConfiguration(options));
+  addLaunchConfiguration(tree, options);
+}
+
+const LAUNCH_JSON = '.vscode/launch.json';
+
+/** The VS Code (Go extension) entry that attaches to the plugin's Delve; sources map from the builder's /src. */
+export function buildLaunchConfiguration(options: NormalizedPluginOptions): Record<string, unknown> {
+  const local = options.context === '.' ? '${workspaceFolder}' : `\${workspaceFolder}/${options.context}`;
+  return {
+    name: `Attach to ${options.name} (Delve in ${options.name}-plugin-debug)`,
+    type: 'go',
+    request: 'attach',
+    mode: 'remote',
+    host: '127.0.0.1',
+    port: options.delvePort,
+    substitutePath: [{ from: local, to: '/src' }],
+  };
+}
+
+/**
+ * Adds the plugin's attach entry to .vscode/launch.json: a new file, or the entry inserted at the top of the existing
+ * `configurations` as text, so that the user's entries, comments and layout stay as they were. An entry of the same
+ * name is left alone.
+ */
+function addLaunchConfiguration(tree: Tree, options: NormalizedPluginOptions): void {
+  const entry = buildLaunchConfiguration(options);
+  const text = tree.read(LAUNCH_JSON, 'utf-8');
+  if (text === null) {
+    tree.write(LAUNCH_JSON, `${JSON.stringify({ version: '0.2.0', configurations: [entry] }, null, 2)}\n`);
+    return;
+  }
+  let parsed: { configurations?: { name?: string }[] };
+  try {
+    parsed = parseJson(text) as typeof parsed;
+  } catch (error) {
+    logger.warn(`nx-podman plugin: ${LAUNCH_JSON} is not valid JSON (${(error as Error).message}); add the Delve attach entry by hand: ${JSON.stringify(entry)}`);
+    return;
+  }
+  if (parsed.configurations?.some((existing) => existing.name === entry.name)) return;
+  const open = /"configurations"\s*:\s*\[/.exec(text);
+  if (!open || !Array.isArray(parsed.configurations)) {
+    tree.write(LAUNCH_JSON, `${JSON.stringify({ ...parsed, version: (parsed as { version?: string }).version ?? '0.2.0', configurations: [entry] }, null, 2)}\n`);
+    return;
+  }
+  const at = open.index + open[0].length;
+  const indented = JSON.stringify(entry, null, 2).replace(/\n/g, '\n    ');
+  const separator = parsed.configurations.length > 0 ? ',' : '';
+  tree.write(LAUNCH_JSON, `${text.slice(0, at)}\n    ${indented}${separator}${text.slice(at)}`);
 }
 
 /**

@@ -13,6 +13,14 @@ export const DEFAULT_DEBUG_IMAGE = 'gcr.io/distroless/static-debian12:debug-nonr
 export const FIRST_PORT = 9090;
 /** The debug container publishes on `port + DEBUG_PORT_OFFSET`, so production and debug can run side by side. */
 export const DEBUG_PORT_OFFSET = 1000;
+/** The debug container publishes Delve's port (2345 inside) on `port + DELVE_PORT_OFFSET`: one per plugin. */
+export const DELVE_PORT_OFFSET = 2000;
+/** Delve's port inside the debug container. */
+export const DELVE_CONTAINER_PORT = 2345;
+/** The Delve release the `install` way builds in the builder image (supports Go 1.21 to 1.23). */
+export const DELVE_VERSION = 'v1.23.1';
+/** Where the debug stage gets `dlv`: built with `go install` in a stage of its own, or already in the debug image. */
+export type DelveSource = 'install' | 'image';
 /** Tag every generated plugin gets, so one watch target can select them all (`"projects": ["tag:plugin"]`). */
 export const PLUGIN_TAG = 'plugin';
 
@@ -24,6 +32,11 @@ export interface NormalizedPluginOptions {
   readonly port: number;
   /** Host port of the debug container. */
   readonly debugPort: number;
+  /** Host port of Delve in the debug container (127.0.0.1). */
+  readonly delvePort: number;
+  readonly delveContainerPort: number;
+  readonly delve: DelveSource;
+  readonly delveVersion: string;
   /** Workspace-relative core module directory (`plugins/core`). */
   readonly coreRoot: string;
   /** The core module exists already and is left alone. */
@@ -70,7 +83,7 @@ const MODULE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/;
 const IMAGE = /^[^\s]+$/;
 const HEALTH_CHECKS: readonly PluginHealthCheckKind[] = ['http', 'tcp', 'command', 'none'];
 const MIN_PORT = 1024;
-const MAX_PORT = 65535 - DEBUG_PORT_OFFSET;
+const MAX_PORT = 65535 - DELVE_PORT_OFFSET;
 
 function invalid(option: string, value: unknown, expected: string): never {
   throw new PluginGeneratorError(`Invalid plugin generator option "${option}": expected ${expected}, received ${JSON.stringify(value)}.`);
@@ -173,9 +186,9 @@ function usedPorts(tree: Tree, projects: Map<string, ProjectConfiguration>, goMo
 function choosePort(requested: unknown, used: Map<number, string>): number {
   if (requested !== undefined) {
     if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < MIN_PORT || requested > MAX_PORT) {
-      invalid('port', requested, `an integer from ${MIN_PORT} to ${MAX_PORT} (the debug container publishes port + ${DEBUG_PORT_OFFSET})`);
+      invalid('port', requested, `an integer from ${MIN_PORT} to ${MAX_PORT} (the debug container publishes port + ${DEBUG_PORT_OFFSET}, and Delve on port + ${DELVE_PORT_OFFSET})`);
     }
-    for (const port of [requested, requested + DEBUG_PORT_OFFSET]) {
+    for (const port of [requested, requested + DEBUG_PORT_OFFSET, requested + DELVE_PORT_OFFSET]) {
       const owner = used.get(port);
       if (owner !== undefined) {
         throw new PluginGeneratorError(`Invalid plugin generator option "port": ${port} is already used by "${owner}". Choose another --port or leave it out to take the next free one.`);
@@ -184,7 +197,7 @@ function choosePort(requested: unknown, used: Map<number, string>): number {
     return requested;
   }
   for (let port = FIRST_PORT; port <= MAX_PORT; port++) {
-    if (!used.has(port) && !used.has(port + DEBUG_PORT_OFFSET)) return port;
+    if (!used.has(port) && !used.has(port + DEBUG_PORT_OFFSET) && !used.has(port + DELVE_PORT_OFFSET)) return port;
   }
   throw new PluginGeneratorError(`No free port left from ${FIRST_PORT}: pass --port.`);
 }
@@ -226,6 +239,10 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
   const builderImage = image('builderImage', options.builderImage, DEFAULT_BUILDER_IMAGE);
   const runtimeImage = image('runtimeImage', options.runtimeImage, DEFAULT_RUNTIME_IMAGE);
   const debugImage = image('debugImage', options.debugImage, DEFAULT_DEBUG_IMAGE);
+  const delve = options.delve ?? 'install';
+  if (delve !== 'install' && delve !== 'image') {
+    invalid('delve', delve, '"install" (the Containerfile builds dlv with go install) or "image" (the debug image has dlv on its PATH)');
+  }
   const tags = parseTags(options.tags);
 
   const projects = getProjects(tree);
@@ -260,6 +277,10 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
     projectRoot,
     port,
     debugPort: port + DEBUG_PORT_OFFSET,
+    delvePort: port + DELVE_PORT_OFFSET,
+    delveContainerPort: DELVE_CONTAINER_PORT,
+    delve,
+    delveVersion: DELVE_VERSION,
     coreRoot,
     coreExists,
     coreModule,

@@ -7,7 +7,7 @@ export interface PluginGeneratorSchema {
   name: string;
   /** Workspace-relative directory of the plugin. @default "plugins/<name>" */
   directory?: string;
-  /** Port the plugin listens on (and publishes on 127.0.0.1). @default the next port from 9090 not used by another plugin */
+  /** Port the plugin listens on (and publishes on 127.0.0.1); the debug container publishes port + 1000, and Delve on port + 2000. @default the next port from 9090 not used by another plugin */
   port?: number;
   /** Core Go module: a directory name beside the plugin's directory, or a workspace-relative path; created when missing. @default "core" */
   core?: string;
@@ -19,6 +19,8 @@ export interface PluginGeneratorSchema {
   runtimeImage?: string;
   /** Image of the `debug` stage (one with a shell). @default "gcr.io/distroless/static-debian12:debug-nonroot" */
   debugImage?: string;
+  /** Where the debug stage gets Delve: `install` builds dlv with `go install` (needs a module proxy), `image`: the debug image has dlv on its PATH. @default "install" */
+  delve?: 'install' | 'image';
   /** Extra Nx project tags, comma-separated; `plugin` is always added. @default "" */
   tags?: string;
   /** How `podman-run` checks the container is ready. @default "http" */
