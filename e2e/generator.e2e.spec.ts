@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE, createE2eWorkspace, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
+import { createE2eWorkspace, DELVE_IMAGE, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
 
 // Unique per run: container <name>-plugin and images prism/<name>-plugin:* belong to this test only.
 const NAME = `nxpgen${process.pid}`;
@@ -13,7 +13,7 @@ const IMAGES = [`${REPO}:production`, `${REPO}:latest`, `${REPO}:debug`];
 // Real Go builds in podman on a shared 2-core machine.
 jest.setTimeout(600_000);
 
-/** A port nothing listens on now (and its +1000 debug twin), so the test does not depend on 9090 being free. */
+/** A port nothing listens on now (and its +1000 debug and +2000 Delve twins), so the test does not depend on 9090 being free. */
 async function freePortPair(): Promise<number> {
   const isFree = (port: number) =>
     new Promise<boolean>((resolve) => {
@@ -22,7 +22,7 @@ async function freePortPair(): Promise<number> {
       server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
   for (let port = 19300 + (process.pid % 500); port < 30000; port++) {
-    if ((await isFree(port)) && (await isFree(port + 1000))) return port;
+    if ((await isFree(port)) && (await isFree(port + 1000)) && (await isFree(port + 2000))) return port;
   }
   throw new Error('no free port pair found');
 }
@@ -54,7 +54,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
   it('generates core and a plugin with local images', () => {
     const result = ws.nx([
       'g', '@prism/nx-podman:plugin', NAME, `--port=${port}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive',
+      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive',
     ]);
 
     expect(result.output).toContain(`created ${NAME} in plugins/${NAME} and the core module in plugins/core (port ${port})`);
@@ -98,7 +98,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
     expect(project.targets['podman-run']).toMatchObject({
       executor: '@prism/nx-podman:podman-run',
       options: { ports: [`${port}`], healthCheck: { http: `http://127.0.0.1:${port}/healthz` } },
-      configurations: { debug: { stage: 'debug', ports: [`${port + 1000}:${port}`] } },
+      configurations: { debug: { stage: 'debug', ports: [`${port + 1000}:${port}`, `${port + 2000}:2345`] } },
     });
     expect(project.targets['watch-reload']).toMatchObject({ executor: '@prism/nx-podman:watch-reload' });
   });
@@ -128,12 +128,14 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
     expect(logs.stderr).toMatch(new RegExp(`INFO stopped plugin=${NAME}`));
   });
 
-  it('builds and runs the debug image beside it, on the debug port, with a shell', async () => {
+  it('builds and runs the debug image beside it, on the debug port, under Delve, with a shell', async () => {
     expectSucceeded(ws.nx(['run', `${NAME}:podman-build:debug`]));
     const run = ws.nx(['run', `${NAME}:podman-run:debug`]);
     expectSucceeded(run);
 
     expect(await getJson(`http://127.0.0.1:${port + 1000}/healthz`)).toMatchObject({ status: 'ok', plugin: NAME });
     expect(podman('exec', `${NAME}-plugin-debug`, 'sh', '-c', 'echo $LOG_LEVEL')).toBe('debug');
+    expect(podman('inspect', '--format', '{{.Config.Entrypoint}}', `${NAME}-plugin-debug`)).toMatch(/dlv.*exec.*\/plugin.*--headless/);
+    expect(podman('port', `${NAME}-plugin-debug`)).toContain(`2345/tcp -> 127.0.0.1:${port + 2000}`);
   });
 });

@@ -239,6 +239,7 @@ function printSummary(ctx, startupMs, results) {
   process.stdout.write('\n=== demo summary\n');
   for (const [step, text] of rows) process.stdout.write(`  ${step.padEnd(width)}  ${text}\n`);
   process.stdout.write(`  health: ${ctx.plugins.map((name, i) => `${name} http://127.0.0.1:${ctx.ports[i]}/healthz ok`).join(', ')}\n`);
+  if (ctx.statusUrl) process.stdout.write(`  status page: ${ctx.statusUrl}\n`);
   process.stdout.write('=== demo passed\n');
 }
 
@@ -248,6 +249,7 @@ function printInstructions(ctx) {
     '',
     `=== the demo workspace runs: ${ctx.dir}`,
     `  watch-reload watches ${ctx.plugins.join(', ')} and core (target ${DEMO_PROJECT}:watch-reload in project.json).`,
+    ...(ctx.statusUrl ? [`  Status page: ${ctx.statusUrl}  (each plugin's state, last run, failures; build now, pause)`] : []),
     '  Try it:',
     ...ctx.plugins.map((name, i) => `    curl http://127.0.0.1:${ctx.ports[i]}/        # ${name}`),
     `    edit plugins/${first}/main.go (e.g. the "hello from ${first}" greeting) -> a live update: only ${first} is recompiled, copied in and restarted (no image build)`,
@@ -308,13 +310,13 @@ async function main() {
   ensureNodeModules(REPO_ROOT);
   ensureSystemPackages();
   const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
-  const { ensureBusyboxImage, ensureGoBuilderImage, BUSYBOX_IMAGE, GO_BUILDER_IMAGE } = await import('./lib/base-images.mjs');
+  const { ensureDelveImage, ensureGoBuilderImage, DELVE_IMAGE, GO_BUILDER_IMAGE } = await import('./lib/base-images.mjs');
   // A developer's podman configuration is never rewritten; a CI machine may get the drop-in.
   const fix = process.env.CI === 'true' ? 'system' : 'env';
   const podmanEnv = ensurePodmanWorks({ fix, confDir: join(REPO_ROOT, 'tmp'), log: say });
-  ensureBusyboxImage(say);
+  ensureDelveImage(say);
   ensureGoBuilderImage(say);
-  say(`podman works; base images ${GO_BUILDER_IMAGE} and ${BUSYBOX_IMAGE} are present`);
+  say(`podman works; base images ${GO_BUILDER_IMAGE} and ${DELVE_IMAGE} are present`);
 
   const tarball = packPlugin(options);
   prepareWorkspace(options.dir, tarball);
@@ -323,10 +325,10 @@ async function main() {
   nx(['g', '@prism/nx-podman:init', '--no-interactive']);
   const ports = await choosePorts(options.plugins.length, { first: FIRST_PORT, last: 20000, twinOffset: DEBUG_PORT_OFFSET });
   for (const [index, name] of options.plugins.entries()) {
-    say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (local builder, scratch runtime, busybox debug images)`);
+    say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (local builder, scratch runtime, busybox + Delve debug images)`);
     nx([
       'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive',
+      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive',
     ]);
   }
   // One watch target for the whole workspace: every plugin (tag:plugin) from one process, core watched through them.
@@ -365,6 +367,8 @@ async function main() {
   try {
     const watchStarted = Date.now();
     await ctx.watcher.waitFor(/INFO\s+watcher ready/, { from: 0, timeoutMs: STARTUP_TIMEOUT_MS });
+    ctx.statusUrl = (await ctx.watcher.waitFor(/status page url=(\S+)/, { from: 0, timeoutMs: 1000 }).catch(() => undefined))?.[1];
+    if (ctx.statusUrl) say(`status page (live state of every plugin; open it in a browser): ${ctx.statusUrl}`);
     await Promise.all(options.plugins.map((name) => waitHealthy(ctx.watcher, name, 0, STARTUP_TIMEOUT_MS)));
     const startupMs = Date.now() - watchStarted;
     say(`all ${options.plugins.length} plugins built and healthy in ${seconds(startupMs)}`);

@@ -14,9 +14,10 @@ checkNode();
 ensureNodeModules(root);
 ensureSystemPackages({ tests: true });
 const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
-const { ensureGoBuilderImage } = await import('./lib/base-images.mjs');
+const { ensureDelveImage, ensureGoBuilderImage } = await import('./lib/base-images.mjs');
 const podmanEnv = ensurePodmanWorks({ fix: 'env', confDir: join(root, 'tmp') });
 ensureGoBuilderImage();
+ensureDelveImage();
 
 const extra = process.argv.slice(2);
 const reports = join(root, 'tmp', 'test-reports');

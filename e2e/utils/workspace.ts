@@ -12,7 +12,7 @@ export const REPO_ROOT = join(__dirname, '..', '..');
  * run. NX_PODMAN_E2E_TEMPLATE overrides it, so that two runs on one machine do not share it.
  */
 export const TEMPLATE_DIR = process.env.NX_PODMAN_E2E_TEMPLATE ?? join(tmpdir(), 'nx-podman-e2e-template');
-export { BUSYBOX_IMAGE, GO_BUILDER_IMAGE } from '../../scripts/lib/workspace-template.mjs';
+export { BUSYBOX_IMAGE, DELVE_IMAGE, GO_BUILDER_IMAGE } from '../../scripts/lib/workspace-template.mjs';
 
 /** Packs the plugin and installs nx + the tarball into TEMPLATE_DIR. Called once, from global setup. */
 export function prepareE2eTemplate(): void {

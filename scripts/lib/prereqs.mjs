@@ -13,6 +13,10 @@ const SYSTEM_PACKAGES = [
   { pkg: 'catatonit', present: () => which('catatonit') || existsSync('/usr/libexec/podman/catatonit') },
   { pkg: 'golang-go', present: () => which('go') },
   { pkg: 'busybox-static', present: () => existsSync('/bin/busybox') || existsSync('/usr/bin/busybox') },
+  // Delve (dlv) for the local debug base image: the generated debug stage runs the plugin under it.
+  { pkg: 'delve', present: () => which('dlv') },
+  // The e2e tests drive the status page in headless Chromium (puppeteer-core, executablePath).
+  { pkg: 'chromium', present: () => which('chromium'), testsOnly: true },
   // The e2e tests push to a real OCI registry (the CNCF distribution server) on 127.0.0.1; the demo does not need it.
   { pkg: 'docker-registry', present: () => which('docker-registry'), testsOnly: true },
   // Go sources of a third-party module: the e2e tests make an offline GOPROXY from them.

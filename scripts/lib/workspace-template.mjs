@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export { BUSYBOX_IMAGE, GO_BUILDER_IMAGE } from './base-images.mjs';
+export { BUSYBOX_IMAGE, DELVE_IMAGE, GO_BUILDER_IMAGE } from './base-images.mjs';
 
 /** Environment of every nx command the tests, bench and demo run: no daemon (unless asked), no TUI, no cloud, no cache. */
 export const NX_ENV = Object.freeze({

@@ -92,3 +92,22 @@ describe('status board', () => {
     expect(describePublishedPort(spec)).toEqual(expected);
   });
 });
+
+describe('status board: what the container runs', () => {
+  it('an unchanged binary after a compile error is healthy again (the container never stopped being); a failed reload is not', () => {
+    const { b, get } = board();
+    b.started('postgres', { files: ['a.go'] });
+    b.ended('postgres', { result: 'succeeded', path: 'live', healthy: true });
+    b.started('postgres', { files: ['a.go'] });
+    b.ended('postgres', { result: 'failed', path: 'live', failure: { step: 'compile', message: 'go build exited with 1' } });
+    expect(get('postgres').state).toBe('failed');
+    b.started('postgres', { files: ['a.go'] });
+    b.ended('postgres', { result: 'succeeded', path: 'live', detail: 'binary unchanged' });
+    expect(get('postgres').state).toBe('healthy');
+    b.started('postgres', { files: ['a.go'] });
+    b.ended('postgres', { result: 'failed', path: 'live', failure: { step: 'reload', message: 'unhealthy' } });
+    b.started('postgres', { files: ['a.go'] });
+    b.ended('postgres', { result: 'succeeded', path: 'live', detail: 'binary unchanged' });
+    expect(get('postgres').state).toBe('idle');
+  });
+});

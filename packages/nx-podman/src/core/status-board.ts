@@ -140,6 +140,8 @@ export interface StatusBoard {
 }
 
 interface Entry extends StatusProject {
+  /** The container passed its last health check (and no reload failed since); compile and build failures keep it. */
+  containerHealthy?: boolean;
   /** First save not yet covered by a finished job (for save → healthy). */
   firstChangeAt?: number;
   jobFirstChangeAt?: number;
@@ -162,13 +164,15 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
       entry.since = deps.now();
     }
   };
-  /** The state a project rests in when no job runs. */
+  /**
+   * The state a project rests in when no job runs: pending while changes wait; failed after a failed job (the last
+   * one not aborted); else healthy when its container passed its last check (an unchanged binary, an image already
+   * running), else idle.
+   */
   const restingState = (entry: Entry): StatusState => {
     if (entry.pendingFiles.length > 0) return 'pending';
-    const last = entry.history[0];
-    if (!last) return 'idle';
-    if (last.result === 'failed') return 'failed';
-    return deps.reload && (last.healthy || entry.state === 'healthy') ? 'healthy' : 'idle';
+    if (entry.history.find((run) => run.result !== 'aborted')?.result === 'failed') return 'failed';
+    return deps.reload && entry.containerHealthy ? 'healthy' : 'idle';
   };
 
   return {
@@ -271,12 +275,9 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
       if (report.imageId && report.path === 'full' && report.healthy) entry.liveUpdated = false;
       if (report.imageId && report.path === 'full') entry.imageId = report.imageId;
       if (report.path === 'live' && report.healthy) entry.liveUpdated = true;
-      if (report.result === 'aborted') {
-        setState(entry, entry.pendingFiles.length > 0 ? 'pending' : restingStateBefore(entry));
-      } else {
-        setState(entry, report.result === 'failed' ? 'failed' : report.healthy ? 'healthy' : restingState(entry));
-        if (report.result !== 'failed' && entry.pendingFiles.length > 0) setState(entry, 'pending');
-      }
+      if (report.healthy) entry.containerHealthy = true;
+      if (report.failure?.step === 'reload') entry.containerHealthy = false;
+      setState(entry, restingState(entry));
       emit();
     },
     snapshot() {
@@ -284,7 +285,7 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
         now: deps.now(),
         stage: deps.stage,
         reload: deps.reload,
-        projects: [...entries.values()].map(({ firstChangeAt: _f, jobFirstChangeAt: _j, phaseAt: _p, ...project }) => ({
+        projects: [...entries.values()].map(({ firstChangeAt: _f, jobFirstChangeAt: _j, phaseAt: _p, containerHealthy: _h, ...project }) => ({
           ...project,
           heldFiles: [...project.heldFiles],
           pendingFiles: [...project.pendingFiles],
@@ -299,12 +300,6 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
     },
   };
 
-  /** After an aborted job: the state of the last finished one. */
-  function restingStateBefore(entry: Entry): StatusState {
-    const last = entry.history.find((run) => run.result !== 'aborted');
-    if (!last) return 'idle';
-    return last.result === 'failed' ? 'failed' : last.healthy ? 'healthy' : 'idle';
-  }
 }
 
 /**

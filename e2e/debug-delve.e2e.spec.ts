@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { connectDelve, type DelveClient } from './utils/delve';
+import { createE2eWorkspace, DELVE_IMAGE, expectSucceeded, GO_BUILDER_IMAGE, linesAfter, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
+
+/**
+ * The debug stage under Delve, end to end: a generated plugin (debug image made from Debian's delve), `nx run
+ * <p>:watch-reload:debug --reload`, real podman and Go; a client speaks Delve's JSON-RPC API on the published port
+ * before and after a live update.
+ */
+const NAME = `dlv${process.pid % 100000}`;
+const CONTAINER = `${NAME}-plugin-debug`;
+const STEP_TIMEOUT = 600_000;
+
+/** A port with its +1000 (debug) and +2000 (Delve) twins free. */
+async function freePort(): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let port = 23000 + (process.pid % 2000); port < 40000; port++) {
+    if ((await isFree(port)) && (await isFree(port + 1000)) && (await isFree(port + 2000))) return port;
+  }
+  throw new Error('no free port triple');
+}
+
+interface Goroutines {
+  Goroutines: { id: number }[];
+}
+
+/** Halts the plugin, asks what the issue names (state, goroutines) and which main functions it has, and lets it run on. */
+async function inspect(delve: DelveClient): Promise<{ running: boolean; goroutines: number; functions: string[] }> {
+  const state = await delve.call<{ State: { Running: boolean; exited: boolean } }>('RPCServer.State', { NonBlocking: true });
+  expect(state.State.exited).toBe(false);
+  const halted = await delve.call<{ State: { Running: boolean; Pid: number } }>('RPCServer.Command', { name: 'halt' });
+  expect(halted.State.Running).toBe(false);
+  expect(halted.State.Pid).toBeGreaterThan(0);
+  const goroutines = await delve.call<Goroutines>('RPCServer.ListGoroutines', { Start: 0, Count: 0 });
+  const functions = await delve.call<{ Funcs: string[] }>('RPCServer.ListFunctions', { Filter: '^main\\.' });
+  // `continue` answers only when the program stops again: sent, not awaited.
+  delve.send('RPCServer.Command', { name: 'continue' });
+  return { running: state.State.Running, goroutines: goroutines.Goroutines.length, functions: functions.Funcs };
+}
+
+async function getJson(port: number, path = '/'): Promise<Record<string, string>> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
+      return (await response.json()) as Record<string, string>;
+    } catch (error) {
+      // Right after `continue` the plugin may take a moment to serve again.
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, real podman, Go and dlv)', () => {
+  let ws: E2eWorkspace;
+  let watch: LongRunning | undefined;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    removePodmanObjects({ containers: [CONTAINER] });
+    ws = createE2eWorkspace('debug-delve');
+    expectSucceeded(
+      ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive']),
+    );
+  }, STEP_TIMEOUT);
+
+  afterAll(async () => {
+    await watch?.stop('SIGKILL');
+    removePodmanObjects({ containers: [CONTAINER], images: ['debug', 'latest', 'production'].map((tag) => `localhost/prism/${NAME}-plugin:${tag}`) });
+    const builders = spawnSync('podman', ['ps', '-aq', '--filter', `label=nx-podman.builder=${ws?.root}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    if (builders.length) spawnSync('podman', ['rm', '-f', '--time', '0', ...builders]);
+    ws?.cleanup();
+  });
+
+  it('the generator publishes Delve per plugin and writes the VS Code attach entry', () => {
+    const launch = JSON.parse(ws.read('.vscode/launch.json')) as { configurations: Record<string, unknown>[] };
+    expect(launch.configurations).toEqual([expect.objectContaining({ type: 'go', request: 'attach', mode: 'remote', host: '127.0.0.1', port: port + 2000 })]);
+    expect(JSON.parse(ws.read(`plugins/${NAME}/project.json`)).targets['podman-run'].configurations.debug.ports).toEqual([`${port + 1000}:${port}`, `${port + 2000}:2345`]);
+  });
+
+  it('watch-reload:debug --reload starts the plugin under Delve: it serves at once, and Delve answers on the published port', async () => {
+    watch = ws.spawnNx(['run', `${NAME}:watch-reload:debug`, '--reload', '--initialBuild', '--debounce=300', '--statusPort=false']);
+    await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT);
+    expect(watch.output()).not.toContain('status page');
+    // --continue: the plugin runs without a debugger attached.
+    expect(await getJson(port + 1000)).toMatchObject({ plugin: NAME, message: `hello from ${NAME}` });
+    const delve = await connectDelve(port + 2000);
+    try {
+      const seen = await inspect(delve);
+      expect(seen.running).toBe(true);
+      expect(seen.goroutines).toBeGreaterThan(1);
+      expect(seen.functions).toEqual(expect.arrayContaining(['main.main']));
+      expect(seen.functions).not.toContain('main.editedGreeting');
+    } finally {
+      delve.close();
+    }
+    expect(await getJson(port + 1000)).toMatchObject({ message: `hello from ${NAME}` });
+    // The container runs the plugin under dlv, as the debug stage says.
+    expect(spawnSync('podman', ['exec', CONTAINER, 'sh', '-c', 'ps -o args | grep -c "dlv exec /plugin --headless"'], { encoding: 'utf8' }).stdout.trim()).not.toBe('0');
+  }, STEP_TIMEOUT);
+
+  it('after an edit (a live update), the restarted plugin runs under Delve again, with the new code', async () => {
+    const from = watch!.output().length;
+    const main = ws.read(`plugins/${NAME}/main.go`);
+    ws.write(
+      `plugins/${NAME}/main.go`,
+      `${main.replace(`core.Env("GREETING", "hello from ${NAME}")`, 'core.Env("GREETING", editedGreeting())')}\n// editedGreeting is new in this edit: Delve must list it.\nfunc editedGreeting() string { return "edited under delve" }\n`,
+    );
+    await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), STEP_TIMEOUT, from);
+    await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT, from);
+    expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
+    expect(await getJson(port + 1000)).toMatchObject({ message: 'edited under delve' });
+    const delve = await connectDelve(port + 2000);
+    try {
+      const seen = await inspect(delve);
+      expect(seen.running).toBe(true);
+      expect(seen.goroutines).toBeGreaterThan(1);
+      expect(seen.functions).toEqual(expect.arrayContaining(['main.main', 'main.editedGreeting']));
+    } finally {
+      delve.close();
+    }
+    expect(await getJson(port + 1000)).toMatchObject({ message: 'edited under delve' });
+  }, STEP_TIMEOUT);
+
+  it('stops on Ctrl-C; the debug container keeps running (no stopOnExit), Delve still answering', async () => {
+    expect([0, 130]).toContain(await watch!.stop('SIGINT'));
+    watch = undefined;
+    const delve = await connectDelve(port + 2000);
+    try {
+      expect((await delve.call<{ State: { Running: boolean } }>('RPCServer.State', { NonBlocking: true })).State.Running).toBe(true);
+    } finally {
+      delve.close();
+    }
+  }, 60_000);
+});
