@@ -42,7 +42,7 @@ main { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr
 .card[data-state="pending"] { border-top-color: var(--pending); } .card[data-state="building"] { border-top-color: var(--building); }
 .card[data-state="live-updating"] { border-top-color: var(--live); } .card[data-state="reloading"] { border-top-color: var(--reloading); }
 .card[data-state="healthy"] { border-top-color: var(--healthy); } .card[data-state="failed"] { border-top-color: var(--failed); }
-.top { display: flex; align-items: center; gap: 10px; }
+.top { display: flex; align-items: center; gap: 6px 10px; flex-wrap: wrap; }
 .name { font-weight: 600; font-size: 16px; }
 .badge { font-size: 12px; font-weight: 600; padding: 2px 8px; border-radius: 10px; color: #fff; background: var(--idle); text-transform: uppercase; letter-spacing: .03em; }
 .badge[data-state="pending"] { background: var(--pending); } .badge[data-state="building"] { background: var(--building); }
@@ -57,6 +57,7 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 12px; margi
 dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 details { margin-top: 10px; } summary { cursor: pointer; color: var(--failed); font-weight: 600; }
+details.earlier summary { color: var(--muted); font-weight: normal; }
 pre { margin: 6px 0 0; padding: 8px 10px; max-height: 260px; overflow: auto; background: var(--bg); border: 1px solid var(--line); border-radius: 5px; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; }
 table { width: 100%; border-collapse: collapse; margin-top: 6px; font-size: 12px; }
 th, td { text-align: left; padding: 3px 6px 3px 0; border-bottom: 1px solid var(--line); white-space: nowrap; }
@@ -107,7 +108,7 @@ function card(project) {
   const last = project.history[0];
   const current = project.current;
   const badge = el('span', { class: 'badge', 'data-state': project.state, 'data-field': 'state', text: LABELS[project.state] || project.state });
-  const since = el('span', { class: 'since', 'data-since': String(project.since), text: 'for ' + ago(project.since) });
+  const since = el('span', { class: 'since', 'data-since': String(project.since), title: 'since ' + clockTime(project.since), text: 'for ' + ago(project.since) });
   const countdown = project.pendingUntil !== undefined ? el('span', { class: 'since', 'data-countdown': String(project.pendingUntil) }) : undefined;
   const actions = el('span', { class: 'actions' },
     el('button', { 'data-action': 'build', title: 'Build the pending changes now, or build with none pending', text: 'Build now', onclick: () => act(project.name, 'build') }),
@@ -135,10 +136,12 @@ function card(project) {
     const links = project.container.ports.map((port) => port.url ? el('a', { href: port.url, target: '_blank', rel: 'noopener noreferrer', text: port.text }) : el('code', { text: port.text }));
     row('container', el('span', {}, el('code', { text: project.container.name }), links.length ? ' · ' : '', links.map((link, i) => i ? [', ', link] : link)), 'container');
   }
-  const failure = last && last.failure ? last.failure : undefined;
-  const output = failure ? el('details', { open: true, 'data-field': 'failure' },
-    el('summary', { text: failure.step + ' failed: ' + failure.message }),
-    failure.output ? el('pre', { 'data-field': 'failure-output', text: failure.output }) : undefined) : undefined;
+  // The last run's failure, open; else the last failure of the history, folded.
+  const failedRun = project.history.find((run) => run.failure);
+  const lastFailed = last && last.failure ? last : undefined;
+  const output = failedRun ? el('details', { class: lastFailed ? undefined : 'earlier', open: lastFailed !== undefined, 'data-field': lastFailed ? 'failure' : 'earlier-failure' },
+    el('summary', { text: (lastFailed ? '' : 'last failure, ' + clockTime(failedRun.endedAt) + ': ') + failedRun.failure.step + ' failed: ' + failedRun.failure.message }),
+    failedRun.failure.output ? el('pre', { 'data-field': lastFailed ? 'failure-output' : 'earlier-failure-output', text: failedRun.failure.output }) : undefined) : undefined;
   const history = project.history.length ? el('details', { 'data-field': 'history' },
     el('summary', { class: 'muted', text: 'last ' + project.history.length + ' run(s)' }),
     el('table', {}, el('tr', {}, ['time', 'trigger', 'path', 'result', 'build', 'reload', 'save → healthy'].map((h) => el('th', { text: h }))),
