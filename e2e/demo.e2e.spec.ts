@@ -56,6 +56,8 @@ describe('npm run demo -- --scripted (e2e)', () => {
     expect(output).toMatch(/edit plugins\/postgres\/main\.go \+ config\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, reason "plugins\/postgres\/config\.yaml changed \(not a Go source\)"\n/);
     expect(output).toMatch(/edit plugins\/core\/version\.go \+ go\.mod \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis, reason "plugins\/core\/go\.mod changed"\n/);
     expect(output).toContain('health: postgres http://127.0.0.1:');
+    expect(output).toMatch(/demo: status page \(live state of every plugin; open it in a browser\): http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n/);
+    expect(output).toMatch(/ {2}status page: http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n/);
     expect(output).toMatch(/=== demo passed\n/);
   });
 
