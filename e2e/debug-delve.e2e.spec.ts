@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
-import { connectDelve, type DelveClient } from './utils/delve';
+import { connectDelve, inspectProgram, type DelveClient } from './utils/delve';
 import { createE2eWorkspace, DELVE_IMAGE, expectSucceeded, GO_BUILDER_IMAGE, linesAfter, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
+import { choosePorts } from '../scripts/lib/ports.mjs';
 
 /**
  * The debug stage under Delve, end to end: a generated plugin (debug image made from Debian's delve), `nx run
@@ -13,36 +13,13 @@ const NAME = `dlv${process.pid % 100000}`;
 const CONTAINER = `${NAME}-plugin-debug`;
 const STEP_TIMEOUT = 600_000;
 
-/** A port with its +1000 (debug) and +2000 (Delve) twins free. */
-async function freePort(): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let port = 23000 + (process.pid % 2000); port < 40000; port++) {
-    if ((await isFree(port)) && (await isFree(port + 1000)) && (await isFree(port + 2000))) return port;
-  }
-  throw new Error('no free port triple');
-}
-
-interface Goroutines {
-  Goroutines: { id: number }[];
-}
-
 /** Halts the plugin, asks what the issue names (state, goroutines) and which main functions it has, and lets it run on. */
 async function inspect(delve: DelveClient): Promise<{ running: boolean; goroutines: number; functions: string[] }> {
-  const state = await delve.call<{ State: { Running: boolean; exited: boolean } }>('RPCServer.State', { NonBlocking: true });
-  expect(state.State.exited).toBe(false);
-  const halted = await delve.call<{ State: { Running: boolean; Pid: number } }>('RPCServer.Command', { name: 'halt' });
-  expect(halted.State.Running).toBe(false);
-  expect(halted.State.Pid).toBeGreaterThan(0);
-  const goroutines = await delve.call<Goroutines>('RPCServer.ListGoroutines', { Start: 0, Count: 0 });
-  const functions = await delve.call<{ Funcs: string[] }>('RPCServer.ListFunctions', { Filter: '^main\\.' });
-  // `continue` answers only when the program stops again: sent, not awaited.
-  delve.send('RPCServer.Command', { name: 'continue' });
-  return { running: state.State.Running, goroutines: goroutines.Goroutines.length, functions: functions.Funcs };
+  const seen = await inspectProgram(delve);
+  expect(seen.exited).toBe(false);
+  expect(seen.haltedRunning).toBe(false);
+  expect(seen.haltedPid).toBeGreaterThan(0);
+  return seen;
 }
 
 async function getJson(port: number, path = '/'): Promise<Record<string, string>> {
@@ -65,7 +42,8 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
+    const start = 23000 + (process.pid % 2000);
+    [port] = await choosePorts(1, { first: start, last: start + 5000, twinOffset: [1000, 2000] });
     removePodmanObjects({ containers: [CONTAINER] });
     ws = createE2eWorkspace('debug-delve');
     expectSucceeded(

@@ -1,11 +1,11 @@
 /// <reference lib="dom" />
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { BUSYBOX_IMAGE, createE2eWorkspace, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
+import { choosePorts } from '../scripts/lib/ports.mjs';
 
 /**
  * The status page in a real browser: headless Chromium (Debian's chromium, driven by puppeteer-core) against a real
@@ -18,20 +18,6 @@ const [P1, P2] = PLUGINS;
 const STEP_TIMEOUT = 600_000;
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => spawnSync(path, ['--version']).status === 0);
 
-async function freePorts(count: number, from: number): Promise<number[]> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  const ports: number[] = [];
-  for (let port = from + (process.pid % 2000); ports.length < count && port < 50000; port++) {
-    if ((await isFree(port)) && (await isFree(port + 1000)) && (await isFree(port + 2000))) ports.push(port);
-  }
-  return ports;
-}
-
 const card = (name: string) => `[data-project="${name}"]`;
 
 describeWithPodman('status page (e2e: headless Chromium, real watcher, podman and Go)', () => {
@@ -43,7 +29,8 @@ describeWithPodman('status page (e2e: headless Chromium, real watcher, podman an
 
   beforeAll(async () => {
     if (!CHROMIUM) throw new Error('chromium is needed for the status page e2e: apt-get install -y chromium (npm test installs it)');
-    const ports = await freePorts(PLUGINS.length, 31000);
+    const start = 31000 + (process.pid % 2000);
+    const ports = await choosePorts(PLUGINS.length, { first: start, last: start + 3000, twinOffset: [1000, 2000] });
     removePodmanObjects({ containers: PLUGINS.map((name) => `${name}-plugin`) });
     ws = createE2eWorkspace('status-page');
     for (const [index, name] of PLUGINS.entries()) {

@@ -8,8 +8,8 @@
 //   --trials=N         latency trials per watch-reload row (default 10, quick 5; nx watch gets trials/2.5)
 //   --real-trials=N    real podman trials per concurrency (default 1; each is ~1 min here)
 //   --idle=SECONDS     idle CPU window (default 30 to stay under 15 minutes, quick 20; the issue asks for 60)
-//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real, store, agents
-//   --only=a,b         run only these parts of the real-podman ones (real, store, agents)
+//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real, store, agents, debug
+//   --only=a,b         run only these parts of the real-podman ones (real, store, agents, debug)
 //   --store-images=N   filler images for the large-store row (default 2000, quick 200)
 //   --store-saves=N    saves before the store-size row (default 300, quick 30)
 //   --tarball=PATH     install this packed plugin instead of running `npm run package`
@@ -23,6 +23,7 @@ import { renderLatencySvg, renderMarkdown } from './bench/report.mjs';
 import { createRealWorkspace, measureReal, removeRealObjects } from './bench/real-scenario.mjs';
 import { measureStore } from './bench/store-scenario.mjs';
 import { measureAgents } from './bench/agents-scenario.mjs';
+import { measureDebug } from './bench/debug-scenario.mjs';
 import {
   PLUGINS,
   measureBusy,
@@ -37,9 +38,9 @@ import {
 } from './bench/stub-scenarios.mjs';
 import { REPO_ROOT, createWorkspace, installStubPodman, prepareTemplate, writeLargeLayout, writeStubLayout } from './bench/workspace.mjs';
 
-const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real', 'store', 'agents'];
+const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real', 'store', 'agents', 'debug'];
 /** The parts that need real podman (and --only can pick). */
-const REAL_PARTS = ['real', 'store', 'agents'];
+const REAL_PARTS = ['real', 'store', 'agents', 'debug'];
 
 function parseArgs(argv) {
   const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -185,6 +186,7 @@ async function main() {
     real: [],
     store: [],
     agents: [],
+    debug: [],
     notes: [],
   };
   say(`results in ${outDir}; workspaces in ${work}`);
@@ -199,10 +201,11 @@ async function main() {
       // The real-podman parts: make podman run containers here (the doctor's CONTAINERS_CONF, for our children only)
       // and the local base images, as npm test and the demo do.
       const { ensurePodmanWorks } = await import('./lib/podman-doctor.mjs');
-      const { ensureBusyboxImage, ensureGoBuilderImage } = await import('./lib/base-images.mjs');
+      const { ensureBusyboxImage, ensureDelveImage, ensureGoBuilderImage } = await import('./lib/base-images.mjs');
       Object.assign(process.env, ensurePodmanWorks({ fix: 'env', confDir: join(REPO_ROOT, 'tmp'), log: say }));
       ensureBusyboxImage(say);
       ensureGoBuilderImage(say);
+      ensureDelveImage(say);
     }
 
     if (!options.skipped.includes('stub')) await stubParts(work, template, options, results);
@@ -228,6 +231,10 @@ async function main() {
     if (!options.skipped.includes('agents')) {
       say('real podman + a registry: a second CI agent on an unchanged commit against a cold build of 3 plugins');
       results.agents.push(await measureAgents(join(work, 'agents'), template, { log: say }));
+    }
+    if (!options.skipped.includes('debug')) {
+      say('real podman: the status page open or not, and the debug stage under Delve (live updates of one plugin)');
+      results.debug.push(await measureDebug(join(work, 'debug'), template, { trials: options.realTrials, log: say }));
     }
   } finally {
     results.durationMs = Date.now() - started;

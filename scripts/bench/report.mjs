@@ -17,6 +17,7 @@ export const median = (values) => {
 const ms = (value) => (value === undefined ? 'n/a' : `${Math.round(value)} ms`);
 const s = (value) => (value === undefined ? 'n/a' : `${(value / 1000).toFixed(1)} s`);
 const sum = (values) => values.reduce((a, b) => a + b, 0);
+const s2 = (value) => (value === undefined ? 'n/a' : `${(value / 1000).toFixed(2)} s`);
 const list = (values, fmt = (v) => Math.round(v)) => (values.length ? values.map(fmt).join(', ') : '(none)');
 
 function table(header, rows) {
@@ -183,6 +184,28 @@ export function renderMarkdown(results) {
     out.push('');
   }
 
+  if (results.debug?.length) {
+    out.push('### 10. The status page, and the debug stage under Delve (real podman, real Go, dlv)');
+    out.push('');
+    out.push('One generated plugin, `watch-reload --reload --debounce=100`, greeting edits (each adds a function; live updates; the first edit of each row warms the builder and is not counted). With the page open, a client reads its event stream. Under Delve, "Delve lists it": a client connects to the published Delve port, halts the plugin, finds the edit\'s new function with `RPCServer.ListFunctions`, and lets it run on.');
+    out.push('');
+    out.push(
+      table(
+        ['watcher', 'save → healthy (median)', 'raw', 'save → Delve lists the new function', 'status events per save', 'problems'],
+        results.debug.flatMap((run) =>
+          run.rows.map((row) => [
+            row.label,
+            row.saveToHealthy.length ? s2(median(row.saveToHealthy)) : '-',
+            list(row.saveToHealthy, (v) => (v / 1000).toFixed(2)),
+            row.saveToDelve.length ? `${s2(median(row.saveToDelve))} (${list(row.saveToDelve, (v) => (v / 1000).toFixed(2))})` : '-',
+            row.eventsPerSave.length ? row.eventsPerSave.join(', ') : '-',
+            row.errors.length ? row.errors.join('; ') : 'none',
+          ]),
+        ),
+      ),
+    );
+    out.push('');
+  }
   if (results.noop?.length) {
     out.push('### 7. A save with unchanged content (ideal: 0 builds)');
     out.push('');

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate as prepareSharedTemplate } from '../lib/workspace-template.mjs';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin } from '../lib/workspace-template.mjs';
+export { BUSYBOX_IMAGE, DELVE_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin } from '../lib/workspace-template.mjs';
 
 /** Packs the plugin (`npm run package`) and installs nx + the tarball into `dir`. Returns the tarball path. */
 export function prepareTemplate(dir, { tarball, log }) {

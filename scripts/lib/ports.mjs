@@ -1,4 +1,4 @@
-// Free loopback ports for the demo's and the benchmark's plugin containers.
+// Free loopback ports for the plugin containers of the demo, the benchmark and the e2e tests.
 import { createServer } from 'node:net';
 
 function isPortFree(port) {
@@ -11,13 +11,16 @@ function isPortFree(port) {
 
 /**
  * `count` ports from `first` (below `last`) that are free on 127.0.0.1 together with their `port + twinOffset`
- * (the debug container's port).
+ * (a number, or several: the debug container's port, Delve's).
  */
 export async function choosePorts(count, { first, last, twinOffset }) {
+  const offsets = [0, ...[twinOffset].flat()];
   const ports = [];
   for (let port = first; ports.length < count && port < last; port++) {
-    if ((await isPortFree(port)) && (await isPortFree(port + twinOffset))) ports.push(port);
+    let free = true;
+    for (const offset of offsets) free = free && (await isPortFree(port + offset));
+    if (free) ports.push(port);
   }
-  if (ports.length < count) throw new Error(`no ${count} free ports (and their +${twinOffset} twins) in ${first}-${last - 1}`);
+  if (ports.length < count) throw new Error(`no ${count} free ports (and their +${offsets.slice(1).join('/+')} twins) in ${first}-${last - 1}`);
   return ports;
 }

@@ -156,27 +156,30 @@ export function createReloadScheduler(
     }
   };
 
+  /** A project's change set closed (after the debounce, or asked for now): queue it, or mark its build dirty. */
+  const closeFor = (project: string) => {
+    const e = entry(project);
+    const files = e.windowFiles ?? new Set<string>();
+    e.windowFiles = undefined;
+    driver.changesDetected?.(project, [...files]);
+    if (e.building) {
+      // A build that started after the change (it was waiting for a slot) sees the changed tree, but its request did
+      // not list these files: one more build follows with them, so that what depends on which files changed (a live
+      // update or the full path) is decided on every file. An image build then finds its image up to date.
+      e.dirty = true;
+      for (const file of files) e.dirtyFiles.add(file);
+    } else {
+      enqueue(project, files);
+    }
+  };
+
   const flush = () => {
     timer = undefined;
     closesAt = undefined;
     const closed = window;
     window = undefined;
     if (!closed || disposed) return;
-    for (const project of closed.projects) {
-      const e = entry(project);
-      const files = e.windowFiles ?? new Set<string>();
-      e.windowFiles = undefined;
-      driver.changesDetected?.(project, [...files]);
-      if (e.building) {
-        // A build that started after the change (it was waiting for a slot) sees the changed tree, but its request did
-        // not list these files: one more build follows with them, so that what depends on which files changed (a live
-        // update or the full path) is decided on every file. An image build then finds its image up to date.
-        e.dirty = true;
-        for (const file of files) e.dirtyFiles.add(file);
-      } else {
-        enqueue(project, files);
-      }
-    }
+    for (const project of closed.projects) closeFor(project);
     pump();
   };
 
@@ -209,28 +212,19 @@ export function createReloadScheduler(
 
     buildNow(project, reason) {
       if (disposed) return;
-      const e = entry(project);
       if (window?.projects.has(project)) {
-        const files = [...(e.windowFiles ?? [])];
         window.projects.delete(project);
-        e.windowFiles = undefined;
         if (window.projects.size === 0) {
           if (timer !== undefined) clock.clearTimer(timer);
           timer = undefined;
           closesAt = undefined;
           window = undefined;
         }
-        driver.changesDetected?.(project, files);
-        if (e.building) {
-          e.dirty = true;
-          for (const file of files) e.dirtyFiles.add(file);
-        } else {
-          enqueue(project, files);
-        }
+        closeFor(project);
         pump();
         return;
       }
-      if (e.pending) return;
+      if (entry(project).pending) return;
       this.requestBuild([project], reason);
     },
 

@@ -45,7 +45,10 @@ const flush = async () => {
 };
 
 /** Fake ports: a watcher the test fires events into, targets whose builds end when the test says so. */
-function harness(schema: WatchReloadExecutorSchema, opts: { graphs?: (WorkspaceGraph | Error)[]; verbose?: boolean; files?: Record<string, string>; autoFinish?: boolean } = {}) {
+function harness(
+  schema: WatchReloadExecutorSchema,
+  opts: { graphs?: (WorkspaceGraph | Error)[]; verbose?: boolean; files?: Record<string, string>; autoFinish?: boolean; statusError?: Error } = {},
+) {
   const clock = new FakeClock();
   const lines: string[] = [];
   const logger = createLogger({ verbose: opts.verbose ?? true, stream: { write: (chunk: string) => (lines.push(...chunk.split('\n').filter(Boolean)), true) } as never });
@@ -105,6 +108,7 @@ function harness(schema: WatchReloadExecutorSchema, opts: { graphs?: (WorkspaceG
     signal: controller.signal,
     startStatusPage: async (deps) => {
       status = deps;
+      if (opts.statusError) throw opts.statusError;
       return { url: 'http://127.0.0.1:4000/?token=t0k', close: async () => void statusClosed++ };
     },
   });
@@ -573,6 +577,17 @@ describe('runWatchReload: the status page', () => {
     await h.advance(1000);
     expect(h.builds.map((b) => b.project).sort()).toEqual(['kafka', 'postgres', 'redis']);
     await h.stop();
+  });
+
+  it('a page that cannot listen stops the watcher at start with its message; statusPort=false starts none', async () => {
+    const h = harness({}, { statusError: new Error('Invalid watch-reload option "statusPort": 9400. The status page cannot listen on 127.0.0.1:9400') });
+    await expect(h.done).resolves.toEqual({ success: false });
+    expect(h.lines).toContain('ERROR Invalid watch-reload option "statusPort": 9400. The status page cannot listen on 127.0.0.1:9400');
+    expect(h.closed).toBe(1);
+    const off = harness({ statusPort: false });
+    await off.start();
+    expect(off.lines.some((line) => line.includes('status page'))).toBe(false);
+    await off.stop();
   });
 
   it('"full rebuild" builds the image even when live update is on', async () => {
