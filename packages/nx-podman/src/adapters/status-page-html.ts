@@ -56,13 +56,13 @@ button:hover { border-color: var(--building); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 12px; margin: 12px 0 0; font-size: 13px; }
 dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
-details { margin-top: 10px; } summary { cursor: pointer; color: var(--failed); font-weight: 600; }
+details { margin-top: 10px; overflow-x: auto; } summary { cursor: pointer; color: var(--failed); font-weight: 600; }
 details.earlier summary { color: var(--muted); font-weight: normal; }
 pre { margin: 6px 0 0; padding: 8px 10px; max-height: 260px; overflow: auto; background: var(--bg); border: 1px solid var(--line); border-radius: 5px; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; }
 table { width: 100%; border-collapse: collapse; margin-top: 6px; font-size: 12px; }
 th, td { text-align: left; padding: 3px 6px 3px 0; border-bottom: 1px solid var(--line); white-space: nowrap; }
 th { color: var(--muted); font-weight: normal; }
-td.files { white-space: normal; overflow-wrap: anywhere; }
+td.files { max-width: 140px; overflow: hidden; text-overflow: ellipsis; }
 .result-failed { color: var(--failed); } .result-succeeded { color: var(--healthy); } .result-aborted { color: var(--muted); }
 .empty { color: var(--muted); padding: 20px; }
 `;
@@ -97,7 +97,8 @@ const ago = (at) => {
 const clockTime = (at) => new Date(Date.now() - (watcherNow() - at)).toLocaleTimeString();
 const shortId = (id) => id ? id.replace(/^sha256:/, '').slice(0, 12) : undefined;
 const trigger = (run) => run.files.length ? run.files.join(', ') : (run.reason || '–');
-const pathText = (run) => run.path === 'live' ? 'live update' : run.path === 'full' ? ('image build' + (run.fallbackReason ? ' (' + run.fallbackReason + ')' : '')) : 'no build';
+const shortTrigger = (run) => run.files.length ? run.files[0].split('/').pop() + (run.files.length > 1 ? ' +' + (run.files.length - 1) : '') : (run.reason || '–');
+const pathText = (run) => run.path === 'live' ? 'live update' : run.path === 'full' ? ('image build' + (run.fallbackReason && run.fallbackReason !== run.reason ? ' (' + run.fallbackReason + ')' : '')) : 'no build';
 
 async function act(project, action) {
   const response = await fetch('/api/projects/' + encodeURIComponent(project) + '/' + action, { method: 'POST', headers: { 'X-Status-Token': token } });
@@ -146,7 +147,7 @@ function card(project) {
     el('summary', { class: 'muted', text: 'last ' + project.history.length + ' run(s)' }),
     el('table', {}, el('tr', {}, ['time', 'trigger', 'path', 'result', 'build', 'reload', 'save → healthy'].map((h) => el('th', { text: h }))),
       project.history.map((run) => el('tr', {},
-        el('td', { text: clockTime(run.startedAt) }), el('td', { class: 'files', text: trigger(run) }), el('td', { text: run.path }),
+        el('td', { text: clockTime(run.startedAt) }), el('td', { class: 'files', title: trigger(run), text: shortTrigger(run) }), el('td', { text: run.path }),
         el('td', { class: 'result-' + run.result, text: run.result }), el('td', { text: seconds(run.buildMs) }), el('td', { text: seconds(run.reloadMs) }),
         el('td', { text: seconds(run.saveToHealthyMs) }))))) : undefined;
   return el('section', { class: 'card', 'data-project': project.name, 'data-state': project.state },
