@@ -34,7 +34,7 @@ describe('createNxWatchTargets', () => {
   let out: string;
   let clock: FakeClock;
 
-  const setup = (schema: WatchReloadExecutorSchema, configurationName?: string) => {
+  const setup = (schema: WatchReloadExecutorSchema, configurationName?: string, runExtra: Record<string, unknown> = {}) => {
     const context = {
       root: ws.path,
       cwd: ws.path,
@@ -52,7 +52,7 @@ describe('createNxWatchTargets', () => {
                 options: { context: 'plugins', tags: ['prism/postgres-plugin:{stage}'], podman: 'podman' },
                 configurations: { debug: { stage: 'debug' } },
               },
-              'podman-run': { executor: PODMAN_RUN_EXECUTOR, options: { ports: ['9090'] }, configurations: { debug: { stage: 'debug' } } },
+              'podman-run': { executor: PODMAN_RUN_EXECUTOR, options: { ports: ['9090'], ...runExtra }, configurations: { debug: { stage: 'debug' } } },
             },
           },
         },
@@ -90,6 +90,17 @@ describe('createNxWatchTargets', () => {
     clock = new FakeClock();
   });
   afterEach(() => ws.cleanup());
+
+  it('tells the status page the container name and published ports, never an env value', () => {
+    const targets = setup({}, undefined, { env: { DB_PASSWORD: 's3cret-value' }, ports: ['9090', '0.0.0.0:2345:2345/udp'] });
+    const container = targets.container!('postgres');
+    expect(container).toEqual({
+      name: 'postgres-plugin',
+      ports: [{ text: '127.0.0.1:9090 → 9090', url: 'http://127.0.0.1:9090/' }, { text: '0.0.0.0:2345 → 2345/udp' }],
+    });
+    expect(JSON.stringify(container)).not.toContain('s3cret');
+    expect(setup({}, 'debug').container!('nope')).toBeUndefined();
+  });
 
   it('describes the build by its workspace-relative Containerfile and context', async () => {
     await expect(setup({}).describeBuild('postgres')).resolves.toEqual({ file: 'plugins/postgres/Containerfile', context: 'plugins' });
