@@ -1,6 +1,6 @@
 import { addProjectConfiguration, parseJson, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { parseContainerfile } from '../../core/containerfile';
+import { parseContainerfile, parseInstructions } from '../../core/containerfile';
 import { inferLiveUpdateRecipe } from '../../core/live-update-recipe';
 import { pluginGenerator } from './generator';
 import type { PluginGeneratorSchema } from './schema';
@@ -95,6 +95,23 @@ describe('plugin generator', () => {
       expect(text).toContain('COPY --from=delve /out/dlv /usr/local/bin/dlv\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
       expect(text).toContain('EXPOSE 9090 2345\n');
       expect(text).toContain('ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/plugin", "--headless", "--listen=:2345", "--api-version=2", "--accept-multiclient", "--continue"]\n');
+    });
+
+    it('every stage that uses a platform or module setting declares its ARG (an ARG is scoped to its stage)', () => {
+      const instructions = parseInstructions(tree.read('plugins/postgres/Containerfile', 'utf-8')!);
+      const stages = [...new Set(instructions.filter((i) => i.stageIndex >= 0).map((i) => i.stageIndex))];
+      let checked = 0;
+      for (const stage of stages) {
+        const own = instructions.filter((i) => i.stageIndex === stage);
+        const declared = new Set(own.filter((i) => i.keyword === 'ARG').flatMap((i) => i.rest.split(/\s+/).map((part) => part.split('=')[0])));
+        for (const run of own.filter((i) => i.keyword === 'RUN')) {
+          for (const used of run.rest.match(/\$(TARGETOS|TARGETARCH)\b/g) ?? []) {
+            expect([run.line, used, declared.has(used.slice(1))]).toEqual([run.line, used, true]);
+            checked++;
+          }
+        }
+      }
+      expect(checked).toBe(6);
     });
 
     it('the generated Containerfile has a live update recipe for both stages (dlv, built from no context file, is not a second binary)', () => {
