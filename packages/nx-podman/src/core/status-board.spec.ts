@@ -39,6 +39,9 @@ describe('status board', () => {
     b.ended('postgres', { result: 'succeeded', path: 'full', fallbackReason: 'go.mod changed', imageId: 'sha256:1', healthy: true });
     expect(get('postgres').history[0]).toMatchObject({ buildMs: 4000, reloadMs: 1000, fallbackReason: 'go.mod changed' });
     expect(get('postgres')).toMatchObject({ imageId: 'sha256:1', liveUpdated: false });
+    b.started('postgres', { files: ['plugins/postgres/config.yaml'] });
+    b.ended('postgres', { result: 'failed', path: 'full', imageId: 'sha256:2', failure: { step: 'reload', message: 'not healthy within 30 s' } });
+    expect(get('postgres')).toMatchObject({ state: 'failed', imageId: 'sha256:1' });
   });
 
   it('changes during a job keep the job state and show as pending; an aborted job goes back to where it was', () => {

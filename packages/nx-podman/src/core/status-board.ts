@@ -273,7 +273,8 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
       entry.current = undefined;
       entry.jobFirstChangeAt = undefined;
       if (report.imageId && report.path === 'full' && report.healthy) entry.liveUpdated = false;
-      if (report.imageId && report.path === 'full') entry.imageId = report.imageId;
+      // The image the container runs: with reload, only once a replace passed its health check.
+      if (report.imageId && report.path === 'full' && (report.healthy || !deps.reload)) entry.imageId = report.imageId;
       if (report.path === 'live' && report.healthy) entry.liveUpdated = true;
       if (report.healthy) entry.containerHealthy = true;
       if (report.failure?.step === 'reload') entry.containerHealthy = false;
