@@ -22,6 +22,12 @@ async function inspect(delve: DelveClient): Promise<{ running: boolean; goroutin
   return seen;
 }
 
+/** The container runs dlv as its first process, and the plugin as dlv's child (the debug stage's entrypoint). */
+function expectUnderDelve(): void {
+  const processes = spawnSync('podman', ['exec', CONTAINER, 'ps', '-o', 'pid,args'], { encoding: 'utf8' }).stdout.split('\n').map((line) => line.trim());
+  expect(processes).toEqual(expect.arrayContaining([expect.stringMatching(/^1 dlv exec \/plugin --headless --listen=:2345 /), expect.stringMatching(/^\d+ \/plugin$/)]));
+}
+
 async function getJson(port: number, path = '/'): Promise<Record<string, string>> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -82,8 +88,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
       delve.close();
     }
     expect(await getJson(port + 1000)).toMatchObject({ message: `hello from ${NAME}` });
-    // The container runs the plugin under dlv, as the debug stage says.
-    expect(spawnSync('podman', ['exec', CONTAINER, 'sh', '-c', 'ps -o args | grep -c "dlv exec /plugin --headless"'], { encoding: 'utf8' }).stdout.trim()).not.toBe('0');
+    expectUnderDelve();
   }, STEP_TIMEOUT);
 
   it('after an edit (a live update), the restarted plugin runs under Delve again, with the new code', async () => {
@@ -97,6 +102,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT, from);
     expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
     expect(await getJson(port + 1000)).toMatchObject({ message: 'edited under delve' });
+    expectUnderDelve();
     const delve = await connectDelve(port + 2000);
     try {
       const seen = await inspect(delve);
