@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { choosePorts } from '../scripts/lib/ports.mjs';
 import { createE2eWorkspace, DELVE_IMAGE, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
 
 // Unique per run: container <name>-plugin and images prism/<name>-plugin:* belong to this test only.
@@ -12,20 +12,6 @@ const IMAGES = [`${REPO}:production`, `${REPO}:latest`, `${REPO}:debug`];
 
 // Real Go builds in podman on a shared 2-core machine.
 jest.setTimeout(600_000);
-
-/** A port nothing listens on now (and its +1000 debug and +2000 Delve twins), so the test does not depend on 9090 being free. */
-async function freePortPair(): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let port = 19300 + (process.pid % 500); port < 30000; port++) {
-    if ((await isFree(port)) && (await isFree(port + 1000)) && (await isFree(port + 2000))) return port;
-  }
-  throw new Error('no free port pair found');
-}
 
 function podman(...args: string[]): string {
   return execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -42,7 +28,9 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
   let port: number;
 
   beforeAll(async () => {
-    port = await freePortPair();
+    // A port nothing listens on now (with its +1000 debug and +2000 Delve twins): the test does not depend on 9090 being free.
+    const start = 19300 + (process.pid % 500);
+    [port] = await choosePorts(1, { first: start, last: 30000, twinOffset: [1000, 2000] });
     ws = createE2eWorkspace('generator');
   });
 

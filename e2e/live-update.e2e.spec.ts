@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, removePodmanObjects, linesAfter, type E2eWorkspace, type LongRunning } from './utils/workspace';
 import { podmanProcesses } from '../packages/nx-podman/src/testing/host-processes';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
+import { choosePorts } from '../scripts/lib/ports.mjs';
 
 /**
  * Live update end to end: a workspace made by the plugin generator (core + 3 plugins on a FROM scratch runtime),
@@ -14,20 +14,6 @@ const PLUGINS = [`${TAG}a`, `${TAG}b`, `${TAG}c`];
 const [P1, P2, P3] = PLUGINS;
 const STEP_TIMEOUT = 300_000;
 const container = (name: string) => `${name}-plugin`;
-
-async function freePorts(count: number): Promise<number[]> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  const ports: number[] = [];
-  for (let port = 21000 + (process.pid % 3000); ports.length < count && port < 40000; port++) {
-    if ((await isFree(port)) && (await isFree(port + 1000))) ports.push(port);
-  }
-  return ports;
-}
 
 function podman(...args: string[]): string {
   return execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -59,7 +45,8 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
   const timings: Record<string, number> = {};
 
   beforeAll(async () => {
-    ports = await freePorts(PLUGINS.length);
+    const start = 21000 + (process.pid % 3000);
+    ports = await choosePorts(PLUGINS.length, { first: start, last: 40000, twinOffset: 1000 });
     removePodmanObjects({ containers: PLUGINS.map(container) });
     ws = createE2eWorkspace('live-update');
     for (const [index, name] of PLUGINS.entries()) {

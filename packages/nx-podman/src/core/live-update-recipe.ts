@@ -222,11 +222,9 @@ export function inferLiveUpdateRecipe(containerfile: string, input: RecipeInput)
     // A stage that takes nothing from the build context (a tool installed at a fixed version, like dlv) makes the same
     // file whatever changed: only copies of stages built from the context can go stale.
     const fromContext = copies.filter((copy) => usesContext(stages, findStage(stages, copy.from)!, globalArgs));
-    if (fromContext.length === 1) copies = fromContext;
-  }
-  if (copies.length > 1 && !hints.artifact) {
     const listed = copies.map((copy) => copy.paths[0]).join(', ');
-    return fail(`the "${input.stage}" stage copies several files from build stages (${listed}), and a live update would leave all but one stale; name the binary with the liveUpdate.artifact option of the build target`);
+    if (fromContext.length !== 1) return fail(`the "${input.stage}" stage copies several files from build stages (${listed}), and a live update would leave all but one stale; name the binary with the liveUpdate.artifact option of the build target`);
+    copies = fromContext;
   }
   if (copies.length === 0) {
     return fail(`the "${input.stage}" stage copies nothing from a build stage (no COPY --from=<stage>)${hints.builderStage ? ` named "${hints.builderStage}"` : ''}`);

@@ -173,11 +173,17 @@ export function createReloadScheduler(
     }
   };
 
-  const flush = () => {
+  /** Ends the open change set: no timer, no countdown. */
+  const closeWindow = () => {
+    if (timer !== undefined) clock.clearTimer(timer);
     timer = undefined;
     closesAt = undefined;
-    const closed = window;
     window = undefined;
+  };
+
+  const flush = () => {
+    const closed = window;
+    closeWindow();
     if (!closed || disposed) return;
     for (const project of closed.projects) closeFor(project);
     pump();
@@ -214,12 +220,7 @@ export function createReloadScheduler(
       if (disposed) return;
       if (window?.projects.has(project)) {
         window.projects.delete(project);
-        if (window.projects.size === 0) {
-          if (timer !== undefined) clock.clearTimer(timer);
-          timer = undefined;
-          closesAt = undefined;
-          window = undefined;
-        }
+        if (window.projects.size === 0) closeWindow();
         closeFor(project);
         pump();
         return;
@@ -281,10 +282,7 @@ export function createReloadScheduler(
 
     dispose() {
       disposed = true;
-      if (timer !== undefined) clock.clearTimer(timer);
-      timer = undefined;
-      closesAt = undefined;
-      window = undefined;
+      closeWindow();
       queue.length = 0;
       const aborted: string[] = [];
       for (const [project, e] of entries) {

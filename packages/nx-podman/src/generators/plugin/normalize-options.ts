@@ -84,6 +84,8 @@ const IMAGE = /^[^\s]+$/;
 const HEALTH_CHECKS: readonly PluginHealthCheckKind[] = ['http', 'tcp', 'command', 'none'];
 const MIN_PORT = 1024;
 const MAX_PORT = 65535 - DELVE_PORT_OFFSET;
+/** The host ports a plugin takes: its own, the debug container's, Delve's. */
+const portsOf = (port: number) => [port, port + DEBUG_PORT_OFFSET, port + DELVE_PORT_OFFSET];
 
 function invalid(option: string, value: unknown, expected: string): never {
   throw new PluginGeneratorError(`Invalid plugin generator option "${option}": expected ${expected}, received ${JSON.stringify(value)}.`);
@@ -188,7 +190,7 @@ function choosePort(requested: unknown, used: Map<number, string>): number {
     if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < MIN_PORT || requested > MAX_PORT) {
       invalid('port', requested, `an integer from ${MIN_PORT} to ${MAX_PORT} (the debug container publishes port + ${DEBUG_PORT_OFFSET}, and Delve on port + ${DELVE_PORT_OFFSET})`);
     }
-    for (const port of [requested, requested + DEBUG_PORT_OFFSET, requested + DELVE_PORT_OFFSET]) {
+    for (const port of portsOf(requested)) {
       const owner = used.get(port);
       if (owner !== undefined) {
         throw new PluginGeneratorError(`Invalid plugin generator option "port": ${port} is already used by "${owner}". Choose another --port or leave it out to take the next free one.`);
@@ -197,7 +199,7 @@ function choosePort(requested: unknown, used: Map<number, string>): number {
     return requested;
   }
   for (let port = FIRST_PORT; port <= MAX_PORT; port++) {
-    if (!used.has(port) && !used.has(port + DEBUG_PORT_OFFSET) && !used.has(port + DELVE_PORT_OFFSET)) return port;
+    if (portsOf(port).every((taken) => !used.has(taken))) return port;
   }
   throw new PluginGeneratorError(`No free port left from ${FIRST_PORT}: pass --port.`);
 }
