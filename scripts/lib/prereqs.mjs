@@ -11,10 +11,10 @@ const SYSTEM_PACKAGES = [
   { pkg: 'runc', present: () => which('runc') },
   // podman-run's pods: podman makes the pod's infra (pause) image locally from catatonit, with no registry.
   { pkg: 'catatonit', present: () => which('catatonit') || existsSync('/usr/libexec/podman/catatonit') },
+  // Go for the local builder and Delve images: the machine's Go when there is one (PATH, or /usr/local/go, which
+  // ensureSystemPackages puts on PATH); Debian's golang-go only when there is none.
   { pkg: 'golang-go', present: () => which('go') },
   { pkg: 'busybox-static', present: () => existsSync('/bin/busybox') || existsSync('/usr/bin/busybox') },
-  // Delve (dlv) for the local debug base image: the generated debug stage runs the plugin under it.
-  { pkg: 'delve', present: () => which('dlv') },
   // The e2e tests drive the status page in headless Chromium (puppeteer-core, executablePath).
   { pkg: 'chromium', present: () => which('chromium'), testsOnly: true },
   // The e2e tests push to a real OCI registry (the CNCF distribution server) on 127.0.0.1; the demo does not need it.
@@ -48,6 +48,7 @@ export function ensureNodeModules(root) {
 
 /** Installs missing system packages (root + apt-get only), or explains what is missing. `tests`: also what only the tests need. */
 export function ensureSystemPackages({ tests = false } = {}) {
+  useInstalledGo();
   const missing = SYSTEM_PACKAGES.filter((entry) => (tests || !entry.testsOnly) && !entry.present()).map((entry) => entry.pkg);
   if (missing.length === 0) return;
   const canInstall = process.getuid?.() === 0 && which('apt-get');
@@ -56,4 +57,10 @@ export function ensureSystemPackages({ tests = false } = {}) {
   }
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+/** A Go installed from go.dev (/usr/local/go) but not on PATH: put it there for this process and its children. */
+function useInstalledGo() {
+  if (which('go') || !existsSync('/usr/local/go/bin/go')) return;
+  process.env.PATH = `/usr/local/go/bin:${process.env.PATH ?? ''}`;
 }
