@@ -6,7 +6,7 @@ import { pluginGenerator } from './generator';
 import type { PluginGeneratorSchema } from './schema';
 
 const LOCAL_IMAGES = {
-  builderImage: 'localhost/prism/go-builder:1.19',
+  builderImage: 'localhost/prism/go-builder:1.26.8',
   runtimeImage: 'scratch',
   debugImage: 'localhost/prism/busybox:latest',
 };
@@ -38,7 +38,7 @@ describe('plugin generator', () => {
     });
 
     it('creates the core module beside the plugin', () => {
-      expect(tree.read('plugins/core/go.mod', 'utf-8')).toBe('module prism/core\n\ngo 1.19\n');
+      expect(tree.read('plugins/core/go.mod', 'utf-8')).toBe('module prism/core\n\ngo 1.26.0\n');
       for (const file of ['config.go', 'config_test.go', 'health.go', 'log.go', 'server.go', 'version.go', 'README.md']) {
         expect(tree.exists(`plugins/core/${file}`)).toBe(true);
       }
@@ -49,31 +49,26 @@ describe('plugin generator', () => {
       expect(tree.exists('plugins/core/project.json')).toBe(false);
     });
 
-    it('writes a go.mod that requires and replaces core', () => {
-      expect(tree.read('plugins/postgres/go.mod', 'utf-8')).toBe(
-        'module prism/postgres\n\ngo 1.19\n\nrequire prism/core v0.0.0\n\nreplace prism/core => ../core\n',
-      );
-    });
-
-    it('writes a main.go that reads its config from env, serves /healthz and imports core', () => {
-      const main = tree.read('plugins/postgres/main.go', 'utf-8')!;
-      expect(main).toContain('package main');
-      expect(main).toContain('"prism/core"');
-      expect(main).toMatch(/name\s+= "postgres"/);
-      expect(main).toMatch(/defaultPort = 9090/);
-      expect(main).toContain('core.LoadConfig(name, defaultPort)');
-      expect(main).toContain('mux.Handle("/healthz", core.HealthHandler(name))');
-      expect(main).toContain('core.Serve(cfg, mux, logger)');
-      expect(main).not.toContain('<%');
+    it('writes a go.mod on a current Go that requires gRPC and protobuf, requires and replaces core, and its go.sum', () => {
+      const goMod = tree.read('plugins/postgres/go.mod', 'utf-8')!;
+      expect(goMod).toMatch(/^module prism\/postgres\n\ngo 1\.26\.0\n/);
+      expect(goMod).toContain('\tgoogle.golang.org/grpc v1.85.0\n\tgoogle.golang.org/protobuf v1.36.12\n\tprism/core v0.0.0\n');
+      expect(goMod).toMatch(/\nreplace prism\/core => \.\.\/core\n$/);
+      // Every required module has its hashes: the image build's `go mod download` needs no go mod tidy first.
+      const goSum = tree.read('plugins/postgres/go.sum', 'utf-8')!;
+      for (const [, module, version] of goMod.matchAll(/^\t(\S+) (v\S+)/gm)) {
+        if (module === 'prism/core') continue;
+        expect([module, goSum.includes(`${module} ${version} h1:`), goSum.includes(`${module} ${version}/go.mod h1:`)]).toEqual([module, true, true]);
+      }
     });
 
     it('writes a Containerfile with builder, debug and production stages on the official images, relative to the plugins/ context', () => {
       const text = tree.read('plugins/postgres/Containerfile', 'utf-8')!;
       expect(fromLines(tree, 'plugins/postgres/Containerfile')).toEqual({
-        sources: 'docker.io/library/golang:1.23',
+        sources: 'docker.io/library/golang:1.26',
         builder: 'sources',
         'debug-builder': 'sources',
-        delve: 'docker.io/library/golang:1.23',
+        delve: 'docker.io/library/golang:1.26',
         debug: 'gcr.io/distroless/static-debian12:debug-nonroot',
         production: 'gcr.io/distroless/static-debian12:nonroot',
       });
@@ -86,12 +81,12 @@ describe('plugin generator', () => {
       expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOMODCACHE=/tmp/gomodcache GOTOOLCHAIN=local\n');
       expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache --mount=type=cache,target=/tmp/gomodcache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
       // The builder runs natively and cross-compiles (no emulation for other platforms).
-      expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.23 AS sources\n# Empty defaults: no "missing build argument" warnings; podman\'s platform values and passed build args override them.\nARG TARGETOS= TARGETARCH=\n');
+      expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.26 AS sources\n# Empty defaults: no "missing build argument" warnings; podman\'s platform values and passed build args override them.\nARG TARGETOS= TARGETARCH=\n');
       expect(text.match(/^USER 65532:65532$/gm)).toHaveLength(2);
       expect(text.match(/^EXPOSE 9090$/gm)).toHaveLength(1);
       // Debug: an unoptimized build (no -trimpath: the debugger maps /src to the workspace) run under headless Delve.
       expect(text).toContain('go build -buildvcs=false -gcflags="all=-N -l" -o /out/plugin-debug .\n');
-      expect(text).toContain('go install github.com/go-delve/delve/cmd/dlv@v1.23.1 && mkdir -p /out && find /go/bin -name dlv -type f -exec cp {} /out/dlv \\;\n');
+      expect(text).toContain('go install github.com/go-delve/delve/cmd/dlv@v1.27.2 && mkdir -p /out && find /go/bin -name dlv -type f -exec cp {} /out/dlv \\;\n');
       expect(text).toContain('COPY --from=delve /out/dlv /usr/local/bin/dlv\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
       expect(text).toContain('EXPOSE 9090 2345\n');
       expect(text).toContain('ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/plugin", "--headless", "--listen=:2345", "--api-version=2", "--accept-multiclient", "--continue"]\n');
@@ -152,8 +147,8 @@ describe('plugin generator', () => {
       expect(project.tags).toEqual(['plugin']);
       expect(project.targets).toEqual({
         'podman-run': {
-          options: { ports: ['9090'], healthCheck: { http: 'http://127.0.0.1:9090/healthz' }, env: { PORT: '9090' } },
-          configurations: { debug: { ports: ['10090:9090', '11090:2345'], healthCheck: { http: 'http://127.0.0.1:10090/healthz' } } },
+          options: { ports: ['9090'], healthCheck: { grpc: '127.0.0.1:9090' }, env: { PORT: '9090' } },
+          configurations: { debug: { ports: ['10090:9090', '11090:2345'], healthCheck: { grpc: '127.0.0.1:10090' } } },
         },
       });
       expect(readJson(tree, 'plugins/postgres/project.json').$schema).toBe('../../node_modules/nx/schemas/project-schema.json');
@@ -205,20 +200,20 @@ describe('plugin generator', () => {
     await generate(tree, { name: 'redis', ...LOCAL_IMAGES });
 
     expect(fromLines(tree, 'plugins/redis/Containerfile')).toEqual({
-      sources: 'localhost/prism/go-builder:1.19',
+      sources: 'localhost/prism/go-builder:1.26.8',
       builder: 'sources',
       'debug-builder': 'sources',
-      delve: 'localhost/prism/go-builder:1.19',
+      delve: 'localhost/prism/go-builder:1.26.8',
       debug: 'localhost/prism/busybox:latest',
       production: 'scratch',
     });
   });
 
   it('delve=image takes dlv from the debug image: no delve stage', async () => {
-    await generate(tree, { name: 'redis', ...LOCAL_IMAGES, debugImage: 'localhost/prism/delve:1.20', delve: 'image' });
+    await generate(tree, { name: 'redis', ...LOCAL_IMAGES, debugImage: 'localhost/prism/delve:1.27.2', delve: 'image' });
     const text = tree.read('plugins/redis/Containerfile', 'utf-8')!;
     expect(parseContainerfile(text).stages.map((stage) => stage.name)).toEqual(['sources', 'builder', 'debug-builder', 'debug', 'production']);
-    expect(text).toContain('FROM localhost/prism/delve:1.20 AS debug\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
+    expect(text).toContain('FROM localhost/prism/delve:1.27.2 AS debug\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
     expect(text).toContain('ENTRYPOINT ["dlv", "exec", "/plugin", "--headless"');
     await expect(generate(tree, { name: 'kafka', delve: 'apt' as never })).rejects.toThrow('Invalid plugin generator option "delve": expected "install"');
   });
@@ -242,9 +237,11 @@ describe('plugin generator', () => {
     const options = await generate(tree, { name: 'billing', directory: 'services/billing', port: 8200, module: 'github.com/acme/prism', tags: 'team:pay, db' });
 
     expect(options.context).toBe('services');
-    expect(tree.read('services/core/go.mod', 'utf-8')).toBe('module github.com/acme/prism/core\n\ngo 1.19\n');
-    expect(tree.read('services/billing/go.mod', 'utf-8')).toContain('require github.com/acme/prism/core v0.0.0\n\nreplace github.com/acme/prism/core => ../core\n');
+    expect(tree.read('services/core/go.mod', 'utf-8')).toBe('module github.com/acme/prism/core\n\ngo 1.26.0\n');
+    expect(tree.read('services/billing/go.mod', 'utf-8')).toContain('\tgithub.com/acme/prism/core v0.0.0\n');
+    expect(tree.read('services/billing/go.mod', 'utf-8')).toContain('\nreplace github.com/acme/prism/core => ../core\n');
     expect(tree.read('services/billing/main.go', 'utf-8')).toContain('"github.com/acme/prism/core"');
+    expect(tree.read('services/billing/main.go', 'utf-8')).toContain('pluginv1 "github.com/acme/prism/billing/proto/plugin/v1"');
     expect(tree.exists('services/.containerignore')).toBe(true);
     const project = readProjectConfiguration(tree, 'billing');
     expect(project.tags).toEqual(['plugin', 'team:pay', 'db']);
@@ -271,7 +268,8 @@ describe('plugin generator', () => {
     expect(options.coreExists).toBe(true);
     expect(tree.read('plugins/core/go.mod', 'utf-8')).toBe('module example.com/shared/core\n\ngo 1.21\n');
     expect(tree.exists('plugins/core/version.go')).toBe(false);
-    expect(tree.read('plugins/search/go.mod', 'utf-8')).toContain('require example.com/shared/core v0.0.0\n\nreplace example.com/shared/core => ../core\n');
+    expect(tree.read('plugins/search/go.mod', 'utf-8')).toContain('\texample.com/shared/core v0.0.0\n');
+    expect(tree.read('plugins/search/go.mod', 'utf-8')).toContain('\nreplace example.com/shared/core => ../core\n');
   });
 
   it('keeps a .containerignore the user already has', async () => {
@@ -335,7 +333,10 @@ describe('plugin generator', () => {
       [{ name: 'db', port: 9090.5 }, 'received 9090.5'],
       [{ name: 'db', module: 'bad module' }, 'Invalid plugin generator option "module"'],
       [{ name: 'db', builderImage: 'golang 1.23' }, 'Invalid plugin generator option "builderImage"'],
-      [{ name: 'db', healthCheck: 'grpc' as never }, 'Invalid plugin generator option "healthCheck": expected one of http, tcp, command, none'],
+      [{ name: 'db', healthCheck: 'soap' as never }, 'Invalid plugin generator option "healthCheck": expected one of grpc, http, tcp, command, none'],
+      [{ name: 'db', healthCheck: 'http' }, 'Invalid plugin generator option "healthCheck": expected a check the plugin answers (the grpc plugin serves no http health check'],
+      [{ name: 'db', protocol: 'http', healthCheck: 'grpc' }, 'the http plugin serves no grpc health check: leave healthCheck out (it follows protocol), or choose http, tcp, command or none'],
+      [{ name: 'db', protocol: 'thrift' as never }, 'Invalid plugin generator option "protocol": expected one of grpc, http, received "thrift"'],
       [{ name: 'core' }, `Invalid plugin generator option "name": expected a name other than the core module's ("core", at "plugins/core")`],
       [{ name: 'db', core: 'plugins/db/lib' }, 'Invalid plugin generator option "core": expected a directory that neither contains nor is inside'],
     ])('%j', async (options, message) => {

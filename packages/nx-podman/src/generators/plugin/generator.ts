@@ -17,6 +17,8 @@ const FILES = join(__dirname, 'files');
 
 function healthCheckOption(options: NormalizedPluginOptions, hostPort: number): Record<string, unknown> | undefined {
   switch (options.healthCheck) {
+    case 'grpc':
+      return { grpc: `127.0.0.1:${hostPort}` };
     case 'http':
       return { http: `http://127.0.0.1:${hostPort}/healthz` };
     case 'tcp':
@@ -67,6 +69,8 @@ function writePlugin(tree: Tree, options: NormalizedPluginOptions): void {
   const values = templateValues(options);
   if (!options.coreExists) generateFiles(tree, join(FILES, 'core'), options.coreRoot, values);
   generateFiles(tree, join(FILES, 'plugin'), options.projectRoot, values);
+  // The protocol's own files: gRPC (go.sum, main.go, server.go, the .proto and its generated code) or HTTP.
+  generateFiles(tree, join(FILES, `plugin-${options.protocol}`), options.projectRoot, values);
   // One .containerignore per build context (podman reads it only there); a user's own is kept.
   generateFiles(tree, join(FILES, 'context'), options.context, values, { overwriteStrategy: OverwriteStrategy.KeepExisting });
   addProjectConfiguration(tree, options.name, buildPluginProjectConfiguration(options));
@@ -132,7 +136,10 @@ export async function pluginGenerator(tree: Tree, schema: PluginGeneratorSchema)
   if (!options.skipFormat) await formatFiles(tree);
   const created = options.coreExists ? '' : ` and the core module in ${options.coreRoot}`;
   logger.info(`nx-podman plugin: created ${options.name} in ${options.projectRoot}${created} (port ${options.port}).`);
-  logger.info(`  next: nx run ${options.name}:podman-build && nx run ${options.name}:podman-run, then curl http://127.0.0.1:${options.port}/`);
+  const tryIt = options.protocol === 'grpc'
+    ? `grpcurl -plaintext 127.0.0.1:${options.port} prism.plugin.v1.Plugin/Info`
+    : `curl http://127.0.0.1:${options.port}/`;
+  logger.info(`  next: nx run ${options.name}:podman-build && nx run ${options.name}:podman-run, then ${tryIt}`);
   return options;
 }
 

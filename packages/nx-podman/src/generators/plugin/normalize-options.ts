@@ -6,7 +6,9 @@ import { readInferredTargetNames } from '../init/generator';
 import type { PluginGeneratorSchema, PluginHealthCheckKind } from './schema';
 
 /** Real-world defaults: official images from public registries. */
-export const DEFAULT_BUILDER_IMAGE = 'docker.io/library/golang:1.23';
+export const DEFAULT_BUILDER_IMAGE = 'docker.io/library/golang:1.26';
+/** The `go` line of the generated go.mod files: the Go of the default builder image. */
+export const GO_VERSION = '1.26.0';
 export const DEFAULT_RUNTIME_IMAGE = 'gcr.io/distroless/static-debian12:nonroot';
 export const DEFAULT_DEBUG_IMAGE = 'gcr.io/distroless/static-debian12:debug-nonroot';
 /** First port handed out to a plugin. */
@@ -17,8 +19,10 @@ export const DEBUG_PORT_OFFSET = 1000;
 export const DELVE_PORT_OFFSET = 2000;
 /** Delve's port inside the debug container. */
 export const DELVE_CONTAINER_PORT = 2345;
-/** The Delve release the `install` way builds in the builder image (supports Go 1.21 to 1.23). */
-export const DELVE_VERSION = 'v1.23.1';
+/** The Delve release the `install` way builds in the builder image (Delve 1.27 debugs Go 1.24 to 1.26). */
+export const DELVE_VERSION = 'v1.27.2';
+/** What the generated plugin serves: a gRPC service (health, reflection, its own Plugin service) or HTTP/JSON. */
+export type PluginProtocol = 'grpc' | 'http';
 /** Where the debug stage gets `dlv`: built with `go install` in a stage of its own, or already in the debug image. */
 export type DelveSource = 'install' | 'image';
 /** Tag every generated plugin gets, so one watch target can select them all (`"projects": ["tag:plugin"]`). */
@@ -59,7 +63,10 @@ export interface NormalizedPluginOptions {
   readonly runtimeImage: string;
   readonly debugImage: string;
   readonly tags: readonly string[];
+  readonly protocol: PluginProtocol;
   readonly healthCheck: PluginHealthCheckKind;
+  /** The `go` line of the generated go.mod files. */
+  readonly goVersion: string;
   /** Name of the inferred run target, whose options the generated project.json sets. */
   readonly runTargetName: string;
   readonly skipFormat: boolean;
@@ -81,7 +88,8 @@ const GO_KEYWORDS = new Set([
 const PLUGIN_NAME = /^[a-z][a-z0-9]{0,49}$/;
 const MODULE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*$/;
 const IMAGE = /^[^\s]+$/;
-const HEALTH_CHECKS: readonly PluginHealthCheckKind[] = ['http', 'tcp', 'command', 'none'];
+const HEALTH_CHECKS: readonly PluginHealthCheckKind[] = ['grpc', 'http', 'tcp', 'command', 'none'];
+const PROTOCOLS: readonly PluginProtocol[] = ['grpc', 'http'];
 const MIN_PORT = 1024;
 const MAX_PORT = 65535 - DELVE_PORT_OFFSET;
 /** The host ports a plugin takes: its own, the debug container's, Delve's. */
@@ -112,7 +120,7 @@ function normalizeDirectory(option: string, value: string): string {
 
 function image(option: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !IMAGE.test(value)) invalid(option, value, 'an image reference such as "docker.io/library/golang:1.23"');
+  if (typeof value !== 'string' || !IMAGE.test(value)) invalid(option, value, 'an image reference such as "docker.io/library/golang:1.26"');
   return value;
 }
 
@@ -236,8 +244,14 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
   if (typeof modulePrefix !== 'string' || !MODULE_PREFIX.test(modulePrefix)) {
     invalid('module', modulePrefix, 'a Go module path prefix such as "prism" or "github.com/acme/prism"');
   }
-  const healthCheck = options.healthCheck ?? 'http';
+  const protocol = options.protocol ?? 'grpc';
+  if (!PROTOCOLS.includes(protocol)) invalid('protocol', protocol, `one of ${PROTOCOLS.join(', ')}`);
+  const healthCheck = options.healthCheck ?? protocol;
   if (!HEALTH_CHECKS.includes(healthCheck)) invalid('healthCheck', healthCheck, `one of ${HEALTH_CHECKS.join(', ')}`);
+  if ((healthCheck === 'grpc' || healthCheck === 'http') && healthCheck !== protocol) {
+    const fix = `the ${protocol} plugin serves no ${healthCheck} health check: leave healthCheck out (it follows protocol), or choose ${protocol}, tcp, command or none`;
+    invalid('healthCheck', healthCheck, `a check the plugin answers (${fix})`);
+  }
   const builderImage = image('builderImage', options.builderImage, DEFAULT_BUILDER_IMAGE);
   const runtimeImage = image('runtimeImage', options.runtimeImage, DEFAULT_RUNTIME_IMAGE);
   const debugImage = image('debugImage', options.debugImage, DEFAULT_DEBUG_IMAGE);
@@ -295,7 +309,9 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
     runtimeImage,
     debugImage,
     tags: Object.freeze(tags),
+    protocol,
     healthCheck,
+    goVersion: GO_VERSION,
     runTargetName: readInferredTargetNames(tree).runTargetName,
     skipFormat: options.skipFormat ?? false,
   });

@@ -1,5 +1,5 @@
 /** How `podman-run` checks that a generated plugin is ready. */
-export type PluginHealthCheckKind = 'http' | 'tcp' | 'command' | 'none';
+export type PluginHealthCheckKind = 'grpc' | 'http' | 'tcp' | 'command' | 'none';
 
 /** Options of the `@prism/nx-podman:plugin` generator. */
 export interface PluginGeneratorSchema {
@@ -13,7 +13,7 @@ export interface PluginGeneratorSchema {
   core?: string;
   /** Prefix of the Go module paths: the plugin is `<module>/<name>`, a new core `<module>/<core>`. @default "prism" */
   module?: string;
-  /** Image of the `builder` stage (needs the Go toolchain). @default "docker.io/library/golang:1.23" */
+  /** Image of the `builder` stage (needs the Go toolchain). @default "docker.io/library/golang:1.26" */
   builderImage?: string;
   /** Image of the `production` stage. @default "gcr.io/distroless/static-debian12:nonroot" */
   runtimeImage?: string;
@@ -23,7 +23,9 @@ export interface PluginGeneratorSchema {
   delve?: 'install' | 'image';
   /** Extra Nx project tags, comma-separated; `plugin` is always added. @default "" */
   tags?: string;
-  /** How `podman-run` checks the container is ready. @default "http" */
+  /** What the plugin serves: `grpc` (health, reflection and its own Plugin service) or `http` (HTTP/JSON). @default "grpc" */
+  protocol?: 'grpc' | 'http';
+  /** How `podman-run` checks the container is ready. @default the protocol's own: "grpc" (the health service) or "http" (GET /healthz) */
   healthCheck?: PluginHealthCheckKind;
   /** Do not format the generated files. @default false */
   skipFormat?: boolean;
