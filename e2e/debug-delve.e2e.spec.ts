@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { connectDelve, inspectProgram, type DelveClient } from './utils/delve';
-import { createE2eWorkspace, DELVE_IMAGE, expectSucceeded, GO_BUILDER_IMAGE, linesAfter, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import { pluginInfo } from './utils/grpc';
+import { BUSYBOX_IMAGE, createE2eWorkspace, expectSucceeded, GO_BUILDER_IMAGE, linesAfter, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 
 /**
- * The debug stage under Delve, end to end: a generated plugin (debug image made from Debian's delve), `nx run
+ * The debug stage under Delve, end to end: a generated gRPC plugin with `delve=install` (the Containerfile builds dlv
+ * from its module through the Go module proxy, as for users; busybox as the debug image), `nx run
  * <p>:watch-reload:debug --reload`, real podman and Go; a client speaks Delve's JSON-RPC API on the published port
  * before and after a live update.
  */
@@ -25,15 +27,15 @@ async function inspect(delve: DelveClient): Promise<{ running: boolean; goroutin
 /** The container runs dlv as its first process, and the plugin as dlv's child (the debug stage's entrypoint). */
 function expectUnderDelve(): void {
   const processes = spawnSync('podman', ['exec', CONTAINER, 'ps', '-o', 'pid,args'], { encoding: 'utf8' }).stdout.split('\n').map((line) => line.trim());
-  expect(processes).toEqual(expect.arrayContaining([expect.stringMatching(/^1 dlv exec \/plugin --headless --listen=:2345 /), expect.stringMatching(/^\d+ \/plugin$/)]));
+  expect(processes).toEqual(expect.arrayContaining([expect.stringMatching(/^1 \/usr\/local\/bin\/dlv exec \/plugin --headless --listen=:2345 /), expect.stringMatching(/^\d+ \/plugin$/)]));
 }
 
-async function getJson(port: number, path = '/'): Promise<Record<string, string>> {
+/** The plugin's Info answer through grpcurl. */
+async function infoOf(port: number): Promise<Record<string, string>> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000) });
-      return (await response.json()) as Record<string, string>;
+      return pluginInfo(port);
     } catch (error) {
       // Right after `continue` the plugin may take a moment to serve again.
       if (Date.now() > deadline) throw error;
@@ -53,7 +55,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     removePodmanObjects({ containers: [CONTAINER] });
     ws = createE2eWorkspace('debug-delve');
     expectSucceeded(
-      ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive']),
+      ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--delve=install', '--no-interactive']),
     );
   }, STEP_TIMEOUT);
 
@@ -76,7 +78,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT);
     expect(watch.output()).not.toContain('status page');
     // --continue: the plugin runs without a debugger attached.
-    expect(await getJson(port + 1000)).toMatchObject({ plugin: NAME, message: `hello from ${NAME}` });
+    expect(await infoOf(port + 1000)).toMatchObject({ plugin: NAME, message: `hello from ${NAME}` });
     const delve = await connectDelve(port + 2000);
     try {
       const seen = await inspect(delve);
@@ -87,7 +89,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     } finally {
       delve.close();
     }
-    expect(await getJson(port + 1000)).toMatchObject({ message: `hello from ${NAME}` });
+    expect(await infoOf(port + 1000)).toMatchObject({ message: `hello from ${NAME}` });
     expectUnderDelve();
   }, STEP_TIMEOUT);
 
@@ -101,7 +103,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), STEP_TIMEOUT, from);
     await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT, from);
     expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
-    expect(await getJson(port + 1000)).toMatchObject({ message: 'edited under delve' });
+    expect(await infoOf(port + 1000)).toMatchObject({ message: 'edited under delve' });
     expectUnderDelve();
     const delve = await connectDelve(port + 2000);
     try {
@@ -112,7 +114,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     } finally {
       delve.close();
     }
-    expect(await getJson(port + 1000)).toMatchObject({ message: 'edited under delve' });
+    expect(await infoOf(port + 1000)).toMatchObject({ message: 'edited under delve' });
   }, STEP_TIMEOUT);
 
   it('stops on Ctrl-C; the debug container keeps running (no stopOnExit), Delve still answering', async () => {

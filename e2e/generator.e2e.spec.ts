@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { choosePorts } from '../scripts/lib/ports.mjs';
+import { grpcJson, grpcServices, pluginInfo } from './utils/grpc';
 import { createE2eWorkspace, DELVE_IMAGE, expectSucceeded, GO_BUILDER_IMAGE, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
 
 // Unique per run: container <name>-plugin and images prism/<name>-plugin:* belong to this test only.
@@ -15,12 +16,6 @@ jest.setTimeout(600_000);
 
 function podman(...args: string[]): string {
   return execFileSync('podman', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-async function getJson(url: string): Promise<Record<string, string>> {
-  const response = await fetch(url);
-  expect(response.status).toBe(200);
-  return (await response.json()) as Record<string, string>;
 }
 
 describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)', () => {
@@ -47,7 +42,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
 
     expect(result.output).toContain(`created ${NAME} in plugins/${NAME} and the core module in plugins/core (port ${port})`);
     expectSucceeded(result);
-    for (const file of ['core/go.mod', 'core/server.go', `${NAME}/go.mod`, `${NAME}/main.go`, `${NAME}/Containerfile`, `${NAME}/project.json`, '.containerignore']) {
+    for (const file of ['core/go.mod', 'core/server.go', `${NAME}/go.mod`, `${NAME}/go.sum`, `${NAME}/main.go`, `${NAME}/proto/plugin/v1/plugin.pb.go`, `${NAME}/Containerfile`, `${NAME}/project.json`, '.containerignore']) {
       expect(existsSync(join(ws.root, 'plugins', file))).toBe(true);
     }
     // The workspace's .gitignore already ignores .nx: init says so and leaves the file alone.
@@ -85,23 +80,26 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
     });
     expect(project.targets['podman-run']).toMatchObject({
       executor: '@prism/nx-podman:podman-run',
-      options: { ports: [`${port}`], healthCheck: { http: `http://127.0.0.1:${port}/healthz` } },
+      options: { ports: [`${port}`], healthCheck: { grpc: `127.0.0.1:${port}` } },
       configurations: { debug: { stage: 'debug', ports: [`${port + 1000}:${port}`, `${port + 2000}:2345`] } },
     });
     expect(project.targets['watch-reload']).toMatchObject({ executor: '@prism/nx-podman:watch-reload' });
   });
 
-  it('builds and runs the production image: healthy, serving the plugin and core version', async () => {
+  it('builds (modules through the Go module proxy) and runs the production image: healthy by the gRPC health check; grpcurl gets SERVING, the services and Info', async () => {
     const build = ws.nx(['run', `${NAME}:podman-build`]);
     expectSucceeded(build);
     expect(podman('image', 'exists', `${REPO}:production`)).toBe('');
 
     const run = ws.nx(['run', `${NAME}:podman-run`]);
-    expect(run.output).toMatch(new RegExp(`INFO plugin healthy plugin=${NAME}`));
+    expect(run.output).toMatch(new RegExp(`INFO plugin healthy plugin=${NAME} duration=\\S+ check=grpc`));
     expectSucceeded(run);
 
-    expect(await getJson(`http://127.0.0.1:${port}/healthz`)).toEqual({ status: 'ok', plugin: NAME, core: '0.1.0' });
-    expect(await getJson(`http://127.0.0.1:${port}/`)).toEqual({ plugin: NAME, core: '0.1.0', message: `hello from ${NAME}` });
+    expect(grpcJson(port, 'grpc.health.v1.Health/Check')).toEqual({ status: 'SERVING' });
+    expect(grpcServices(port)).toEqual(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection', 'prism.plugin.v1.Plugin']);
+    expect(pluginInfo(port)).toEqual({ plugin: NAME, core: '0.1.0', message: `hello from ${NAME}` });
+    // The image's own probe (the -healthcheck flag asks the health service from inside the container).
+    expect(spawnSync('podman', ['exec', `${NAME}-plugin`, '/plugin', '-healthcheck']).status).toBe(0);
     // Nonroot: the numeric user of the Containerfile.
     expect(podman('inspect', '--format', '{{.Config.User}}', `${NAME}-plugin`)).toBe('65532:65532');
   });
@@ -121,7 +119,7 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
     const run = ws.nx(['run', `${NAME}:podman-run:debug`]);
     expectSucceeded(run);
 
-    expect(await getJson(`http://127.0.0.1:${port + 1000}/healthz`)).toMatchObject({ status: 'ok', plugin: NAME });
+    expect(pluginInfo(port + 1000)).toMatchObject({ plugin: NAME });
     expect(podman('exec', `${NAME}-plugin-debug`, 'sh', '-c', 'echo $LOG_LEVEL')).toBe('debug');
     expect(podman('inspect', '--format', '{{.Config.Entrypoint}}', `${NAME}-plugin-debug`)).toMatch(/dlv.*exec.*\/plugin.*--headless/);
     expect(podman('port', `${NAME}-plugin-debug`)).toContain(`2345/tcp -> 127.0.0.1:${port + 2000}`);

@@ -32,7 +32,7 @@ describeWithPodman('Go modules e2e: a third-party module through an offline GOPR
     // Offline: the proxy directory only, no checksum database (go.sum, written below, has the hashes).
     goEnv = { GOPROXY: `file://${proxyDir}`, GONOSUMDB: 'github.com/google', GOFLAGS: '-mod=mod' };
     ws = createE2eWorkspace('go-modules');
-    expectSucceeded(ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive']));
+    expectSucceeded(ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']));
     const main = ws.read(`plugins/${NAME}/main.go`);
     ws.write(
       `plugins/${NAME}/main.go`,

@@ -4,10 +4,12 @@ import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, r
 import { podmanProcesses } from '../packages/nx-podman/src/testing/host-processes';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
+import { pluginInfo } from './utils/grpc';
 
 /**
- * Live update end to end: a workspace made by the plugin generator (core + 3 plugins on a FROM scratch runtime),
- * `watch-reload --reload` with live update on (the default), real podman, real Go, real file events.
+ * Live update end to end: a workspace made by the plugin generator (core + 3 gRPC plugins on a FROM scratch runtime,
+ * google.golang.org/grpc through the Go module proxy), `watch-reload --reload` with live update on (the default), real
+ * podman, real Go, real file events; each plugin is checked with grpcurl, the real gRPC client.
  */
 const TAG = `lu${process.pid % 100000}`;
 const PLUGINS = [`${TAG}a`, `${TAG}b`, `${TAG}c`];
@@ -32,10 +34,8 @@ function fileInContainer(name: string, path: string): { bytes: Buffer; mode: num
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-async function getJson(port: number, path = '/'): Promise<Record<string, string>> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
-  return (await response.json()) as Record<string, string>;
-}
+/** The plugin's Info answer through grpcurl. */
+const info = async (port: number) => pluginInfo(port);
 
 describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime, real podman and Go', () => {
   let ws: E2eWorkspace;
@@ -86,7 +86,7 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
     await watch!.waitFor(new RegExp(`INFO live update completed plugin=${P1} duration=\\d+\\.\\ds compile=\\d+\\.\\ds`), 120_000, from);
     await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${P1}`), 120_000, from);
     timings.pluginSaveToHealthy = Date.now() - saved;
-    expect((await getJson(ports[0])).message).toBe(`live from ${P1}`);
+    expect((await info(ports[0])).message).toBe(`live from ${P1}`);
     expect(linesAfter(watch!, from, /INFO (building plugin|live update) plugin=/)).toEqual([expect.stringContaining(`live update plugin=${P1} files=1`)]);
     // podman cp into a FROM scratch container (no tar, no shell), restarted as USER 65532: the mode came along.
     const binary = fileInContainer(container(P1), '/plugin');
@@ -102,7 +102,7 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
     edit('plugins/core/version.go', 'const Version = "0.1.0"', `const Version = "${version}"`);
     for (const name of PLUGINS) await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000, from);
     timings.coreSaveToAllHealthy = Date.now() - saved;
-    for (const port of ports) expect((await getJson(port, '/healthz')).core).toBe(version);
+    for (const port of ports) expect((await info(port)).core).toBe(version);
     expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
     expect(linesAfter(watch!, from, /INFO live update plugin=/)).toHaveLength(3);
     // `go build -v` lists what it compiled (not what came from the cache): core appears in one compile only.
@@ -117,12 +117,12 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
     await watch!.waitFor(new RegExp(`ERROR build failed plugin=${P1} exit=\\d+`), 120_000, from);
     await watch!.waitFor(new RegExp(`INFO keeping the running container plugin=${P1}`), 10_000, from);
     expect(watch!.output().slice(from)).toMatch(/main\.go:\d+:\d+: syntax error/);
-    expect((await getJson(ports[0])).message).toBe(`live from ${P1}`);
+    expect((await info(ports[0])).message).toBe(`live from ${P1}`);
     from = watch!.output().length;
     edit(`plugins/${P1}/main.go`, 'func main() {{', 'func main() {');
     edit(`plugins/${P1}/main.go`, `"live from ${P1}"`, `"fixed ${P1}"`);
     await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${P1}`), 120_000, from);
-    expect((await getJson(ports[0])).message).toBe(`fixed ${P1}`);
+    expect((await info(ports[0])).message).toBe(`fixed ${P1}`);
     expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
   }, STEP_TIMEOUT);
 
@@ -140,7 +140,7 @@ describeWithPodman('live update e2e: generated core + 3 plugins, scratch runtime
     edit(`plugins/${P3}/main.go`, `"hello from ${P3}"`, `"back ${P3}"`);
     await watch!.waitFor(new RegExp(`INFO full rebuild plugin=${P3} reason="no running container \\\\"${container(P3)}\\\\""`), 120_000, from);
     await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${P3}`), 180_000, from);
-    expect((await getJson(ports[2])).message).toBe(`back ${P3}`);
+    expect((await info(ports[2])).message).toBe(`back ${P3}`);
   }, STEP_TIMEOUT);
 
   it('Ctrl-C during a compile leaves no process in the builder or on the host', async () => {

@@ -67,7 +67,7 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     ws.write('nx.json', nxJson(`${registry.host}/prism`));
     for (const [index, name] of [A, B].entries()) {
       expectSucceeded(
-        ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive']),
+        ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']),
       );
     }
     git(ws.root, 'init', '-q', '-b', 'main');

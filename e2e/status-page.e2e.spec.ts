@@ -35,7 +35,7 @@ describeWithPodman('status page (e2e: headless Chromium, real watcher, podman an
     ws = createE2eWorkspace('status-page');
     for (const [index, name] of PLUGINS.entries()) {
       expectSucceeded(
-        ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive']),
+        ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']),
       );
     }
     // protocolTimeout: a wait for a state may last as long as a build.

@@ -1,8 +1,9 @@
 // `npm run demo [-- --scripted]`: the product for real. Scaffolds a sample Nx workspace in demo-workspace/ (core +
-// postgres, kafka, redis through the generators, the packed plugin installed), makes sure podman works and the base
-// images exist (made locally from Debian packages: no registry needed), then starts watch-reload with reload on all
-// plugins. Interactive: prints what to edit and curl, runs until Ctrl-C. --scripted: edits a plugin file, then a core
-// file, checks the rebuilds, reloads and health answers, prints a summary with timings and exits 0 (1 on a failure).
+// postgres, kafka, redis through the generators: gRPC services; the packed plugin installed), makes sure podman works
+// and the base images exist (made locally from the machine's Go and busybox: no registry needed), builds grpcurl from
+// its module, then starts watch-reload with reload on all plugins. Interactive: prints what to edit and the grpcurl
+// commands to try, runs until Ctrl-C. --scripted: edits a plugin file, then a core file, checks each reload through
+// grpcurl (the plugin's Info call), prints a summary with timings and exits 0 (1 on a failure).
 // Either way the demo's containers and the images it built are removed on exit (Ctrl-C and SIGTERM too).
 //
 // Options: --scripted  --plugins=a,b,c (default postgres,kafka,redis)  --dir=PATH (default demo-workspace)
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { startLongRunning } from './lib/long-running.mjs';
 import { nxBin } from './lib/workspace-template.mjs';
 import { choosePorts } from './lib/ports.mjs';
+import { ensureGrpcurl, grpcurl } from './lib/go-tools.mjs';
 import { checkNode, ensureNodeModules, ensureSystemPackages } from './lib/prereqs.mjs';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,6 +27,7 @@ const DEBUG_PORT_OFFSET = 1000;
 // Generous: a cold Go build of three plugins on a busy 2-core machine takes minutes.
 const STARTUP_TIMEOUT_MS = 15 * 60_000;
 const RELOAD_TIMEOUT_MS = 5 * 60_000;
+const INFO_METHOD = 'prism.plugin.v1.Plugin/Info';
 const NX_ENV = { NX_DAEMON: 'false', NX_TUI: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true' };
 
 function parseArgs(argv) {
@@ -110,10 +113,11 @@ function startWatcher(dir, env, verbose) {
   });
 }
 
-async function getJson(url) {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
-  return response.json();
+/** The plugin's answer to prism.plugin.v1.Plugin/Info, through grpcurl (the real gRPC client). */
+function pluginInfo(port) {
+  const result = grpcurl(port, INFO_METHOD);
+  if (result.code !== 0) throw new Error(`grpcurl -plaintext 127.0.0.1:${port} ${INFO_METHOD} exited ${result.code}: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout);
 }
 
 
@@ -166,16 +170,16 @@ async function scriptedEdits(ctx) {
   const mainGo = join(dir, 'plugins', first, 'main.go');
   const versionGo = join(dir, 'plugins', 'core', 'version.go');
   const checkGreeting = async (greeting) => {
-    const answer = await getJson(`http://127.0.0.1:${ports[0]}/`);
+    const answer = pluginInfo(ports[0]);
     if (answer.message !== greeting) throw new Error(`${first} still serves ${JSON.stringify(answer)} after the reload`);
-    say(`${first} serves the new code: ${JSON.stringify(answer)}`);
+    say(`${first} serves the new code (grpcurl ${INFO_METHOD}): ${JSON.stringify(answer)}`);
   };
   const checkCore = async (version) => {
     for (const [index, name] of plugins.entries()) {
-      const health = await getJson(`http://127.0.0.1:${ports[index]}/healthz`);
-      if (health.core !== version) throw new Error(`${name} reports core ${health.core} after the reload, expected ${version}`);
+      const info = pluginInfo(ports[index]);
+      if (info.core !== version) throw new Error(`${name} reports core ${info.core} after the reload, expected ${version}`);
     }
-    say(`every plugin reports core ${version} on /healthz`);
+    say(`every plugin reports core ${version} (grpcurl ${INFO_METHOD})`);
   };
 
   // Live update: Go-only change sets are compiled in the warm builder and copied into the running containers.
@@ -238,7 +242,7 @@ function printSummary(ctx, startupMs, results) {
   const width = Math.max(...rows.map(([step]) => step.length));
   process.stdout.write('\n=== demo summary\n');
   for (const [step, text] of rows) process.stdout.write(`  ${step.padEnd(width)}  ${text}\n`);
-  process.stdout.write(`  health: ${ctx.plugins.map((name, i) => `${name} http://127.0.0.1:${ctx.ports[i]}/healthz ok`).join(', ')}\n`);
+  process.stdout.write(`  health: ${ctx.plugins.map((name, i) => `${name} grpc 127.0.0.1:${ctx.ports[i]} SERVING`).join(', ')}\n`);
   if (ctx.statusUrl) process.stdout.write(`  status page: ${ctx.statusUrl}\n`);
   process.stdout.write('=== demo passed\n');
 }
@@ -251,7 +255,9 @@ function printInstructions(ctx) {
     `  watch-reload watches ${ctx.plugins.join(', ')} and core (target ${DEMO_PROJECT}:watch-reload in project.json).`,
     ...(ctx.statusUrl ? [`  Status page: ${ctx.statusUrl}  (each plugin's state, last run, failures; build now, pause)`] : []),
     '  Try it:',
-    ...ctx.plugins.map((name, i) => `    curl http://127.0.0.1:${ctx.ports[i]}/        # ${name}`),
+    ...ctx.plugins.map((name, i) => `    ${ctx.grpcurl} -plaintext 127.0.0.1:${ctx.ports[i]} ${INFO_METHOD}        # ${name}`),
+    `    ${ctx.grpcurl} -plaintext 127.0.0.1:${ctx.ports[0]} grpc.health.v1.Health/Check   # SERVING`,
+    `    ${ctx.grpcurl} -plaintext 127.0.0.1:${ctx.ports[0]} list                           # its services, by reflection`,
     `    edit plugins/${first}/main.go (e.g. the "hello from ${first}" greeting) -> a live update: only ${first} is recompiled, copied in and restarted (no image build)`,
     `    edit plugins/core/version.go (Version)  -> every plugin is updated once`,
     `    add plugins/${first}/config.yaml          -> a non-Go file the image copies: ${first}'s image is rebuilt and its container replaced`,
@@ -317,6 +323,8 @@ async function main() {
   ensureDelveImage(say);
   ensureGoBuilderImage(say);
   say(`podman works; base images ${GO_BUILDER_IMAGE} and ${DELVE_IMAGE} are present`);
+  // The plugins speak gRPC: grpcurl (built from its module through the Go module proxy) is how the demo and you call them.
+  const grpcurlPath = ensureGrpcurl(say);
 
   const tarball = packPlugin(options);
   prepareWorkspace(options.dir, tarball);
@@ -325,7 +333,7 @@ async function main() {
   nx(['g', '@prism/nx-podman:init', '--no-interactive']);
   const ports = await choosePorts(options.plugins.length, { first: FIRST_PORT, last: 20000, twinOffset: DEBUG_PORT_OFFSET });
   for (const [index, name] of options.plugins.entries()) {
-    say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (local builder, scratch runtime, busybox + Delve debug images)`);
+    say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (a gRPC plugin; local builder, scratch runtime, busybox + Delve debug images)`);
     nx([
       'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
       `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive',
@@ -347,7 +355,7 @@ async function main() {
   }, null, 2)}\n`);
   say(`workspace ready in ${seconds(Date.now() - started)}; starting nx run ${DEMO_PROJECT}:watch-reload (builds and starts every plugin first)`);
 
-  const ctx = { dir: options.dir, plugins: options.plugins, ports, watcher: startWatcher(options.dir, podmanEnv, options.verbose) };
+  const ctx = { dir: options.dir, plugins: options.plugins, ports, grpcurl: grpcurlPath, watcher: startWatcher(options.dir, podmanEnv, options.verbose) };
   let cleaning;
   const cleanup = () => {
     cleaning ??= ctx.watcher.stop().then(() => removeDemoPodmanObjects(options.plugins, demoImageIds(ctx.watcher.since(0), options.plugins), podmanEnv));

@@ -1,5 +1,5 @@
-// `npm test`: every test layer, on a fresh machine too. Installs what is missing (npm ci, podman, runc, Go,
-// busybox-static, docker-registry; see lib/prereqs.mjs), makes podman run containers here (lib/podman-doctor.mjs: detected, and fixed
+// `npm test`: every test layer, on a fresh machine too. Installs what is missing (npm ci, podman, runc, Go when there
+// is none, busybox-static, docker-registry; see lib/prereqs.mjs; grpcurl and Delve from the Go module proxy), makes podman run containers here (lib/podman-doctor.mjs: detected, and fixed
 // for our child processes only through CONTAINERS_CONF), then: typecheck, unit tests, then the real-podman layers
 // (integration, e2e) one file at a time since they share podman and two cores.
 // Extra arguments go to every jest run (e.g. a test path filter).
@@ -18,6 +18,9 @@ const { ensureDelveImage, ensureGoBuilderImage } = await import('./lib/base-imag
 const podmanEnv = ensurePodmanWorks({ fix: 'env', confDir: join(root, 'tmp') });
 ensureGoBuilderImage();
 ensureDelveImage();
+// grpcurl, the real gRPC client the e2e tests call the generated plugins with (built from its module, once).
+const { ensureGrpcurl } = await import('./lib/go-tools.mjs');
+ensureGrpcurl();
 
 const extra = process.argv.slice(2);
 const reports = join(root, 'tmp', 'test-reports');

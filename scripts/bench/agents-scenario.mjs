@@ -19,7 +19,7 @@ export async function measureAgents(root, templateDir, { log }) {
   try {
     const ws = createWorkspace(root, templateDir, { nxJson: { plugins: [{ plugin: '@prism/nx-podman', options: { registry: `${registry.host}/bench` } }] } });
     for (const [index, name] of PLUGINS.entries()) {
-      ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${29901 + index}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive']);
+      ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${29901 + index}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']);
     }
     ws.gitInit();
     for (const agent of ['A (empty storage: cold)', 'B (empty storage, same commit)']) {

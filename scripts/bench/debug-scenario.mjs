@@ -49,7 +49,7 @@ export async function measureDebug(root, templateDir, { trials, log }) {
   const ws = createWorkspace(root, templateDir, { nxJson: { plugins: [] } });
   ws.nx(['g', '@prism/nx-podman:init', '--no-interactive']);
   const [port] = await choosePorts(1, { first: 29950, last: 31000, twinOffset: 2000 });
-  ws.nx(['g', '@prism/nx-podman:plugin', DEBUG_PLUGIN, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive']);
+  ws.nx(['g', '@prism/nx-podman:plugin', DEBUG_PLUGIN, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--protocol=http', '--no-interactive']);
   const mainGo = join(ws.root, 'plugins', DEBUG_PLUGIN, 'main.go');
   const original = readFileSync(mainGo, 'utf8');
   const env = { ...process.env, ...NX_ENV, NX_DAEMON: 'false' };

@@ -33,7 +33,7 @@ export async function createRealWorkspace(root, templateDir, log) {
     log(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]}`);
     ws.nx([
       'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--no-interactive',
+      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive',
     ]);
     // Container names of our own so nothing else's container is touched.
     const path = join(root, 'plugins', name, 'project.json');

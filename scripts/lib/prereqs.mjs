@@ -19,6 +19,8 @@ const SYSTEM_PACKAGES = [
   { pkg: 'chromium', present: () => which('chromium'), testsOnly: true },
   // The e2e tests push to a real OCI registry (the CNCF distribution server) on 127.0.0.1; the demo does not need it.
   { pkg: 'docker-registry', present: () => which('docker-registry'), testsOnly: true },
+  // protoc: a test regenerates the gRPC plugin's committed Go code with the command its README gives.
+  { pkg: 'protobuf-compiler', present: () => which('protoc'), testsOnly: true },
   // Go sources of a third-party module: the e2e tests make an offline GOPROXY from them.
   { pkg: 'golang-github-google-uuid-dev', present: () => existsSync('/usr/share/gocode/src/github.com/google/uuid/go.mod'), testsOnly: true },
 ];
