@@ -168,6 +168,19 @@ describe('createLiveUpdater', () => {
     expect(other).toEqual({ status: 'fallback', reason: expect.stringContaining('not the image last built for this project') });
   });
 
+  it('a builder image missing at the first save is looked up again at the next one (the full build pulled it)', async () => {
+    const { engine, update } = setup();
+    const found = { stdout: JSON.stringify([{ Id: BUILDER_IMAGE, Config: { Env: ['HOME=/tmp'], WorkingDir: '/src' } }]) };
+    engine.on(['image', 'inspect'], { exitCode: 125, stderr: 'Error: localhost/prism/go-builder:1.19: image not known' });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: expect.stringContaining('build the image once first') });
+    engine.on(['image', 'inspect'], found);
+    await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    // Found once, it is remembered: no inspect per save.
+    const inspects = commands(engine).filter((command) => command === 'image inspect').length;
+    await update(['plugins/postgres/main.go']);
+    expect(commands(engine).filter((command) => command === 'image inspect')).toHaveLength(inspects);
+  });
+
   it('a builder removed by hand: that save takes the full build, saying why, and the next one starts a new builder', async () => {
     const { engine, update } = setup();
     engine.on(['exec'], { exitCode: 125, stderr: 'Error: no container with name or ID "nx-podman-builder-x" found: no such container\n' });

@@ -105,11 +105,18 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   let closing = false;
   let warming: Promise<void> = Promise.resolve();
 
+  /**
+   * The builder image's config, remembered once found. A missing image is not remembered: the first full build pulls
+   * it (a new machine has no golang image yet), and the next save must find it there.
+   */
   const imageConfig = (engine: PodmanEngine, ref: string) => {
     let found = images.get(ref);
     if (!found) {
       found = engine.exec(['image', 'inspect', ref]).then((result) => (result.exitCode === 0 ? parseImageConfig(result.stdout) : undefined));
       images.set(ref, found);
+      void found.then((config) => {
+        if (!config && images.get(ref) === found) images.delete(ref);
+      });
     }
     return found;
   };
@@ -130,13 +137,17 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     const input = { stage: info.stage, buildArgs: info.buildArgs, hints: info.hints, kindOf: (path: string) => kinds.get(path) };
     let inference = inferLiveUpdateRecipe(text, input);
     let image: ImageConfig | undefined;
+    let imageMissing = false;
     if (inference.ok) {
       image = await imageConfig(info.engine, inference.recipe.builderImage);
+      imageMissing = !image;
       if (!image) inference = { ok: false, reason: `builder image ${inference.recipe.builderImage} is not in podman (build the image once first)` };
       else inference = inferLiveUpdateRecipe(text, { ...input, image: { workdir: image.workdir, env: image.env } });
     }
     const prepared = { text, inference, image };
-    recipes.set(key, prepared);
+    // Without its builder image the recipe is not final: the next save looks for the image again.
+    if (imageMissing) recipes.delete(key);
+    else recipes.set(key, prepared);
     return prepared;
   };
 
