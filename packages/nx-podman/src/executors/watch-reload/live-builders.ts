@@ -1,3 +1,5 @@
+// Why this file is long: the builder pool, its compile servers, the compile gate and the way-out removal share one
+// closed-over state (the builders and their servers); splitting them apart is the watch-loop restructuring (issue 24).
 import { randomUUID } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { shortImageId } from '../../core/image-id';
@@ -93,6 +95,26 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
   const volumes = { buildCache: 'nx-podman-gocache', moduleCache: 'nx-podman-gomodcache' };
   const builders: Builder[] = [];
   let jobSeq = 0;
+  /** Every engine a builder was looked for on: close sweeps each of them. */
+  const engines_ = new Set<PodmanEngine>();
+
+  /** Names of this workspace's builder containers podman has (running or not). */
+  const buildersIn = async (engine: PodmanEngine) => {
+    const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
+    return left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
+  };
+
+  /**
+   * `podman rm --force` as the watcher stops, again until it succeeds (at most 5 calls): Nx signals the task's process
+   * tree in its first rounds after Ctrl-C or SIGTERM, and podman, which traps those signals, then exits 125 itself (no
+   * signal to see) with the container still there.
+   */
+  const removeOnTheWayOut = async (engine: PodmanEngine, names: readonly string[]) => {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const result = await execRetryingSignals(engine, ['rm', '--force', '--time', '0', ...names], { clock });
+      if (result.exitCode === 0 || result.timedOut) return;
+    }
+  };
 
   /**
    * The builder for a project: one shared by every project with the same image, context, env and user, with all their
@@ -120,7 +142,10 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     };
     const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, idle: [], ready: Promise.resolve(undefined) };
     builder.ready = (async () => {
+      // The watcher is stopping: no container may start now (close may already have swept).
+      if (closing) return 'the watcher is stopping';
       await files.makeDirectory(spec.outDir);
+      if (closing) return 'the watcher is stopping';
       // A builder left by a watcher that was killed: ours now.
       await info.engine.exec(['rm', '--force', '--time', '0', spec.name]);
       const { args, env } = buildBuilderRunArgs(spec);
@@ -329,10 +354,11 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     },
     async removeLeftovers(engines) {
       for (const engine of engines) {
-        const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
+        if (closing) return;
+        engines_.add(engine);
         // Never one of ours: a save may have started a builder while the watcher was still preparing.
         const ours = new Set(builders.map((builder) => builder.spec.name));
-        const names = left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter((name) => name !== '' && !ours.has(name)) : [];
+        const names = (await buildersIn(engine)).filter((name) => !ours.has(name));
         if (names.length) await engine.exec(['rm', '--force', '--time', '0', ...names]);
       }
     },
@@ -343,10 +369,16 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
         builders.map(async (builder) => {
           await builder.ready;
           // Removing the container ends every compile in it (a killed `podman exec` leaves its process running).
-          await execRetryingSignals(builder.engine, ['rm', '--force', '--time', '0', builder.spec.name], { clock });
+          await removeOnTheWayOut(builder.engine, [builder.spec.name]);
           await files.removeDirectory(builder.spec.outDir);
         }),
       );
+      // Then every builder of this workspace podman still has: one a race started as the watcher stopped is not left
+      // running, holding the workspace's directories mounted.
+      for (const engine of new Set([...engines_, ...builders.map((builder) => builder.engine)])) {
+        const names = await buildersIn(engine);
+        if (names.length) await removeOnTheWayOut(engine, names);
+      }
     },
   };
 }

@@ -201,7 +201,41 @@ describe('createLiveUpdater', () => {
     const { engine, update, updater } = setup();
     await update(['plugins/postgres/main.go']);
     await updater.close();
-    expect(engine.calls.at(-1)).toEqual(['rm', '--force', '--time', '0', expect.stringMatching(/^nx-podman-builder-/)]);
+    const builder = engine.callsStartingWith('run')[0][3];
+    expect(engine.callsStartingWith('rm').at(-1)).toEqual(['rm', '--force', '--time', '0', builder]);
+    // Then the sweep for any other builder of this workspace.
+    expect(engine.calls.at(-1)).toEqual(['ps', '-a', '--filter', 'label=nx-podman.builder=/ws', '--format', '{{.Names}}']);
+  });
+
+  it('close removes the builder even when podman, signalled on the way out, exits with an error rather than by the signal', async () => {
+    const { engine, update, updater } = setup();
+    await update(['plugins/postgres/main.go']);
+    let refused = 2;
+    // podman traps SIGINT/SIGTERM and exits 125 itself: no signal to see, the container still there.
+    engine.on(['rm'], () => (refused-- > 0 ? { exitCode: 125, stderr: 'Error: interrupted' } : { exitCode: 0 }));
+    await updater.close();
+    const builder = engine.callsStartingWith('run')[0][3];
+    expect(engine.callsStartingWith('rm').filter((call) => call.includes(builder)).length).toBeGreaterThanOrEqual(3);
+    expect(refused).toBe(-1);
+  });
+
+  it('close during prepare: no builder container is started after it, and the workspace\'s builders are swept by label', async () => {
+    const { engine, updater } = setup();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // prepare is still looking for leftovers when the watcher stops.
+    engine.on(['ps'], async () => {
+      await held;
+      return { stdout: '' };
+    });
+    const preparing = updater.prepare(['postgres']);
+    await new Promise((resolve) => setImmediate(resolve));
+    const closing = updater.close();
+    release();
+    await Promise.all([preparing, closing]);
+    expect(engine.callsStartingWith('run')).toEqual([]);
+    const sweep = engine.calls.findLastIndex((call) => call[0] === 'ps');
+    expect(engine.calls[sweep]).toEqual(['ps', '-a', '--filter', 'label=nx-podman.builder=/ws', '--format', '{{.Names}}']);
   });
 
   it('compiles that start while one builds shared packages wait until it reaches its main package, then run together', async () => {

@@ -217,9 +217,11 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   await runner.idle();
   await watcher.close();
   await routing;
-  await preparing;
-  await warmingDone;
+  // The builders' warm-up and preparation are not waited for: close aborts them and removes every builder, within Nx's
+  // kill window (a warm-up on a cold cache takes longer than that).
   await Promise.all([
+    preparing,
+    warmingDone,
     options.stopOnExit && options.reload ? stopContainers([...router.model.buildable].sort(), ports) : undefined,
     targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),
   ]);
