@@ -112,18 +112,18 @@ describe('graph inference: Go plugins with Containerfiles', () => {
       defaultConfiguration: 'production',
       metadata: { technologies: ['podman', 'go'], help: { command: 'npx nx run postgres:podman-build --help' } },
     });
-    expect(build.inputs).toEqual(
-      expect.arrayContaining([
-        '{projectRoot}/**/*.go',
-        '!{projectRoot}/**/*_test.go',
-        '{projectRoot}/go.mod',
-        '{projectRoot}/go.sum',
-        '{projectRoot}/Containerfile',
-        '{projectRoot}/.containerignore',
-        '{workspaceRoot}/plugins/core/**/*',
-        '^{projectRoot}/**/!(*_test).go',
-      ]),
-    );
+    // COPY core/ and COPY postgres/: the two directories, once each; nothing they cover listed again.
+    expect(build.inputs).toEqual([
+      '{workspaceRoot}/plugins/.containerignore',
+      '{workspaceRoot}/plugins/.dockerignore',
+      '{workspaceRoot}/plugins/core/**/*',
+      '{projectRoot}/**/*',
+      '!{projectRoot}/**/*_test.go',
+      '!{workspaceRoot}/plugins/core/**/*_test.go',
+      '^{projectRoot}/**/!(*_test).go',
+      '^{projectRoot}/go.mod',
+      '^{projectRoot}/go.sum',
+    ]);
     expect(project.targets['podman-run']).toMatchObject({ executor: '@prism/nx-podman:podman-run', cache: false, configurations, defaultConfiguration: 'production' });
     expect(project.targets['watch-reload']).toMatchObject({ executor: '@prism/nx-podman:watch-reload', continuous: true, configurations, defaultConfiguration: 'production' });
 

@@ -69,8 +69,10 @@ describe('inferBuildContext', () => {
 });
 
 describe('inferBuildInputs', () => {
-  it('covers own Go sources without tests, build files, copied files and dependency sources', () => {
-    expect(inferBuildInputs('plugins/postgres', 'plugins', postgres.containerfile!)).toEqual([
+  it('covers own Go sources without tests, build files, copied files and dependency sources, each once', () => {
+    const parsed = parseContainerfile('FROM scratch\nCOPY main.go go.mod /src/\nCOPY core/ /core/\nCOPY postgres/config.yaml postgres/conf.d /etc/\n');
+    const kinds = { 'plugins/postgres/config.yaml': 'file', 'plugins/postgres/conf.d': 'dir' } as const;
+    expect(inferBuildInputs('plugins/postgres', 'plugins', { fileName: 'Containerfile', parsed, kinds })).toEqual([
       '{projectRoot}/**/*.go',
       '{projectRoot}/go.mod',
       '{projectRoot}/go.sum',
@@ -79,10 +81,34 @@ describe('inferBuildInputs', () => {
       '{workspaceRoot}/plugins/.containerignore',
       '{projectRoot}/.dockerignore',
       '{workspaceRoot}/plugins/.dockerignore',
+      // Not there (yet): it may become a file or a directory.
+      '{workspaceRoot}/plugins/main.go',
+      '{workspaceRoot}/plugins/main.go/**/*',
+      '{workspaceRoot}/plugins/go.mod',
+      '{workspaceRoot}/plugins/go.mod/**/*',
+      '{workspaceRoot}/plugins/core/**/*',
+      '{projectRoot}/config.yaml',
+      '{projectRoot}/conf.d/**/*',
+      '!{projectRoot}/**/*_test.go',
+      '!{workspaceRoot}/plugins/main.go/**/*_test.go',
+      '!{workspaceRoot}/plugins/go.mod/**/*_test.go',
+      '!{workspaceRoot}/plugins/core/**/*_test.go',
+      '^{projectRoot}/**/!(*_test).go',
+      '^{projectRoot}/go.mod',
+      '^{projectRoot}/go.sum',
+    ]);
+  });
+
+  it('the generated Containerfile: each COPY source as the file, glob or directory it is, nothing a directory input covers', () => {
+    const parsed = parseContainerfile(
+      'FROM golang AS sources\nCOPY core/go.mod core/go.sum* /src/core/\nCOPY postgres/go.mod postgres/go.sum* /src/postgres/\nCOPY core/ /src/core/\nCOPY postgres/ /src/postgres/\n',
+    );
+    const kinds = { 'plugins/core/go.mod': 'file', 'plugins/postgres/go.mod': 'file', 'plugins/core': 'dir', 'plugins/postgres': 'dir' } as const;
+    expect(inferBuildInputs('plugins/postgres', 'plugins', { fileName: 'Containerfile', parsed, kinds })).toEqual([
+      '{workspaceRoot}/plugins/.containerignore',
+      '{workspaceRoot}/plugins/.dockerignore',
       '{workspaceRoot}/plugins/core/**/*',
       '{projectRoot}/**/*',
-      '{projectRoot}/config.yaml',
-      '{projectRoot}/config.yaml/**/*',
       '!{projectRoot}/**/*_test.go',
       '!{workspaceRoot}/plugins/core/**/*_test.go',
       '^{projectRoot}/**/!(*_test).go',
@@ -95,15 +121,7 @@ describe('inferBuildInputs', () => {
     const parsed = parseContainerfile('FROM scratch\nCOPY . /src\nCOPY *.yaml /etc/\nCOPY $CONFIG /etc/\nCOPY ../outside /x\n');
     const inputs = inferBuildInputs('plugins/echo', 'plugins/echo', { fileName: 'Dockerfile', parsed });
     expect(inputs).toEqual([
-      '{projectRoot}/**/*.go',
-      '{projectRoot}/go.mod',
-      '{projectRoot}/go.sum',
-      '{projectRoot}/Dockerfile',
-      '{projectRoot}/.containerignore',
-      '{projectRoot}/.dockerignore',
       '{projectRoot}/**/*',
-      '{projectRoot}/*.yaml',
-      '{projectRoot}/*.yaml/**/*',
       '!{projectRoot}/**/*_test.go',
       '^{projectRoot}/**/!(*_test).go',
       '^{projectRoot}/go.mod',

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
 import {
   createNodesFromFiles,
@@ -27,7 +27,12 @@ export interface GoProjectFacts {
   name: string;
   goMod: GoModFile;
   /** The project's Containerfile (or Dockerfile), when it has one. */
-  containerfile?: { fileName: (typeof CONTAINERFILE_NAMES)[number]; parsed: ParsedContainerfile };
+  containerfile?: {
+    fileName: (typeof CONTAINERFILE_NAMES)[number];
+    parsed: ParsedContainerfile;
+    /** What each COPY source is on disk now (workspace-relative path → kind); a source missing here does not exist yet. */
+    kinds?: Readonly<Record<string, 'file' | 'dir'>>;
+  };
   /**
    * The build context the project's project.json sets on its build target (`options.context`), workspace-relative:
    * it wins over the inferred one, so that the inputs map COPY sources from where podman really reads them.
@@ -41,7 +46,7 @@ export type InferredGoProject = Omit<ProjectConfiguration, 'root'> & { name: str
 const STAGE_CONFIGURATIONS = { production: { stage: 'production' }, debug: { stage: 'debug' } };
 
 /** Bumped when the inferred shape changes, so cached results from an older plugin version are not reused. */
-const INFERENCE_VERSION = 3;
+const INFERENCE_VERSION = 4;
 
 /**
  * The `ci` configuration of the build target when the plugin option `registry` is set: the production image pushed to
@@ -76,8 +81,13 @@ function inputPath(root: string, path: string): string {
   return `{workspaceRoot}/${normalized}`;
 }
 
-/** Inputs for the files a Containerfile COPYs/ADDs from the context: each source as a file and as a directory. */
-function copiedInputs(root: string, context: string, parsed: ParsedContainerfile): string[] {
+const GLOB = /[*?[]/;
+
+/**
+ * Inputs for the files a Containerfile COPYs/ADDs from the context: each source as the file, the glob or the directory
+ * it is (`kinds`, read from the disk); one that does not exist yet may become either, so it is covered both ways.
+ */
+function copiedInputs(root: string, context: string, parsed: ParsedContainerfile, kinds: Readonly<Record<string, 'file' | 'dir'>> = {}): string[] {
   const inputs: string[] = [];
   for (const copy of parsed.copies) {
     for (const source of copy.sources) {
@@ -85,17 +95,27 @@ function copiedInputs(root: string, context: string, parsed: ParsedContainerfile
       const mapped = mapCopySource(source, { context, projectRoot: root });
       if (!mapped) continue;
       const base = inputPath(root, mapped.path);
-      // A source may be a file or a directory; without touching the disk, cover both unless it is clearly a directory.
-      if (!mapped.isDirectory) inputs.push(base);
-      inputs.push(`${base}/**/*`);
+      const kind = mapped.isDirectory ? 'dir' : GLOB.test(mapped.path) ? 'file' : kinds[mapped.path];
+      if (kind !== 'dir') inputs.push(base);
+      if (kind !== 'file') inputs.push(`${base}/**/*`);
     }
   }
   return inputs;
 }
 
+/** Drops repeated inputs and files a `<dir>/**\/*` input of the list already covers (`{projectRoot}/go.mod` beside `{projectRoot}/**\/*`). */
+function withoutCovered(inputs: string[]): string[] {
+  const dirs = inputs.filter((input) => input.endsWith('/**/*') && !/^[!^]/.test(input)).map((input) => input.slice(0, -'**/*'.length));
+  return inputs.filter((input, index) => {
+    if (inputs.indexOf(input) !== index) return false;
+    if (/^[!^]/.test(input)) return true;
+    return !dirs.some((dir) => input.startsWith(dir) && input !== `${dir}**/*`);
+  });
+}
+
 /** The inputs of an image build: sources that go into the binary, build files, copied files, and the same sources of dependencies. */
 export function inferBuildInputs(root: string, context: string, containerfile: NonNullable<GoProjectFacts['containerfile']>): TargetConfiguration['inputs'] {
-  const copied = copiedInputs(root, context, containerfile.parsed);
+  const copied = copiedInputs(root, context, containerfile.parsed, containerfile.kinds);
   const ignoreFiles = ['.containerignore', '.dockerignore'].flatMap((name) => {
     const inContext = inputPath(root, posix.join(context, name));
     const inRoot = `{projectRoot}/${name}`;
@@ -117,7 +137,7 @@ export function inferBuildInputs(root: string, context: string, containerfile: N
     '^{projectRoot}/go.mod',
     '^{projectRoot}/go.sum',
   ];
-  return inputs.filter((input, index) => typeof input !== 'string' || inputs.indexOf(input) === index);
+  return withoutCovered(inputs);
 }
 
 /** The configuration inferred for one Go project: a bare project, plus build/run/watch targets when it has a Containerfile. */
@@ -215,6 +235,18 @@ function readProjectJson(absoluteRoot: string, root: string, buildTargetName: st
   }
 }
 
+/** What each COPY source of `parsed` is on disk: a file or a directory (absent: not there, a glob, or a variable). */
+function copySourceKinds(workspaceRoot: string, root: string, context: string, parsed: ParsedContainerfile): Record<string, 'file' | 'dir'> {
+  const kinds: Record<string, 'file' | 'dir'> = {};
+  for (const source of parsed.copies.flatMap((copy) => copy.sources)) {
+    const mapped = mapCopySource(source, { context, projectRoot: root });
+    if (!mapped || GLOB.test(mapped.path)) continue;
+    const stats = statSync(join(workspaceRoot, mapped.path), { throwIfNoEntry: false });
+    if (stats) kinds[mapped.path] = stats.isDirectory() ? 'dir' : 'file';
+  }
+  return kinds;
+}
+
 /** Reads the facts of the project owning `goModFile`, or undefined when that go.mod does not make a project. */
 export function readGoProjectFacts(goModFile: string, workspaceRoot: string, buildTargetName = DEFAULT_PLUGIN_OPTIONS.buildTargetName): GoProjectFacts | undefined {
   const file = normalizeWorkspacePath(goModFile);
@@ -228,7 +260,9 @@ export function readGoProjectFacts(goModFile: string, workspaceRoot: string, bui
   const goMod = parseGoMod(readFileSync(join(workspaceRoot, file), 'utf8'), file);
   const name = projectJson.name ?? basename(root === '.' ? workspaceRoot : root);
   const fileName = CONTAINERFILE_NAMES.find((candidate) => existsSync(join(absoluteRoot, candidate)));
-  const containerfile = fileName ? { fileName, parsed: parseContainerfile(readFileSync(join(absoluteRoot, fileName), 'utf8')) } : undefined;
+  const parsed = fileName ? parseContainerfile(readFileSync(join(absoluteRoot, fileName), 'utf8')) : undefined;
+  const context = projectJson.contextOption ?? inferBuildContext(root, goMod);
+  const containerfile = fileName && parsed ? { fileName, parsed, kinds: copySourceKinds(workspaceRoot, root, context, parsed) } : undefined;
   return { root, name, goMod, ...(containerfile ? { containerfile } : {}), ...(projectJson.contextOption ? { contextOption: projectJson.contextOption } : {}) };
 }
 

@@ -205,6 +205,19 @@ describe('createJobRunner', () => {
       ]);
     });
 
+    it('a project with no live update recipe: an unchanged image its container already runs is not run again', async () => {
+      const noRecipe = { status: 'fallback', reason: 'the final stage copies no binary from a build stage', noRecipe: true } as const;
+      const { runJob, calls, lines } = setup(
+        { reload: true },
+        { live: [noRecipe, noRecipe], build: [{ status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 }, { status: 'up-to-date', imageId: `sha256:${HEX}` }], run: [{ status: 'healthy', imageId: HEX }] },
+      );
+      await expect(runJob('p', ['p/main.go'])).resolves.toBe('succeeded');
+      // `touch p/main.go`: the image is up to date and the container runs it.
+      await expect(runJob('p', ['p/main.go'])).resolves.toBe('succeeded');
+      expect(calls).toEqual(['live p p/main.go', 'build p', `run p sha256:${HEX}`, 'replaced p', 'prune p', 'live p p/main.go', 'build p']);
+      expect(lines.at(-1)).toBe('INFO container already runs this image');
+    });
+
     it('a compile error is shown in full, keeps the container, and is a failed job', async () => {
       const { runJob, calls, lines } = setup({ reload: true }, { live: [{ status: 'compile-failed', exitCode: 1, output: './main.go:3:1: syntax error' }] });
       await expect(runJob('p', ['p/main.go'])).resolves.toBe('failed');

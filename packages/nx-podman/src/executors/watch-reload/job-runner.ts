@@ -152,7 +152,9 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
         return 'failed';
       case 'fallback':
         logger.info('full rebuild', { plugin: project, reason: outcome.reason });
-        fullPending.set(project, outcome.reason);
+        // Remembered until a full reload succeeds: the container may run live-updated code its image does not have.
+        // A project with no recipe never does, so an image its container already runs is not run again.
+        if (!outcome.noRecipe) fullPending.set(project, outcome.reason);
         job.report = { path: 'full', fallbackReason: outcome.reason };
         enter(project, job, 'build', { fallbackReason: outcome.reason });
         return undefined;

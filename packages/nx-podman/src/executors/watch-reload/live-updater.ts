@@ -53,7 +53,8 @@ export type LiveUpdateOutcome =
   | { status: 'unchanged' }
   | { status: 'compile-failed'; exitCode: number; output: string }
   | { status: 'failed'; message: string }
-  | { status: 'fallback'; reason: string }
+  /** `noRecipe`: the project cannot live-update at all, so its container never runs anything but its image. */
+  | { status: 'fallback'; reason: string; noRecipe?: boolean }
   | { status: 'aborted' };
 
 /** The live update side of the watch targets. */
@@ -90,6 +91,8 @@ interface Prepared {
   text: string;
   inference: RecipeInference;
   image?: ImageConfig;
+  /** The recipe was found but its builder image is not in podman (yet): not cached, looked for again. */
+  imageMissing?: boolean;
 }
 
 /** Creates the live updater; builders are named after the workspace, so one watcher's builders never meet another's. */
@@ -144,7 +147,7 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       if (!image) inference = { ok: false, reason: `builder image ${inference.recipe.builderImage} is not in podman (build the image once first)` };
       else inference = inferLiveUpdateRecipe(text, { ...input, image: { workdir: image.workdir, env: image.env } });
     }
-    const prepared = { text, inference, image };
+    const prepared = { text, inference, image, imageMissing };
     // Without its builder image the recipe is not final: the next save looks for the image again.
     if (imageMissing) recipes.delete(key);
     else recipes.set(key, prepared);
@@ -223,7 +226,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       containerfile: normalizeWorkspacePath(relative(deps.workspaceRoot, info.containerfile)),
       context: normalizeWorkspacePath(relative(deps.workspaceRoot, info.context)),
     });
-    if (reason !== undefined || !prepared.inference.ok || !prepared.image) return { status: 'fallback', reason: reason ?? 'no recipe' };
+    if (reason !== undefined || !prepared.inference.ok || !prepared.image) {
+      return { status: 'fallback', reason: reason ?? 'no recipe', ...(!prepared.inference.ok && !prepared.imageMissing && { noRecipe: true }) };
+    }
     const recipe = prepared.inference.recipe;
     const builder = await builderFor(info, recipe, prepared.image);
     try {
