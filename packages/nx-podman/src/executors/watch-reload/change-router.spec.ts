@@ -15,9 +15,12 @@ const flush = async () => {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-async function setup(graphs: WorkspaceGraph[] = [graph()]) {
+async function setup(graphs: WorkspaceGraph[] = [graph()], files: Record<string, string> = {}) {
   const options = normalizeWatchReloadOptions({ projects: ['postgres', 'kafka', 'extra'].slice(0, graphs.length > 1 ? 3 : 2) }, { projectName: 'postgres', env: {} });
-  const sources = { describeBuild: async () => undefined, readFile: async () => undefined };
+  const sources = {
+    describeBuild: async (project: string) => (files[`plugins/${project}/Containerfile`] ? { file: `plugins/${project}/Containerfile`, context: 'plugins' } : undefined),
+    readFile: async (path: string) => files[path],
+  };
   const lines: string[] = [];
   const logger: Logger = {
     verbose: true,
@@ -82,6 +85,26 @@ describe('createChangeRouter', () => {
     expect(router.model.buildable.has('extra')).toBe(true);
     expect(watched).toEqual([['/ws/services']]);
     expect(notified).toContainEqual([['extra'], 'project added']);
+  });
+
+  it.each([
+    ['a COPY added to the Containerfile', 'plugins/postgres/Containerfile', 'FROM scratch\nCOPY postgres/main.go /x\nCOPY postgres/config.yaml /etc/plugin/\n'],
+    ['a rule removed from the context\'s .containerignore', 'plugins/.containerignore', ''],
+  ])('%s while watching: the input filter is refreshed, and the newly copied file is watched', async (_, file, text) => {
+    const files: Record<string, string> = { 'plugins/postgres/Containerfile': 'FROM scratch\nCOPY postgres/main.go /x\n' };
+    if (file.endsWith('.containerignore')) {
+      files['plugins/postgres/Containerfile'] += 'COPY postgres/config.yaml /etc/plugin/\n';
+      files['plugins/.containerignore'] = '**/config.yaml\n';
+    }
+    const { router, notified, clock } = await setup([graph()], files);
+    router.route({ op: 'change', path: '/ws/plugins/postgres/config.yaml' });
+    expect(notified).toEqual([]);
+    files[file] = text;
+    router.route({ op: 'change', path: `/ws/${file}` });
+    clock.advance(GRAPH_REFRESH_DELAY_MS);
+    await flush();
+    router.route({ op: 'change', path: '/ws/plugins/postgres/config.yaml' });
+    expect(notified.at(-1)).toEqual([['postgres'], 'plugins/postgres/config.yaml']);
   });
 
   it('after close: no routing, the pending refresh is cancelled', async () => {

@@ -36,11 +36,18 @@ export class WatchSelectionError extends Error {
 
 /** Files whose appearance, removal or change can change the project graph. */
 const GRAPH_FILES = new Set(['go.mod', 'project.json', 'Containerfile', 'Dockerfile', 'package.json']);
+/** Files whose change changes what a project's build reads (its COPY sources, its ignore rules): its input filter. */
+const FILTER_FILES = /(^|\/)(Containerfile|Dockerfile|[^/]*\.(Containerfile|Dockerfile)|[^/]*\.containerignore|\.dockerignore)$/;
 
-/** Whether an event on a workspace-relative path may change the project graph (a refresh is due). */
+/**
+ * Whether an event on a workspace-relative path may change the project graph or a project's input filter (a refresh
+ * is due): a COPY added to a Containerfile while watching makes its source a build input.
+ */
 export function isGraphChange(op: string, file: string): boolean {
   const name = file.slice(file.lastIndexOf('/') + 1);
-  return op === 'unlinkDir' || (GRAPH_FILES.has(name) && (op !== 'change' || name === 'go.mod' || name === 'project.json'));
+  if (op === 'unlinkDir') return true;
+  if (GRAPH_FILES.has(name) && (op !== 'change' || name === 'go.mod' || name === 'project.json')) return true;
+  return op !== 'addDir' && FILTER_FILES.test(file);
 }
 
 /** Selects the projects, their dependencies, and each one's input filter (build target inputs, else COPY sources). */
