@@ -67,10 +67,11 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
     process.stdout.write(`watch-reload exit e2e timings (ms): ${JSON.stringify(timings)}\n`);
   });
 
-  const start = async (extra: string[] = []) => {
+  const start = async (extra: string[] = [], { live = false } = {}) => {
     // A test that failed half-way may have left its watcher running: Nx would make the next one wait for it.
     await watch?.stop('SIGKILL');
-    watch = workspace.spawnNx(['run', 'xa:watch-reload', '--projects=tag:exit', '--reload', '--initialBuild', '--stopOnExit', '--debounce=300', '--concurrency=4', '--liveUpdate=off', ...extra]);
+    const args = ['run', 'xa:watch-reload', '--projects=tag:exit', '--reload', '--initialBuild', '--stopOnExit', '--debounce=300', '--concurrency=4'];
+    watch = workspace.spawnNx([...args, ...(live ? [] : ['--liveUpdate=off']), ...extra]);
     await watch.waitFor(/INFO watcher ready projects=4/, 120_000);
     for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000);
     return watch;
@@ -88,6 +89,42 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       expect(since).toMatch(/INFO image up to date plugin=xb/);
       expect(since).not.toMatch(/starting plugin container plugin=xb/);
       expect(execFileSync('podman', ['inspect', '--format', '{{.Id}}', containerName('xb')], { encoding: 'utf8' }).trim()).toBe(before);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'live update on, a project with no recipe (busybox, no Go build): after a deployed edit, a same-content save replaces nothing',
+    async () => {
+      const running = await start([], { live: true });
+      let from = running.output().length;
+      workspace.write('plugins/xb/www/healthz', `xb v2 ${RUN}\n`);
+      await running.waitFor(/INFO plugin healthy plugin=xb/, 120_000, from);
+      expect(running.output().slice(from)).toMatch(/INFO full rebuild plugin=xb reason=/);
+      const before = execFileSync('podman', ['inspect', '--format', '{{.Id}}', containerName('xb')], { encoding: 'utf8' }).trim();
+      from = running.output().length;
+      workspace.write('plugins/xb/www/healthz', `xb v2 ${RUN}\n`);
+      await running.waitFor(/INFO container already runs this image plugin=xb/, 60_000, from);
+      expect(running.output().slice(from)).not.toMatch(/starting plugin container plugin=xb/);
+      expect(execFileSync('podman', ['inspect', '--format', '{{.Id}}', containerName('xb')], { encoding: 'utf8' }).trim()).toBe(before);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'a COPY added to a Containerfile while watching: the image rebuilds, and the newly copied file is watched from then on',
+    async () => {
+      const running = watch!;
+      workspace.write('plugins/xa/config.yaml', 'level: 1\n');
+      let from = running.output().length;
+      const containerfile = workspace.read('plugins/xa/Containerfile');
+      workspace.write('plugins/xa/Containerfile', containerfile.replace('COPY www /www\n', 'COPY www /www\nCOPY config.yaml /etc/plugin/\n'));
+      await running.waitFor(/INFO plugin healthy plugin=xa/, 120_000, from);
+      from = running.output().length;
+      workspace.write('plugins/xa/config.yaml', 'level: 2\n');
+      await running.waitFor(/INFO plugin healthy plugin=xa/, 120_000, from);
+      expect(running.output().slice(from)).toMatch(/INFO building plugin plugin=xa/);
+      expect(execFileSync('podman', ['exec', containerName('xa'), 'cat', '/etc/plugin/config.yaml'], { encoding: 'utf8' })).toBe('level: 2\n');
     },
     STEP_TIMEOUT,
   );
@@ -155,6 +192,37 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
       expect(code).not.toBe(0);
       expect(Object.entries(containerStates()).filter(([, state]) => state !== 'exited')).toEqual([]);
       expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
+    },
+    STEP_TIMEOUT,
+  );
+
+  it(
+    'SIGTERM to the nx process alone while a build runs: the clean stop (stopping, the build aborted, containers stopped, no podman left)',
+    async () => {
+      const running = await start();
+      const group = running.child.pid!;
+      const seconds = 1000 + ((process.pid + 7) % 9000);
+      const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
+      const from = running.output().length;
+      workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
+      const restore = () => workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+      try {
+        await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
+        for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(sleeping()).toHaveLength(1);
+        const sent = Date.now();
+        await running.stop('SIGTERM', { group: false });
+        timings.sigtermDuringBuildToExit = Date.now() - sent;
+        watch = undefined;
+        const output = running.output().slice(from);
+        expect(output).toMatch(/INFO stopping/);
+        expect(output).toMatch(/INFO stopped\b/);
+        expect(sleeping()).toEqual([]);
+        expect(Object.entries(containerStates()).filter(([, state]) => state !== 'exited')).toEqual([]);
+        expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
+      } finally {
+        restore();
+      }
     },
     STEP_TIMEOUT,
   );

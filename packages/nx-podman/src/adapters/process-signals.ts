@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
 /** The signals that stop an executor: Ctrl-C, and what process managers, IDEs and `kill` send. */
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export type StopSignal = (typeof STOP_SIGNALS)[number];
@@ -25,22 +27,24 @@ export interface SignalScope {
  */
 export async function runUntilSignal<T>(
   work: (scope: SignalScope) => Promise<T>,
-  options: { onRepeat?(signal: StopSignal): void; reraise?: boolean } = {},
+  options: { onRepeat?(signal: StopSignal): void; reraise?: boolean; sentinel?: boolean } = {},
 ): Promise<T> {
   const controller = new AbortController();
   let received: StopSignal | undefined;
+  const stop = (name: StopSignal) => {
+    if (received !== undefined) {
+      options.onRepeat?.(name);
+      return;
+    }
+    received = name;
+    controller.abort();
+  };
   const handlers = STOP_SIGNALS.map((name) => {
-    const handler = () => {
-      if (received !== undefined) {
-        options.onRepeat?.(name);
-        return;
-      }
-      received = name;
-      controller.abort();
-    };
+    const handler = () => stop(name);
     process.on(name, handler);
     return [name, handler] as const;
   });
+  const sentinel = options.sentinel ? startSentinel(stop) : undefined;
   try {
     return await work({
       signal: controller.signal,
@@ -49,10 +53,43 @@ export async function runUntilSignal<T>(
       },
     });
   } finally {
+    sentinel?.end();
     for (const [name, handler] of handlers) process.off(name, handler);
     if (received !== undefined) {
       process.exitCode = signalExitCode(received);
       if (options.reraise !== false && process.listenerCount(received) === 0) process.kill(process.pid, received);
     }
   }
+}
+
+/**
+ * A child process that does nothing but stand as a leaf of this process's tree, and reports a stop signal it gets as
+ * one for this process. Why: Nx 24 stops a task with `killProcessTreeGraceful`, which signals the *leaves* of the
+ * task's process tree first and signals a parent only once its children are gone. While an image builds, the leaf is
+ * the RUN step's process, PID 1 of its build container, which ignores SIGTERM: the tree never shrinks to the executor
+ * within Nx's grace period, so the executor never saw the signal and everything was SIGKILLed after ~5 s (the build
+ * killed, not aborted; stopOnExit's containers left running). As a leaf, the sentinel is signalled in Nx's first round,
+ * and the executor stops cleanly (aborting the build ends the RUN step). Linux/macOS `sleep`; where it cannot start,
+ * stopping works as before.
+ */
+function startSentinel(stop: (signal: StopSignal) => void): { end(): void } {
+  let child: ChildProcess | undefined;
+  let ended = false;
+  try {
+    child = spawn('sleep', ['2147483647'], { stdio: 'ignore' });
+  } catch {
+    return { end: () => undefined };
+  }
+  child.on('error', () => undefined);
+  child.on('exit', (_code, signal) => {
+    if (!ended && signal !== null && (STOP_SIGNALS as readonly string[]).includes(signal)) stop(signal as StopSignal);
+  });
+  // It must not keep this process alive on its own.
+  child.unref();
+  return {
+    end() {
+      ended = true;
+      if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
 }

@@ -39,5 +39,6 @@ export default async function podmanBuildExecutor(options: PodmanBuildExecutorSc
     });
     if (outcome.status === 'failed') process.stderr.write(`${outcome.message}\n`);
     return { success: outcome.status === 'built' || outcome.status === 'up-to-date' };
-  });
+    // sentinel: Nx signals a task's leaf processes first, the sentinel hears it for us (see process-signals.ts).
+  }, { sentinel: true });
 }

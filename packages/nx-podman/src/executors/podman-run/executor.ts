@@ -38,5 +38,6 @@ export default async function podmanRunExecutor(options: PodmanRunExecutorSchema
       logger.error((error as Error).message);
       return { success: false };
     }
-  });
+    // sentinel: Nx signals a task's leaf processes first, the sentinel hears it for us (see process-signals.ts).
+  }, { sentinel: true });
 }

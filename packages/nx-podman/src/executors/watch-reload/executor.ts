@@ -53,6 +53,7 @@ export default async function watchReloadExecutor(options: WatchReloadExecutorSc
         signal,
         startStatusPage: startStatusServer,
       }),
-    { onRepeat },
+    // The sentinel: Nx signals a task's leaf processes first (see process-signals.ts).
+    { onRepeat, sentinel: true },
   );
 }
