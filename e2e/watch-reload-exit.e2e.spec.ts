@@ -77,6 +77,26 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
     return watch;
   };
 
+  /**
+   * Makes xc's next build hang in `RUN sleep N` and waits until that step runs on the host. `sleeping()` lists the
+   * step's processes; `restore()` puts the fast Containerfile back (call it whatever happens: the next tests need it).
+   */
+  const slowBuild = async (running: LongRunning, offset: number) => {
+    const seconds = 1000 + ((process.pid + offset) % 9000);
+    const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
+    const from = running.output().length;
+    workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
+    const restore = () => workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+    try {
+      await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
+      for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    } catch (error) {
+      restore();
+      throw error;
+    }
+    return { from, sleeping, restore };
+  };
+
   it(
     'a save with the same content builds nothing and replaces nothing (the container already runs that image)',
     async () => {
@@ -152,16 +172,9 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
     async () => {
       const running = await start();
       const group = running.child.pid!;
-      const seconds = 1000 + (process.pid % 9000);
-      const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
       const containersBefore = new Set(execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean));
-      const from = running.output().length;
-      workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
-      // Back to the fast Containerfile for the next tests, whatever happens here (a failure must not make them wait).
-      const restore = () => workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+      const { sleeping, restore } = await slowBuild(running, 0);
       try {
-        await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
-        for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
         expect(sleeping()).toHaveLength(1);
         const sent = Date.now();
         await running.stop('SIGINT');
@@ -201,14 +214,8 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
     async () => {
       const running = await start();
       const group = running.child.pid!;
-      const seconds = 1000 + ((process.pid + 7) % 9000);
-      const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
-      const from = running.output().length;
-      workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
-      const restore = () => workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+      const { from, sleeping, restore } = await slowBuild(running, 7);
       try {
-        await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
-        for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
         expect(sleeping()).toHaveLength(1);
         const sent = Date.now();
         await running.stop('SIGTERM', { group: false });
