@@ -1,4 +1,5 @@
 // Statistics, the Markdown results section and the SVG latency plot, all from the raw results object.
+import { GO_BUILDER_IMAGE } from '../lib/base-images.mjs';
 
 /** Nearest-rank percentile (p in 0..100) of numbers; undefined for none. */
 export function percentile(values, p) {
@@ -136,7 +137,7 @@ export function renderMarkdown(results) {
   if (results.real?.length) {
     out.push('### 6. Real podman + Go: save → new container healthy (warm cache)');
     out.push('');
-    out.push('Workspace from the plugin generator: core + 3 plugins, builder localhost/prism/go-builder:1.19 with a Go build-cache mount, production FROM scratch, HTTP /healthz health check. watch-reload with reload, debounce 100 ms. Plugin edit: its greeting string; core edit: core.Version (all three rebuild and restart). Path `full`: image build + container replace (`liveUpdate: off`); `live`: compile in the warm builder, the binary into the container (replaced in its root file system, or `podman cp`), restart (`liveUpdate: auto`, measured after the builder warmed its cache). "First job line" is when the `building plugin` / `live update` line reached the harness.');
+    out.push(`Workspace from the plugin generator: core + 3 plugins (\`--protocol=http\`), builder ${GO_BUILDER_IMAGE} (the machine's Go) with a Go build-cache mount, production FROM scratch, HTTP /healthz health check. watch-reload with reload, debounce 100 ms. Plugin edit: its greeting string; core edit: core.Version (all three rebuild and restart). Path \`full\`: image build + container replace (\`liveUpdate: off\`); \`live\`: compile in the warm builder, the binary into the container (replaced in its root file system, or \`podman cp\`), restart (\`liveUpdate: auto\`, measured after the builder warmed its cache). "First job line" is when the \`building plugin\` / \`live update\` line reached the harness.`);
     out.push('');
     out.push(
       table(
