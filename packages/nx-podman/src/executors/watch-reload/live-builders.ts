@@ -96,7 +96,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
   const builders: Builder[] = [];
   let jobSeq = 0;
   /** Every engine a builder was looked for on: close sweeps each of them. */
-  const engines_ = new Set<PodmanEngine>();
+  const sweptEngines = new Set<PodmanEngine>();
 
   /** Names of this workspace's builder containers podman has (running or not). */
   const buildersIn = async (engine: PodmanEngine) => {
@@ -355,7 +355,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     async removeLeftovers(engines) {
       for (const engine of engines) {
         if (closing) return;
-        engines_.add(engine);
+        sweptEngines.add(engine);
         // Never one of ours: a save may have started a builder while the watcher was still preparing.
         const ours = new Set(builders.map((builder) => builder.spec.name));
         const names = (await buildersIn(engine)).filter((name) => !ours.has(name));
@@ -375,7 +375,7 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
       );
       // Then every builder of this workspace podman still has: one a race started as the watcher stopped is not left
       // running, holding the workspace's directories mounted.
-      for (const engine of new Set([...engines_, ...builders.map((builder) => builder.engine)])) {
+      for (const engine of new Set([...sweptEngines, ...builders.map((builder) => builder.engine)])) {
         const names = await buildersIn(engine);
         if (names.length) await removeOnTheWayOut(engine, names);
       }
