@@ -1,7 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { connectDelve, inspectProgram, type DelveClient } from './utils/delve';
 import { pluginInfo } from './utils/grpc';
-import { BUSYBOX_IMAGE, createE2eWorkspace, expectSucceeded, GO_BUILDER_IMAGE, linesAfter, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import {
+  BUSYBOX_IMAGE,
+  createE2eWorkspace,
+  expectSucceeded,
+  GO_BUILDER_IMAGE,
+  linesAfter,
+  removePodmanObjects,
+  type E2eWorkspace,
+  type LongRunning,
+} from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 
@@ -26,8 +35,15 @@ async function inspect(delve: DelveClient): Promise<{ running: boolean; goroutin
 
 /** The container runs dlv as its first process, and the plugin as dlv's child (the debug stage's entrypoint). */
 function expectUnderDelve(): void {
-  const processes = spawnSync('podman', ['exec', CONTAINER, 'ps', '-o', 'pid,args'], { encoding: 'utf8' }).stdout.split('\n').map((line) => line.trim());
-  expect(processes).toEqual(expect.arrayContaining([expect.stringMatching(/^1 \/usr\/local\/bin\/dlv exec \/plugin --headless --listen=:2345 /), expect.stringMatching(/^\d+ \/plugin$/)]));
+  const processes = spawnSync('podman', ['exec', CONTAINER, 'ps', '-o', 'pid,args'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((line) => line.trim());
+  expect(processes).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^1 \/usr\/local\/bin\/dlv exec \/plugin --headless --listen=:2345 /),
+      expect.stringMatching(/^\d+ \/plugin$/),
+    ]),
+  );
 }
 
 /** The plugin's Info answer through grpcurl. */
@@ -55,14 +71,26 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     removePodmanObjects({ containers: [CONTAINER] });
     ws = createE2eWorkspace('debug-delve');
     expectSucceeded(
-      ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--delve=install', '--no-interactive']),
+      ws.nx([
+        'g',
+        '@prism/nx-podman:plugin',
+        NAME,
+        `--port=${port}`,
+        `--builderImage=${GO_BUILDER_IMAGE}`,
+        '--runtimeImage=scratch',
+        `--debugImage=${BUSYBOX_IMAGE}`,
+        '--delve=install',
+        '--no-interactive',
+      ]),
     );
   }, STEP_TIMEOUT);
 
   afterAll(async () => {
     await watch?.stop('SIGKILL');
     removePodmanObjects({ containers: [CONTAINER], images: ['debug', 'latest', 'production'].map((tag) => `localhost/prism/${NAME}-plugin:${tag}`) });
-    const builders = spawnSync('podman', ['ps', '-aq', '--filter', `label=nx-podman.builder=${ws?.root}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const builders = spawnSync('podman', ['ps', '-aq', '--filter', `label=nx-podman.builder=${ws?.root}`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     if (builders.length) spawnSync('podman', ['rm', '-f', '--time', '0', ...builders]);
     ws?.cleanup();
   });
@@ -70,52 +98,63 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
   it('the generator publishes Delve per plugin and writes the VS Code attach entry', () => {
     const launch = JSON.parse(ws.read('.vscode/launch.json')) as { configurations: Record<string, unknown>[] };
     expect(launch.configurations).toEqual([expect.objectContaining({ type: 'go', request: 'attach', mode: 'remote', host: '127.0.0.1', port: port + 2000 })]);
-    expect(JSON.parse(ws.read(`plugins/${NAME}/project.json`)).targets['podman-run'].configurations.debug.ports).toEqual([`${port + 1000}:${port}`, `${port + 2000}:2345`]);
+    expect(JSON.parse(ws.read(`plugins/${NAME}/project.json`)).targets['podman-run'].configurations.debug.ports).toEqual([
+      `${port + 1000}:${port}`,
+      `${port + 2000}:2345`,
+    ]);
   });
 
-  it('watch-reload:debug --reload starts the plugin under Delve: it serves at once, and Delve answers on the published port', async () => {
-    watch = ws.spawnNx(['run', `${NAME}:watch-reload:debug`, '--reload', '--initialBuild', '--debounce=300', '--statusPort=false']);
-    await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT);
-    expect(watch.output()).not.toContain('status page');
-    // --continue: the plugin runs without a debugger attached.
-    expect(await infoOf(port + 1000)).toMatchObject({ plugin: NAME, message: `hello from ${NAME}` });
-    const delve = await connectDelve(port + 2000);
-    try {
-      const seen = await inspect(delve);
-      expect(seen.running).toBe(true);
-      expect(seen.goroutines).toBeGreaterThan(1);
-      expect(seen.functions).toEqual(expect.arrayContaining(['main.main']));
-      expect(seen.functions).not.toContain('main.editedGreeting');
-    } finally {
-      delve.close();
-    }
-    expect(await infoOf(port + 1000)).toMatchObject({ message: `hello from ${NAME}` });
-    expectUnderDelve();
-  }, STEP_TIMEOUT);
+  it(
+    'watch-reload:debug --reload starts the plugin under Delve: it serves at once, and Delve answers on the published port',
+    async () => {
+      watch = ws.spawnNx(['run', `${NAME}:watch-reload:debug`, '--reload', '--initialBuild', '--debounce=300', '--statusPort=false']);
+      await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT);
+      expect(watch.output()).not.toContain('status page');
+      // --continue: the plugin runs without a debugger attached.
+      expect(await infoOf(port + 1000)).toMatchObject({ plugin: NAME, message: `hello from ${NAME}` });
+      const delve = await connectDelve(port + 2000);
+      try {
+        const seen = await inspect(delve);
+        expect(seen.running).toBe(true);
+        expect(seen.goroutines).toBeGreaterThan(1);
+        expect(seen.functions).toEqual(expect.arrayContaining(['main.main']));
+        expect(seen.functions).not.toContain('main.editedGreeting');
+      } finally {
+        delve.close();
+      }
+      expect(await infoOf(port + 1000)).toMatchObject({ message: `hello from ${NAME}` });
+      expectUnderDelve();
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('after an edit (a live update), the restarted plugin runs under Delve again, with the new code', async () => {
-    const from = watch!.output().length;
-    const main = ws.read(`plugins/${NAME}/main.go`);
-    ws.write(
-      `plugins/${NAME}/main.go`,
-      `${main.replace(`core.Env("GREETING", "hello from ${NAME}")`, 'core.Env("GREETING", editedGreeting())')}\n// editedGreeting is new in this edit: Delve must list it.\nfunc editedGreeting() string { return "edited under delve" }\n`,
-    );
-    await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), STEP_TIMEOUT, from);
-    await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT, from);
-    expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
-    expect(await infoOf(port + 1000)).toMatchObject({ message: 'edited under delve' });
-    expectUnderDelve();
-    const delve = await connectDelve(port + 2000);
-    try {
-      const seen = await inspect(delve);
-      expect(seen.running).toBe(true);
-      expect(seen.goroutines).toBeGreaterThan(1);
-      expect(seen.functions).toEqual(expect.arrayContaining(['main.main', 'main.editedGreeting']));
-    } finally {
-      delve.close();
-    }
-    expect(await infoOf(port + 1000)).toMatchObject({ message: 'edited under delve' });
-  }, STEP_TIMEOUT);
+  it(
+    'after an edit (a live update), the restarted plugin runs under Delve again, with the new code',
+    async () => {
+      const from = watch!.output().length;
+      const main = ws.read(`plugins/${NAME}/main.go`);
+      ws.write(
+        `plugins/${NAME}/main.go`,
+        `${main.replace(`core.Env("GREETING", "hello from ${NAME}")`, 'core.Env("GREETING", editedGreeting())')}\n// editedGreeting is new in this edit: Delve must list it.\nfunc editedGreeting() string { return "edited under delve" }\n`,
+      );
+      await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), STEP_TIMEOUT, from);
+      await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${NAME}`), STEP_TIMEOUT, from);
+      expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([]);
+      expect(await infoOf(port + 1000)).toMatchObject({ message: 'edited under delve' });
+      expectUnderDelve();
+      const delve = await connectDelve(port + 2000);
+      try {
+        const seen = await inspect(delve);
+        expect(seen.running).toBe(true);
+        expect(seen.goroutines).toBeGreaterThan(1);
+        expect(seen.functions).toEqual(expect.arrayContaining(['main.main', 'main.editedGreeting']));
+      } finally {
+        delve.close();
+      }
+      expect(await infoOf(port + 1000)).toMatchObject({ message: 'edited under delve' });
+    },
+    STEP_TIMEOUT,
+  );
 
   it('stops on Ctrl-C; the debug container keeps running (no stopOnExit), Delve still answering', async () => {
     expect([0, 130]).toContain(await watch!.stop('SIGINT'));

@@ -52,9 +52,15 @@ describe('npm run demo -- --scripted (e2e)', () => {
     expect(output).toMatch(/initial build \+ start\s+3 plugins healthy after \d+\.\ds/);
     // Both paths, side by side: live update (Go-only change sets) and the full build + replace.
     expect(output).toMatch(/edit plugins\/postgres\/main\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres\n/);
-    expect(output).toMatch(/edit plugins\/core\/version\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis\n/);
-    expect(output).toMatch(/edit plugins\/postgres\/main\.go \+ config\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, reason "plugins\/postgres\/config\.yaml changed \(not a Go source\)"\n/);
-    expect(output).toMatch(/edit plugins\/core\/version\.go \+ go\.mod \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis, reason "plugins\/core\/go\.mod changed"\n/);
+    expect(output).toMatch(
+      /edit plugins\/core\/version\.go \(live\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis\n/,
+    );
+    expect(output).toMatch(
+      /edit plugins\/postgres\/main\.go \+ config\.yaml \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, reason "plugins\/postgres\/config\.yaml changed \(not a Go source\)"\n/,
+    );
+    expect(output).toMatch(
+      /edit plugins\/core\/version\.go \+ go\.mod \(full\)\s+save -> first process \d+\.\ds, save -> healthy \d+\.\ds, updated: postgres, kafka, redis, reason "plugins\/core\/go\.mod changed"\n/,
+    );
     expect(output).toMatch(/health: postgres grpc 127\.0\.0\.1:\d+ SERVING/);
     expect(output).toMatch(/demo: status page \(live state of every plugin; open it in a browser\): http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n/);
     expect(output).toMatch(/ {2}status page: http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n/);
@@ -67,7 +73,9 @@ describe('npm run demo -- --scripted (e2e)', () => {
     for (const name of PLUGINS) expect(output).toContain(`demo: nx g @prism/nx-podman:plugin ${name} --port=`);
     expect(output).toMatch(/INFO watcher ready projects=4/);
     // Each reload checked through grpcurl (the plugin's Info call).
-    expect(output).toMatch(/demo: postgres serves the new code \(grpcurl prism\.plugin\.v1\.Plugin\/Info\): \{"plugin":"postgres","core":"0\.1\.0","message":"hello again from postgres, edited by the demo"\}/);
+    expect(output).toMatch(
+      /demo: postgres serves the new code \(grpcurl prism\.plugin\.v1\.Plugin\/Info\): \{"plugin":"postgres","core":"0\.1\.0","message":"hello again from postgres, edited by the demo"\}/,
+    );
     expect(output).toContain('demo: every plugin reports core 0.2.0 (grpcurl prism.plugin.v1.Plugin/Info)');
     expect(output).toContain('demo: every plugin reports core 0.3.0 (grpcurl prism.plugin.v1.Plugin/Info)');
     expect(output).toMatch(/INFO live update completed plugin=postgres duration=\d+\.\ds compile=\d+\.\ds/);

@@ -36,13 +36,30 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
 
   it('generates core and a plugin with local images', () => {
     const result = ws.nx([
-      'g', '@prism/nx-podman:plugin', NAME, `--port=${port}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive',
+      'g',
+      '@prism/nx-podman:plugin',
+      NAME,
+      `--port=${port}`,
+      `--builderImage=${GO_BUILDER_IMAGE}`,
+      '--runtimeImage=scratch',
+      `--debugImage=${DELVE_IMAGE}`,
+      '--delve=image',
+      '--no-interactive',
     ]);
 
     expect(result.output).toContain(`created ${NAME} in plugins/${NAME} and the core module in plugins/core (port ${port})`);
     expectSucceeded(result);
-    for (const file of ['core/go.mod', 'core/server.go', `${NAME}/go.mod`, `${NAME}/go.sum`, `${NAME}/main.go`, `${NAME}/proto/plugin/v1/plugin.pb.go`, `${NAME}/Containerfile`, `${NAME}/project.json`, '.containerignore']) {
+    for (const file of [
+      'core/go.mod',
+      'core/server.go',
+      `${NAME}/go.mod`,
+      `${NAME}/go.sum`,
+      `${NAME}/main.go`,
+      `${NAME}/proto/plugin/v1/plugin.pb.go`,
+      `${NAME}/Containerfile`,
+      `${NAME}/project.json`,
+      '.containerignore',
+    ]) {
       expect(existsSync(join(ws.root, 'plugins', file))).toBe(true);
     }
     // The workspace's .gitignore already ignores .nx: init says so and leaves the file alone.
@@ -96,7 +113,12 @@ describe('plugin generator (e2e: packed plugin, real Nx, real podman, real Go)',
     expectSucceeded(run);
 
     expect(grpcJson(port, 'grpc.health.v1.Health/Check')).toEqual({ status: 'SERVING' });
-    expect(grpcServices(port)).toEqual(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection', 'prism.plugin.v1.Plugin']);
+    expect(grpcServices(port)).toEqual([
+      'grpc.health.v1.Health',
+      'grpc.reflection.v1.ServerReflection',
+      'grpc.reflection.v1alpha.ServerReflection',
+      'prism.plugin.v1.Plugin',
+    ]);
     expect(pluginInfo(port)).toEqual({ plugin: NAME, core: '0.1.0', message: `hello from ${NAME}` });
     // The image's own probe (the -healthcheck flag asks the health service from inside the container).
     expect(spawnSync('podman', ['exec', `${NAME}-plugin`, '/plugin', '-healthcheck']).status).toBe(0);

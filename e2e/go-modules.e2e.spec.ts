@@ -2,7 +2,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, linesAfter, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import {
+  BUSYBOX_IMAGE,
+  GO_BUILDER_IMAGE,
+  createE2eWorkspace,
+  expectSucceeded,
+  linesAfter,
+  removePodmanObjects,
+  type E2eWorkspace,
+  type LongRunning,
+} from './utils/workspace';
 import { addModuleToProxy, UUID_MODULE } from './utils/go-proxy';
 import { freePort } from './utils/registry';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
@@ -32,7 +41,19 @@ describeWithPodman('Go modules e2e: a third-party module through an offline GOPR
     // Offline: the proxy directory only, no checksum database (go.sum, written below, has the hashes).
     goEnv = { GOPROXY: `file://${proxyDir}`, GONOSUMDB: 'github.com/google', GOFLAGS: '-mod=mod' };
     ws = createE2eWorkspace('go-modules');
-    expectSucceeded(ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']));
+    expectSucceeded(
+      ws.nx([
+        'g',
+        '@prism/nx-podman:plugin',
+        NAME,
+        `--port=${port}`,
+        `--builderImage=${GO_BUILDER_IMAGE}`,
+        '--runtimeImage=scratch',
+        `--debugImage=${BUSYBOX_IMAGE}`,
+        '--protocol=http',
+        '--no-interactive',
+      ]),
+    );
     const main = ws.read(`plugins/${NAME}/main.go`);
     ws.write(
       `plugins/${NAME}/main.go`,
@@ -41,7 +62,11 @@ describeWithPodman('Go modules e2e: a third-party module through an offline GOPR
         .replace('"message": greeting}', '"message": greeting, "id": uuid.NewSHA1(uuid.NameSpaceURL, []byte(greeting)).String()}'),
     );
     // go.mod's require and go.sum, as a developer's `go mod tidy` would write them (host Go, same proxy).
-    execFileSync('go', ['mod', 'tidy'], { cwd: join(ws.root, 'plugins', NAME), env: { ...process.env, ...goEnv, GOSUMDB: 'off', GOTOOLCHAIN: 'local' }, stdio: 'pipe' });
+    execFileSync('go', ['mod', 'tidy'], {
+      cwd: join(ws.root, 'plugins', NAME),
+      env: { ...process.env, ...goEnv, GOSUMDB: 'off', GOTOOLCHAIN: 'local' },
+      stdio: 'pipe',
+    });
     expect(ws.read(`plugins/${NAME}/go.mod`)).toContain(`github.com/google/uuid ${version}`);
     expect(ws.read(`plugins/${NAME}/go.sum`)).toContain(`github.com/google/uuid ${version} h1:`);
     // The build steps see the proxy directory at the same path (podman build --volume).
@@ -53,7 +78,9 @@ describeWithPodman('Go modules e2e: a third-party module through an offline GOPR
   afterAll(async () => {
     await watch?.stop('SIGKILL');
     removePodmanObjects({ containers: [`${NAME}-plugin`], images: ['production', 'latest'].map((tag) => `localhost/prism/${NAME}-plugin:${tag}`) });
-    const builders = spawnSync('podman', ['ps', '-aq', '--filter', `label=nx-podman.builder=${ws?.root}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const builders = spawnSync('podman', ['ps', '-aq', '--filter', `label=nx-podman.builder=${ws?.root}`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     if (builders.length) spawnSync('podman', ['rm', '-f', '--time', '0', ...builders]);
     rmSync(proxyDir, { recursive: true, force: true });
     rmSync(`${proxyDir}.gone`, { recursive: true, force: true });

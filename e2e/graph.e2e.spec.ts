@@ -45,7 +45,10 @@ const imageExists = (ref: string) => {
 };
 
 interface GraphJson {
-  graph: { nodes: Record<string, { data: { targets: Record<string, Record<string, any>> } }>; dependencies: Record<string, { source: string; target: string; type: string }[]> };
+  graph: {
+    nodes: Record<string, { data: { targets: Record<string, Record<string, unknown>> } }>;
+    dependencies: Record<string, { source: string; target: string; type: string }[]>;
+  };
 }
 
 describe('graph inference: Go plugins with Containerfiles', () => {
@@ -76,7 +79,10 @@ describe('graph inference: Go plugins with Containerfiles', () => {
   beforeAll(() => {
     workspace = createE2eWorkspace('graph');
     workspace.write('plugins/core/go.mod', 'module prism/core\n\ngo 1.19\n');
-    workspace.write('plugins/core/core.go', 'package core\n\n// Greeting is shared by every plugin.\nfunc Greeting(name string) string { return "hello from " + name }\n');
+    workspace.write(
+      'plugins/core/core.go',
+      'package core\n\n// Greeting is shared by every plugin.\nfunc Greeting(name string) string { return "hello from " + name }\n',
+    );
     workspace.write('plugins/postgres/main_test.go', 'package main\n\nimport "testing"\n\nfunc TestRun(t *testing.T) {}\n');
     workspace.write('plugins/core/core_test.go', 'package core\n\nimport "testing"\n\nfunc TestGreeting(t *testing.T) {}\n');
     writePlugin(workspace, 'postgres', true);
@@ -100,7 +106,7 @@ describe('graph inference: Go plugins with Containerfiles', () => {
   });
 
   it('nx show project postgres shows the inferred podman targets', () => {
-    const project = json<{ root: string; targets: Record<string, Record<string, any>> }>(['show', 'project', 'postgres', '--json']);
+    const project = json<{ root: string; targets: Record<string, Record<string, unknown>> }>(['show', 'project', 'postgres', '--json']);
     expect(project.root).toBe('plugins/postgres');
     const configurations = { production: { stage: 'production' }, debug: { stage: 'debug' } };
     const build = project.targets['podman-build'];
@@ -124,12 +130,28 @@ describe('graph inference: Go plugins with Containerfiles', () => {
       '^{projectRoot}/go.mod',
       '^{projectRoot}/go.sum',
     ]);
-    expect(project.targets['podman-run']).toMatchObject({ executor: '@prism/nx-podman:podman-run', cache: false, configurations, defaultConfiguration: 'production' });
-    expect(project.targets['watch-reload']).toMatchObject({ executor: '@prism/nx-podman:watch-reload', continuous: true, configurations, defaultConfiguration: 'production' });
+    expect(project.targets['podman-run']).toMatchObject({
+      executor: '@prism/nx-podman:podman-run',
+      cache: false,
+      configurations,
+      defaultConfiguration: 'production',
+    });
+    expect(project.targets['watch-reload']).toMatchObject({
+      executor: '@prism/nx-podman:watch-reload',
+      continuous: true,
+      configurations,
+      defaultConfiguration: 'production',
+    });
 
     const { files } = json<{ files: string[] }>(['show', 'target', 'inputs', 'postgres:podman-build', '--json']);
     expect(files).toEqual(
-      expect.arrayContaining(['plugins/core/core.go', 'plugins/core/go.mod', 'plugins/postgres/main.go', 'plugins/postgres/go.mod', 'plugins/postgres/Containerfile']),
+      expect.arrayContaining([
+        'plugins/core/core.go',
+        'plugins/core/go.mod',
+        'plugins/postgres/main.go',
+        'plugins/postgres/go.mod',
+        'plugins/postgres/Containerfile',
+      ]),
     );
     expect(files.filter((file) => file.endsWith('_test.go') || /^plugins\/(echo|kafka|redis)\//.test(file))).toEqual([]);
 
@@ -161,7 +183,7 @@ describe('graph inference: Go plugins with Containerfiles', () => {
     writePlugin(workspace, 'grpc', true, '\t. "prism/core"\n');
     try {
       expect(json<string[]>(['show', 'projects', '--json']).sort()).toEqual(['core', 'echo', 'grpc', 'kafka', 'postgres', 'redis']);
-      const grpc = json<{ targets: Record<string, Record<string, any>> }>(['show', 'project', 'grpc', '--json']);
+      const grpc = json<{ targets: Record<string, Record<string, unknown>> }>(['show', 'project', 'grpc', '--json']);
       expect(grpc.targets['podman-build']).toMatchObject({ executor: '@prism/nx-podman:podman-build', options: { context: 'plugins' } });
       expect(edges()).toEqual(['grpc->core:static', 'kafka->core:static', 'postgres->core:static', 'redis->core:static']);
       expect(affected('plugins/core/core.go')).toEqual(['core', 'grpc', 'kafka', 'postgres', 'redis']);
@@ -195,6 +217,10 @@ describe('graph inference: Go plugins with Containerfiles', () => {
     );
     const output = nx(['affected', '-t', 'podman-build', '--files=plugins/core/core.go']);
     expect(output).toMatch(/Successfully ran target podman-build for 3 projects/);
-    expect(testImages.filter(imageExists).sort()).toEqual([`${TEST_IMAGE_PREFIX}/kafka:production`, `${TEST_IMAGE_PREFIX}/postgres:production`, `${TEST_IMAGE_PREFIX}/redis:production`]);
+    expect(testImages.filter(imageExists).sort()).toEqual([
+      `${TEST_IMAGE_PREFIX}/kafka:production`,
+      `${TEST_IMAGE_PREFIX}/postgres:production`,
+      `${TEST_IMAGE_PREFIX}/redis:production`,
+    ]);
   });
 });

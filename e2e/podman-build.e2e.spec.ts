@@ -84,7 +84,9 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
   });
 
   afterAll(() => {
-    const labelled = podman('images', '-a', '--quiet', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`).stdout.split('\n').filter(Boolean);
+    const labelled = podman('images', '-a', '--quiet', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`)
+      .stdout.split('\n')
+      .filter(Boolean);
     removePodmanObjects({ images: [...TAGS, ...new Set(labelled)] });
     ws?.cleanup();
   });
@@ -164,7 +166,7 @@ describe('podman-build (e2e: packed plugin, real Nx, real podman, real Go)', () 
     expect(output).not.toContain('INFO building plugin');
   });
 
-  it('fails with podman\'s exit code and last lines for a broken Containerfile, leaving the last image alone', () => {
+  it("fails with podman's exit code and last lines for a broken Containerfile, leaving the last image alone", () => {
     const before = imageId(`${REPO}:production`);
     ws.write(`plugins/${PROJECT}/Containerfile`, CONTAINERFILE.replace('go build -o /out/server .', 'go build -o /out/server ./does-not-exist'));
     const { code, output } = ws.nx(['run', `${PROJECT}:podman-build`]);

@@ -28,14 +28,16 @@ function removeLocalImages(): void {
     spawnSync('podman', ['rmi', '-f', name]);
   }
   for (const name of [A, B]) {
-    const ids = spawnSync('podman', ['images', '-q', '--filter', `label=io.prism.nx-podman.project=${name}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const ids = spawnSync('podman', ['images', '-q', '--filter', `label=io.prism.nx-podman.project=${name}`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean);
     if (ids.length) spawnSync('podman', ['rmi', '-f', ...new Set(ids)]);
   }
 }
 
 /** A file's bytes in an (uncompressed) tar archive, by its path without a leading `/` or `./`. */
 function fileInTar(tar: Buffer, path: string): Buffer | undefined {
-  for (let offset = 0; offset + 512 <= tar.length; ) {
+  for (let offset = 0; offset + 512 <= tar.length;) {
     const header = tar.subarray(offset, offset + 512);
     const name = header.subarray(0, 100).toString().replace(/\0.*$/s, '');
     if (name === '') return undefined;
@@ -58,7 +60,8 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
   let ports: number[];
   /** The tags a release has (the registry cache's `nxp-...` tags left out). */
   const releaseTags = async (repository: string) => (await registry.tags(repository)).filter((tag) => !tag.startsWith('nxp-'));
-  const nxJson = (registryName: string) => JSON.stringify({ analytics: false, plugins: [{ plugin: '@prism/nx-podman', options: { registry: registryName } }] }, null, 2);
+  const nxJson = (registryName: string) =>
+    JSON.stringify({ analytics: false, plugins: [{ plugin: '@prism/nx-podman', options: { registry: registryName } }] }, null, 2);
 
   beforeAll(async () => {
     registry = await startRegistry();
@@ -67,7 +70,17 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     ws.write('nx.json', nxJson(`${registry.host}/prism`));
     for (const [index, name] of [A, B].entries()) {
       expectSucceeded(
-        ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']),
+        ws.nx([
+          'g',
+          '@prism/nx-podman:plugin',
+          name,
+          `--port=${ports[index]}`,
+          `--builderImage=${GO_BUILDER_IMAGE}`,
+          '--runtimeImage=scratch',
+          `--debugImage=${BUSYBOX_IMAGE}`,
+          '--protocol=http',
+          '--no-interactive',
+        ]),
       );
     }
     git(ws.root, 'init', '-q', '-b', 'main');
@@ -170,7 +183,9 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     }
     // The same list under the commit's tag.
     const commit = git(ws.root, 'rev-parse', '--short', 'HEAD');
-    expect((await registry.manifest(repository, commit)).manifests?.map((entry) => entry.digest).sort()).toEqual(list.manifests!.map((entry) => entry.digest).sort());
+    expect((await registry.manifest(repository, commit)).manifests?.map((entry) => entry.digest).sort()).toEqual(
+      list.manifests!.map((entry) => entry.digest).sort(),
+    );
   });
 
   it('a registry that is down: a clear error naming it, exit non-zero, the local image kept', async () => {
@@ -198,9 +213,15 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
       agents.push(storage);
       const clone = createE2eWorkspace(`agent-${name}`);
       clones.push(clone);
-      for (const args of [['init', '-q', '-b', 'main'], ['fetch', '-q', ws.root, 'main'], ['checkout', '-q', '-f', 'FETCH_HEAD']]) git(clone.root, ...args);
+      for (const args of [
+        ['init', '-q', '-b', 'main'],
+        ['fetch', '-q', ws.root, 'main'],
+        ['checkout', '-q', '-f', 'FETCH_HEAD'],
+      ])
+        git(clone.root, ...args);
       clone.write('nx.json', nxJson(`${registry.host}/agents`));
-      const build = () => clone.nx(['run-many', '-t', 'podman-build', '-c', 'ci', `--projects=${A},${B}`, '--output-style=static'], { ...registry.env, ...storage.env });
+      const build = () =>
+        clone.nx(['run-many', '-t', 'podman-build', '-c', 'ci', `--projects=${A},${B}`, '--output-style=static'], { ...registry.env, ...storage.env });
       const imageId = (plugin: string) => (JSON.parse(clone.read(`.nx/podman/builds/${plugin}/production.json`)) as { imageId: string }).imageId;
       return { storage, clone, build, imageId };
     };
@@ -247,7 +268,9 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
   it('wrong credentials: a clear error naming the registry and podman login', () => {
     const result = ws.nx(['run', `${A}:podman-build:ci`], { ...registry.env, REGISTRY_AUTH_FILE: registry.wrongAuthFile });
     expect(result.code).not.toBe(0);
-    expect(result.output).toContain(`Push to registry ${registry.host} failed: ${registry.host} refused the credentials (unauthorized). Log in first: podman login ${registry.host}`);
+    expect(result.output).toContain(
+      `Push to registry ${registry.host} failed: ${registry.host} refused the credentials (unauthorized). Log in first: podman login ${registry.host}`,
+    );
     expect(result.output).not.toContain('wrong-password');
   });
 });

@@ -49,10 +49,25 @@ describeWithPodman('remote e2e: build and run through a podman service with the 
     await startService();
 
     ws = createE2eWorkspace('remote');
-    expectSucceeded(ws.nx(['g', '@prism/nx-podman:plugin', NAME, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']));
+    expectSucceeded(
+      ws.nx([
+        'g',
+        '@prism/nx-podman:plugin',
+        NAME,
+        `--port=${port}`,
+        `--builderImage=${GO_BUILDER_IMAGE}`,
+        '--runtimeImage=scratch',
+        `--debugImage=${BUSYBOX_IMAGE}`,
+        '--protocol=http',
+        '--no-interactive',
+      ]),
+    );
     const projectJson = JSON.parse(ws.read(`plugins/${NAME}/project.json`)) as { targets: Record<string, { options?: Record<string, unknown> }> };
     projectJson.targets['podman-build'] = { options: { connection: CONNECTION } };
-    projectJson.targets['podman-run'] = { ...projectJson.targets['podman-run'], options: { ...projectJson.targets['podman-run']?.options, connection: CONNECTION } };
+    projectJson.targets['podman-run'] = {
+      ...projectJson.targets['podman-run'],
+      options: { ...projectJson.targets['podman-run']?.options, connection: CONNECTION },
+    };
     ws.write(`plugins/${NAME}/project.json`, JSON.stringify(projectJson, null, 2));
   });
 

@@ -48,13 +48,21 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
           targets: {
             'podman-build': { options: { tags: [`${imageRepo(name)}:{stage}`] } },
             // The default stop timeout (10 s) on purpose: stopOnExit must not wait it out.
-            'podman-run': { options: { name: containerName(name), ports: [`${port}:8080`], healthCheck: { http: `http://127.0.0.1:${port}/healthz`, timeout: 30, interval: 0.2 } } },
+            'podman-run': {
+              options: {
+                name: containerName(name),
+                ports: [`${port}:8080`],
+                healthCheck: { http: `http://127.0.0.1:${port}/healthz`, timeout: 30, interval: 0.2 },
+              },
+            },
           },
         }),
       );
       workspace.write(`plugins/${name}/go.mod`, `module prism/${name}\n\ngo 1.19\n`);
       workspace.write(`plugins/${name}/www/healthz`, `${name} v1 ${RUN}\n`);
-      const command = plugin.ignoresSigterm ? '["httpd", "-f", "-p", "8080", "-h", "/www"]' : `["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]`;
+      const command = plugin.ignoresSigterm
+        ? '["httpd", "-f", "-p", "8080", "-h", "/www"]'
+        : `["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]`;
       workspace.write(`plugins/${name}/Containerfile`, `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ${command}\n`);
     }
   });
@@ -85,8 +93,15 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
     const seconds = 1000 + ((process.pid + offset) % 9000);
     const sleeping = () => hostCommands().filter((command) => command === `sleep ${seconds}`);
     const from = running.output().length;
-    workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`);
-    const restore = () => workspace.write('plugins/xc/Containerfile', `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`);
+    workspace.write(
+      'plugins/xc/Containerfile',
+      `FROM ${BUSYBOX_IMAGE} AS production\nRUN sleep ${seconds}\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n`,
+    );
+    const restore = () =>
+      workspace.write(
+        'plugins/xc/Containerfile',
+        `FROM ${BUSYBOX_IMAGE} AS production\nCOPY www /www\nCMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]\n`,
+      );
     try {
       await running.waitFor(/INFO building plugin plugin=xc/, 60_000, from);
       for (let i = 0; i < 100 && sleeping().length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -172,7 +187,9 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
     async () => {
       const running = await start();
       const group = running.child.pid!;
-      const containersBefore = new Set(execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean));
+      const containersBefore = new Set(
+        execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter(Boolean),
+      );
       const { sleeping, restore } = await slowBuild(running, 0);
       try {
         expect(sleeping()).toHaveLength(1);
@@ -183,7 +200,9 @@ describeWithPodman('watch-reload e2e: exit, stopOnExit and signals (busybox plug
         timings.ctrlCToStepGone = Date.now() - sent;
         expect(sleeping()).toEqual([]);
         expect(podmanProcesses(group, 'nxp-exit')).toEqual([]);
-        const left = execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' }).split('\n').filter((id) => id && !containersBefore.has(id));
+        const left = execFileSync('podman', ['ps', '-a', '--external', '--format', '{{.ID}}'], { encoding: 'utf8' })
+          .split('\n')
+          .filter((id) => id && !containersBefore.has(id));
         expect(left).toEqual([]);
       } finally {
         restore();

@@ -131,99 +131,141 @@ describeWithPodman('watch-reload e2e: core + 3 Go plugins, real podman', () => {
     process.stdout.write(`watch-reload e2e timings (ms): ${JSON.stringify(timings)}\n`);
   });
 
-  it('infers the graph: plugins depend on core, core has no build target', () => {
-    const shown = workspace.nx(['show', 'project', 'postgres', '--json']);
-    expect(shown.code).toBe(0);
-    expect(shown.output).toContain('@prism/nx-podman:watch-reload');
-    const core = workspace.nx(['show', 'project', 'core', '--json']);
-    expect(core.output).not.toContain('podman-build');
-  }, STEP_TIMEOUT);
+  it(
+    'infers the graph: plugins depend on core, core has no build target',
+    () => {
+      const shown = workspace.nx(['show', 'project', 'postgres', '--json']);
+      expect(shown.code).toBe(0);
+      expect(shown.output).toContain('@prism/nx-podman:watch-reload');
+      const core = workspace.nx(['show', 'project', 'core', '--json']);
+      expect(core.output).not.toContain('podman-build');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('starts with options from the command line, builds and runs every plugin once', async () => {
-    watch = workspace.spawnNx(['run', 'postgres:watch-reload', '--projects=tag:plugin', '--reload', '--initialBuild', '--debounce=700', '--concurrency=3', '--liveUpdate=off']);
-    await watch.waitFor(/INFO watcher ready projects=4 debounce=700ms/, 120_000);
-    for (const name of ['core', 'postgres', 'kafka', 'redis']) expect(watch.output()).toMatch(new RegExp(`INFO watching plugin plugin=${name} path=plugins/${name}`));
-    for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 240_000);
-    for (const { name, port } of PLUGINS) expect(await get(port)).toBe(`${name} core=core-v1 plugin=${name}-v1`);
-    expect(watch.output()).not.toMatch(/building plugin plugin=core/);
-  }, STEP_TIMEOUT);
+  it(
+    'starts with options from the command line, builds and runs every plugin once',
+    async () => {
+      watch = workspace.spawnNx([
+        'run',
+        'postgres:watch-reload',
+        '--projects=tag:plugin',
+        '--reload',
+        '--initialBuild',
+        '--debounce=700',
+        '--concurrency=3',
+        '--liveUpdate=off',
+      ]);
+      await watch.waitFor(/INFO watcher ready projects=4 debounce=700ms/, 120_000);
+      for (const name of ['core', 'postgres', 'kafka', 'redis'])
+        expect(watch.output()).toMatch(new RegExp(`INFO watching plugin plugin=${name} path=plugins/${name}`));
+      for (const { name } of PLUGINS) await watch.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 240_000);
+      for (const { name, port } of PLUGINS) expect(await get(port)).toBe(`${name} core=core-v1 plugin=${name}-v1`);
+      expect(watch.output()).not.toMatch(/building plugin plugin=core/);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a plugin edit rebuilds only that image and replaces only its container, serving the new code', async () => {
-    const from = watch!.output().length;
-    const saved = Date.now();
-    workspace.write('plugins/postgres/main.go', pluginSource('postgres', 'postgres-v2'));
-    await watch!.waitFor(/INFO building plugin plugin=postgres/, 60_000, from);
-    timings.saveToBuildStart = Date.now() - saved;
-    await watch!.waitFor(/INFO plugin healthy plugin=postgres/, 120_000, from);
-    timings.saveToHealthy = Date.now() - saved;
-    expect(await get(19181)).toBe('postgres core=core-v1 plugin=postgres-v2');
-    expect(await get(19182)).toBe('kafka core=core-v1 plugin=kafka-v1');
-    expect(linesAfter(watch!, from, /building plugin/)).toEqual([expect.stringContaining('plugin=postgres')]);
-    expect(linesAfter(watch!, from, /starting plugin container/)).toEqual([expect.stringContaining('plugin=postgres')]);
-  }, STEP_TIMEOUT);
+  it(
+    'a plugin edit rebuilds only that image and replaces only its container, serving the new code',
+    async () => {
+      const from = watch!.output().length;
+      const saved = Date.now();
+      workspace.write('plugins/postgres/main.go', pluginSource('postgres', 'postgres-v2'));
+      await watch!.waitFor(/INFO building plugin plugin=postgres/, 60_000, from);
+      timings.saveToBuildStart = Date.now() - saved;
+      await watch!.waitFor(/INFO plugin healthy plugin=postgres/, 120_000, from);
+      timings.saveToHealthy = Date.now() - saved;
+      expect(await get(19181)).toBe('postgres core=core-v1 plugin=postgres-v2');
+      expect(await get(19182)).toBe('kafka core=core-v1 plugin=kafka-v1');
+      expect(linesAfter(watch!, from, /building plugin/)).toEqual([expect.stringContaining('plugin=postgres')]);
+      expect(linesAfter(watch!, from, /starting plugin container/)).toEqual([expect.stringContaining('plugin=postgres')]);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a test file or a README in core changes nothing', async () => {
-    const from = watch!.output().length;
-    workspace.write('plugins/core/core_test.go', 'package core\n\nimport "testing"\n\nfunc TestValue(t *testing.T) { t.Log("x") }\n');
-    workspace.write('plugins/core/README.md', '# core\n');
-    // A real change right after proves the watcher is alive; nothing else may have been built before it.
-    workspace.write('plugins/redis/main.go', pluginSource('redis', 'redis-v2'));
-    await watch!.waitFor(/INFO plugin healthy plugin=redis/, 120_000, from);
-    expect(linesAfter(watch!, from, /building plugin/)).toEqual([expect.stringContaining('plugin=redis')]);
-  }, STEP_TIMEOUT);
+  it(
+    'a test file or a README in core changes nothing',
+    async () => {
+      const from = watch!.output().length;
+      workspace.write('plugins/core/core_test.go', 'package core\n\nimport "testing"\n\nfunc TestValue(t *testing.T) { t.Log("x") }\n');
+      workspace.write('plugins/core/README.md', '# core\n');
+      // A real change right after proves the watcher is alive; nothing else may have been built before it.
+      workspace.write('plugins/redis/main.go', pluginSource('redis', 'redis-v2'));
+      await watch!.waitFor(/INFO plugin healthy plugin=redis/, 120_000, from);
+      expect(linesAfter(watch!, from, /building plugin/)).toEqual([expect.stringContaining('plugin=redis')]);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a core edit rebuilds and restarts each plugin once, and never starts a container for core', async () => {
-    const from = watch!.output().length;
-    workspace.write('plugins/core/core.go', coreSource('core-v2'));
-    for (const { name } of PLUGINS) await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000, from);
-    for (const { name, port } of PLUGINS) expect(await get(port)).toMatch(new RegExp(`^${name} core=core-v2 `));
-    const builds = linesAfter(watch!, from, /INFO building plugin/).map((line) => line.match(/plugin=(\S+)/)![1]);
-    expect(builds.sort()).toEqual(['kafka', 'postgres', 'redis']);
-    const starts = linesAfter(watch!, from, /INFO starting plugin container/).map((line) => line.match(/plugin=(\S+)/)![1]);
-    expect(starts.sort()).toEqual(['kafka', 'postgres', 'redis']);
-  }, STEP_TIMEOUT);
+  it(
+    'a core edit rebuilds and restarts each plugin once, and never starts a container for core',
+    async () => {
+      const from = watch!.output().length;
+      workspace.write('plugins/core/core.go', coreSource('core-v2'));
+      for (const { name } of PLUGINS) await watch!.waitFor(new RegExp(`INFO plugin healthy plugin=${name}`), 180_000, from);
+      for (const { name, port } of PLUGINS) expect(await get(port)).toMatch(new RegExp(`^${name} core=core-v2 `));
+      const builds = linesAfter(watch!, from, /INFO building plugin/).map((line) => line.match(/plugin=(\S+)/)![1]);
+      expect(builds.sort()).toEqual(['kafka', 'postgres', 'redis']);
+      const starts = linesAfter(watch!, from, /INFO starting plugin container/).map((line) => line.match(/plugin=(\S+)/)![1]);
+      expect(starts.sort()).toEqual(['kafka', 'postgres', 'redis']);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a syntax error fails the build and leaves the old container serving; fixing it reloads', async () => {
-    let from = watch!.output().length;
-    workspace.write('plugins/kafka/main.go', pluginSource('kafka', 'kafka-v3').replace('func main() {', 'func main() {{'));
-    await watch!.waitFor(/ERROR build failed plugin=kafka exit=\d+/, 120_000, from);
-    await watch!.waitFor(/INFO keeping the running container plugin=kafka/, 10_000, from);
-    // The last lines of the build output name the error.
-    expect(watch!.output().slice(from)).toMatch(/main\.go:\d+:\d+: syntax error/);
-    expect(await get(19182)).toBe('kafka core=core-v2 plugin=kafka-v1');
-    from = watch!.output().length;
-    workspace.write('plugins/kafka/main.go', pluginSource('kafka', 'kafka-v3'));
-    await watch!.waitFor(/INFO plugin healthy plugin=kafka/, 120_000, from);
-    expect(await get(19182)).toBe('kafka core=core-v2 plugin=kafka-v3');
-  }, STEP_TIMEOUT);
+  it(
+    'a syntax error fails the build and leaves the old container serving; fixing it reloads',
+    async () => {
+      let from = watch!.output().length;
+      workspace.write('plugins/kafka/main.go', pluginSource('kafka', 'kafka-v3').replace('func main() {', 'func main() {{'));
+      await watch!.waitFor(/ERROR build failed plugin=kafka exit=\d+/, 120_000, from);
+      await watch!.waitFor(/INFO keeping the running container plugin=kafka/, 10_000, from);
+      // The last lines of the build output name the error.
+      expect(watch!.output().slice(from)).toMatch(/main\.go:\d+:\d+: syntax error/);
+      expect(await get(19182)).toBe('kafka core=core-v2 plugin=kafka-v1');
+      from = watch!.output().length;
+      workspace.write('plugins/kafka/main.go', pluginSource('kafka', 'kafka-v3'));
+      await watch!.waitFor(/INFO plugin healthy plugin=kafka/, 120_000, from);
+      expect(await get(19182)).toBe('kafka core=core-v2 plugin=kafka-v3');
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('a plugin created while watching is picked up after a graph refresh, built and started', async () => {
-    const from = watch!.output().length;
-    writePlugin(LATE);
-    await watch!.waitFor(/INFO project added plugin=mysql path=plugins\/mysql/, 60_000, from);
-    await watch!.waitFor(/INFO plugin healthy plugin=mysql/, 180_000, from);
-    expect(await get(LATE.port)).toBe('mysql core=core-v2 plugin=mysql-v1');
-    expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([expect.stringContaining('plugin=mysql')]);
-  }, STEP_TIMEOUT);
+  it(
+    'a plugin created while watching is picked up after a graph refresh, built and started',
+    async () => {
+      const from = watch!.output().length;
+      writePlugin(LATE);
+      await watch!.waitFor(/INFO project added plugin=mysql path=plugins\/mysql/, 60_000, from);
+      await watch!.waitFor(/INFO plugin healthy plugin=mysql/, 180_000, from);
+      expect(await get(LATE.port)).toBe('mysql core=core-v2 plugin=mysql-v1');
+      expect(linesAfter(watch!, from, /INFO building plugin/)).toEqual([expect.stringContaining('plugin=mysql')]);
+    },
+    STEP_TIMEOUT,
+  );
 
-  it('Ctrl-C during a build exits cleanly within seconds, leaving no podman process and the containers running', async () => {
-    const from = watch!.output().length;
-    workspace.write('plugins/redis/main.go', pluginSource('redis', 'redis-v3'));
-    await watch!.waitFor(/INFO building plugin plugin=redis/, 60_000, from);
-    const pid = watch!.child.pid!;
-    // The podman build child is running (it starts right after the log line).
-    for (let i = 0; i < 50 && podmanProcesses(pid, workspace.root).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(podmanProcesses(pid, workspace.root).length).toBeGreaterThan(0);
-    const sent = Date.now();
-    // Ctrl-C in a terminal signals the whole foreground process group. (Nx then mutes its piped output, so the
-    // executor's own "INFO stopped" line is not visible here; on a terminal it is.)
-    process.kill(-pid, 'SIGINT');
-    const code = await watch!.stop('SIGINT');
-    timings.sigintToExit = Date.now() - sent;
-    expect([0, 130]).toContain(code);
-    expect(podmanProcesses(pid, workspace.root)).toEqual([]);
-    // Containers keep running without stopOnExit.
-    expect(await get(19181)).toMatch(/^postgres core=core-v2/);
-    watch = undefined;
-  }, STEP_TIMEOUT);
+  it(
+    'Ctrl-C during a build exits cleanly within seconds, leaving no podman process and the containers running',
+    async () => {
+      const from = watch!.output().length;
+      workspace.write('plugins/redis/main.go', pluginSource('redis', 'redis-v3'));
+      await watch!.waitFor(/INFO building plugin plugin=redis/, 60_000, from);
+      const pid = watch!.child.pid!;
+      // The podman build child is running (it starts right after the log line).
+      for (let i = 0; i < 50 && podmanProcesses(pid, workspace.root).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(podmanProcesses(pid, workspace.root).length).toBeGreaterThan(0);
+      const sent = Date.now();
+      // Ctrl-C in a terminal signals the whole foreground process group. (Nx then mutes its piped output, so the
+      // executor's own "INFO stopped" line is not visible here; on a terminal it is.)
+      process.kill(-pid, 'SIGINT');
+      const code = await watch!.stop('SIGINT');
+      timings.sigintToExit = Date.now() - sent;
+      expect([0, 130]).toContain(code);
+      expect(podmanProcesses(pid, workspace.root)).toEqual([]);
+      // Containers keep running without stopOnExit.
+      expect(await get(19181)).toMatch(/^postgres core=core-v2/);
+      watch = undefined;
+    },
+    STEP_TIMEOUT,
+  );
 });

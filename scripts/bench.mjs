@@ -46,7 +46,9 @@ function parseArgs(argv) {
   const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const arg of argv) {
     if (!['--quick', '--keep', '--no-doc', '--help'].includes(arg) && !/^--(trials|real-trials|idle|skip|only|tarball|store-images|store-saves)=/.test(arg)) {
-      throw new Error(`unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=${REAL_PARTS.join(',')}, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`);
+      throw new Error(
+        `unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=${REAL_PARTS.join(',')}, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`,
+      );
     }
   }
   const quick = argv.includes('--quick');
@@ -100,7 +102,9 @@ function machineFacts() {
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
     memGiB: Math.round(totalmem() / 1024 ** 3),
     freeGiB: Math.round(freemem() / 1024 ** 3),
-    loadStart: loadavg().map((v) => v.toFixed(2)).join(' '),
+    loadStart: loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' '),
     os,
     node: process.version,
     nx: nxPkg.version,
@@ -152,7 +156,9 @@ async function toolSession(tool, ws, stub, { debounce, scenarios, nx = false }, 
     if (scenarios.includes('idle')) {
       const row = await measureIdle(running, { seconds: options.idleSeconds });
       results.idle.push({ tool: tool.id, ...row, peakRssMiB: running.rss.peak() });
-      say(`  idle: ${row.cpuPercent.toFixed(2)} % CPU over ${Math.round(row.seconds)} s, peak RSS ${Math.round(running.rss.peak())} MiB, ${row.inotify.watches} inotify watches`);
+      say(
+        `  idle: ${row.cpuPercent.toFixed(2)} % CPU over ${Math.round(row.seconds)} s, peak RSS ${Math.round(running.rss.peak())} MiB, ${row.inotify.watches} inotify watches`,
+      );
     }
   } finally {
     await stopTool(running, ws, tool, stub);
@@ -162,7 +168,11 @@ async function toolSession(tool, ws, stub, { debounce, scenarios, nx = false }, 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) {
-    process.stdout.write(`${readFileSync(new URL(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^\/\/ ?/gm, '')}\n`);
+    process.stdout.write(
+      `${readFileSync(new URL(import.meta.url), 'utf8')
+        .split('\nimport ')[0]
+        .replace(/^\/\/ ?/gm, '')}\n`,
+    );
     return 0;
   }
   const started = Date.now();
@@ -216,7 +226,12 @@ async function main() {
       try {
         const real = await createRealWorkspace(join(work, 'real'), template, say);
         // The full path and live update side by side, same workspace, same run.
-        for (const [concurrency, live] of [[1, false], [2, false], [2, true], [3, true]]) {
+        for (const [concurrency, live] of [
+          [1, false],
+          [2, false],
+          [2, true],
+          [3, true],
+        ]) {
           results.real.push(await measureReal(real, { concurrency, live, trials: options.realTrials, log: say }));
           removeRealObjects();
         }
@@ -238,7 +253,9 @@ async function main() {
     }
   } finally {
     results.durationMs = Date.now() - started;
-    results.machine.loadEnd = loadavg().map((v) => v.toFixed(2)).join(' ');
+    results.machine.loadEnd = loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ');
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(results, null, 2));
     const markdown = renderMarkdown(results);
     const svg = renderLatencySvg(results);
@@ -272,7 +289,14 @@ async function stubParts(work, template, options, results) {
     const [queue, restart, nxWatch] = tools;
     // Storms run at the default debounce (1000 ms): at 100 ms any 100 ms gap in a 1 s storm rightly closes a change set.
     await toolSession(queue, ws, stub, { debounce: 100, scenarios: ['latency', 'busy', 'noop', 'idle'] }, options, results);
-    await toolSession(queue, ws, stub, { debounce: 1000, scenarios: options.skipped.includes('slow-debounce') ? ['storms'] : ['latency', 'storms'] }, options, results);
+    await toolSession(
+      queue,
+      ws,
+      stub,
+      { debounce: 1000, scenarios: options.skipped.includes('slow-debounce') ? ['storms'] : ['latency', 'storms'] },
+      options,
+      results,
+    );
     if (!options.skipped.includes('restart')) {
       await toolSession(restart, ws, stub, { debounce: 100, scenarios: ['latency', 'busy', 'noop'] }, options, results);
       await toolSession(restart, ws, stub, { debounce: 1000, scenarios: ['storms'] }, options, results);
@@ -294,7 +318,10 @@ async function stubParts(work, template, options, results) {
       const largeStub = installStubPodman(large, { buildMs: 200 });
       writeLargeLayout(large, { projects: 200, filesPerProject: 100, nodeModulesFiles: 2000, podman: largeStub.path });
       large.gitInit();
-      results.startup.push({ name: '200 Go projects, 20,000 .go files, node_modules present', ...(await measureStartup(large, { trials: options.largeTrials })) });
+      results.startup.push({
+        name: '200 Go projects, 20,000 .go files, node_modules present',
+        ...(await measureStartup(large, { trials: options.largeTrials })),
+      });
       if (!options.keep) large.cleanup();
     }
     say(`start-up: ${JSON.stringify(results.startup.map((row) => row.samples))}`);
@@ -311,7 +338,9 @@ function updateDoc(markdown, svg, results) {
     say(`docs/benchmarks.md has no ${START} … ${END} markers; not updated`);
     return;
   }
-  const commands = Object.entries(results.commands).map(([id, list]) => list.map((command) => `- ${results.tools[id].label}: \`${command}\``).join('\n')).join('\n');
+  const commands = Object.entries(results.commands)
+    .map(([id, list]) => list.map((command) => `- ${results.tools[id].label}: \`${command}\``).join('\n'))
+    .join('\n');
   const section = `${START}\n${markdown}\n\nCommands measured (in the bench workspace; the stub podman is set through \`targetDefaults\` for podman-build and podman-run):\n\n${commands}\n${END}`;
   writeFileSync(doc, text.slice(0, text.indexOf(START)) + section + text.slice(text.indexOf(END) + END.length));
   writeFileSync(join(REPO_ROOT, 'docs', 'benchmarks-latency.svg'), svg);

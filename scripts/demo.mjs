@@ -38,7 +38,10 @@ function parseArgs(argv) {
       throw new Error(`unknown demo option "${arg}". Options: --scripted, --plugins=a,b,c, --dir=PATH, --tarball=PATH, --verbose`);
     }
   }
-  const plugins = (value('plugins') ?? 'postgres,kafka,redis').split(',').map((name) => name.trim()).filter(Boolean);
+  const plugins = (value('plugins') ?? 'postgres,kafka,redis')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   for (const name of plugins) {
     if (!/^[a-z][a-z0-9]*$/.test(name)) throw new Error(`--plugins: "${name}" is not a plugin name (lower-case letters and digits)`);
   }
@@ -91,11 +94,18 @@ function prepareWorkspace(dir, tarball) {
   rmSync(join(dir, 'node_modules', '@prism'), { recursive: true, force: true });
   const rootPkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
   const write = (path, content) => writeFileSync(join(dir, path), content);
-  write('package.json', `${JSON.stringify({
-    name: 'prism-demo-workspace',
-    private: true,
-    devDependencies: { nx: rootPkg.devDependencies.nx, '@nx/devkit': rootPkg.devDependencies['@nx/devkit'], '@prism/nx-podman': `file:${tarball}` },
-  }, null, 2)}\n`);
+  write(
+    'package.json',
+    `${JSON.stringify(
+      {
+        name: 'prism-demo-workspace',
+        private: true,
+        devDependencies: { nx: rootPkg.devDependencies.nx, '@nx/devkit': rootPkg.devDependencies['@nx/devkit'], '@prism/nx-podman': `file:${tarball}` },
+      },
+      null,
+      2,
+    )}\n`,
+  );
   write('nx.json', `${JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json', analytics: false, plugins: [] }, null, 2)}\n`);
   write('.gitignore', 'node_modules\n.nx/cache\n.nx/workspace-data\n');
   say(`installing nx and the packed plugin in ${dir} (npm install)`);
@@ -119,7 +129,6 @@ function pluginInfo(port) {
   if (result.code !== 0) throw new Error(`grpcurl -plaintext 127.0.0.1:${port} ${INFO_METHOD} exited ${result.code}: ${result.stderr.trim()}`);
   return JSON.parse(result.stdout);
 }
-
 
 /** Waits for the plugin to be healthy after `from`; a failed build or reload of it fails at once. */
 async function waitHealthy(watcher, plugin, from, timeoutMs) {
@@ -153,7 +162,10 @@ async function step(ctx, { title, edit, expected, path }) {
   const healthy = Date.now() - saved;
   const window = watcher.since(from);
   const wrong = ctx.plugins.filter((name) => countJobs(window, name) !== (expected.includes(name) ? 1 : 0));
-  if (wrong.length) throw new Error(`${title}: expected one ${path} job for ${expected.join(', ')} only; got ${ctx.plugins.map((name) => `${name}=${countJobs(window, name)}`).join(' ')}`);
+  if (wrong.length)
+    throw new Error(
+      `${title}: expected one ${path} job for ${expected.join(', ')} only; got ${ctx.plugins.map((name) => `${name}=${countJobs(window, name)}`).join(' ')}`,
+    );
   for (const name of expected) {
     const built = new RegExp(`INFO\\s+building plugin\\s+plugin=${name}\\b`).test(window);
     if (path === 'live' && built) throw new Error(`${title}: ${name} was built as an image; a live update was expected`);
@@ -308,7 +320,11 @@ function removeDemoPodmanObjects(plugins, imageIds, env) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) {
-    process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^\/\/ ?/gm, '') + '\n');
+    process.stdout.write(
+      readFileSync(fileURLToPath(import.meta.url), 'utf8')
+        .split('\nimport ')[0]
+        .replace(/^\/\/ ?/gm, '') + '\n',
+    );
     return 0;
   }
   const started = Date.now();
@@ -335,24 +351,38 @@ async function main() {
   for (const [index, name] of options.plugins.entries()) {
     say(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]} (a gRPC plugin; local builder, scratch runtime, busybox + Delve debug images)`);
     nx([
-      'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--no-interactive',
+      'g',
+      '@prism/nx-podman:plugin',
+      name,
+      `--port=${ports[index]}`,
+      `--builderImage=${GO_BUILDER_IMAGE}`,
+      '--runtimeImage=scratch',
+      `--debugImage=${DELVE_IMAGE}`,
+      '--delve=image',
+      '--no-interactive',
     ]);
   }
   // One watch target for the whole workspace: every plugin (tag:plugin) from one process, core watched through them.
   // concurrency = the number of plugins: a core edit updates them all at once (live updates share one builder).
-  writeFileSync(join(options.dir, 'project.json'), `${JSON.stringify({
-    name: DEMO_PROJECT,
-    $schema: 'node_modules/nx/schemas/project-schema.json',
-    targets: {
-      'watch-reload': {
-        executor: '@prism/nx-podman:watch-reload',
-        continuous: true,
-        options: { projects: ['tag:plugin'], reload: true, initialBuild: true, concurrency: options.plugins.length },
-        configurations: { debug: { stage: 'debug' } },
+  writeFileSync(
+    join(options.dir, 'project.json'),
+    `${JSON.stringify(
+      {
+        name: DEMO_PROJECT,
+        $schema: 'node_modules/nx/schemas/project-schema.json',
+        targets: {
+          'watch-reload': {
+            executor: '@prism/nx-podman:watch-reload',
+            continuous: true,
+            options: { projects: ['tag:plugin'], reload: true, initialBuild: true, concurrency: options.plugins.length },
+            configurations: { debug: { stage: 'debug' } },
+          },
+        },
       },
-    },
-  }, null, 2)}\n`);
+      null,
+      2,
+    )}\n`,
+  );
   say(`workspace ready in ${seconds(Date.now() - started)}; starting nx run ${DEMO_PROJECT}:watch-reload (builds and starts every plugin first)`);
 
   const ctx = { dir: options.dir, plugins: options.plugins, ports, grpcurl: grpcurlPath, watcher: startWatcher(options.dir, podmanEnv, options.verbose) };

@@ -1,6 +1,6 @@
 // `npm test`: every test layer, on a fresh machine too. Installs what is missing (npm ci, podman, runc, Go when there
 // is none, busybox-static, docker-registry; see lib/prereqs.mjs; grpcurl and Delve from the Go module proxy), makes podman run containers here (lib/podman-doctor.mjs: detected, and fixed
-// for our child processes only through CONTAINERS_CONF), then: typecheck, unit tests, then the real-podman layers
+// for our child processes only through CONTAINERS_CONF), then: typecheck, lint (ESLint), format (Prettier), unit tests, then the real-podman layers
 // (integration, e2e) one file at a time since they share podman and two cores.
 // Extra arguments go to every jest run (e.g. a test path filter).
 import { spawnSync } from 'node:child_process';
@@ -29,6 +29,8 @@ mkdirSync(reports, { recursive: true });
 const jest = (name, args) => ['npx', ['jest', ...args, '--json', '--outputFile', join(reports, `${name}.json`), ...extra]];
 const steps = [
   ['typecheck', 'npx', ['tsc', '-p', 'packages/nx-podman/tsconfig.spec.json', '--noEmit']],
+  ['lint', 'npm', ['run', '--silent', 'lint']],
+  ['format', 'npm', ['run', '--silent', 'format:check']],
   ['unit', ...jest('unit', ['--selectProjects', 'unit'])],
   ['integration + e2e', ...jest('real', ['--selectProjects', 'integration', 'e2e', '--runInBand'])],
 ];
@@ -39,7 +41,7 @@ for (const [name, file, args] of steps) {
   console.log(`\n=== ${name}: ${file} ${args.join(' ')}`);
   const result = spawnSync(file, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...podmanEnv } });
   const report = join(reports, `${name === 'unit' ? 'unit' : 'real'}.json`);
-  if (name !== 'typecheck' && existsSync(report)) {
+  if ((name === 'unit' || name.startsWith('integration')) && existsSync(report)) {
     const json = JSON.parse(readFileSync(report, 'utf8'));
     totals.passed += json.numPassedTests;
     totals.failed += json.numFailedTests + json.numRuntimeErrorTestSuites;
@@ -48,7 +50,7 @@ for (const [name, file, args] of steps) {
   }
   if (result.status !== 0) {
     failedStep = `${name} (exit ${result.status ?? result.signal})`;
-    if (name === 'typecheck') totals.failed += 1;
+    if (['typecheck', 'lint', 'format'].includes(name)) totals.failed += 1;
     break;
   }
 }
@@ -75,11 +77,14 @@ function failedTests(json) {
  * had running then (a test that fails on a process or container left behind is read from this).
  */
 function showFailures(list) {
+  // eslint-disable-next-line no-control-regex -- ANSI colour codes
   const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
   console.log(`\n=== failed tests (${list.length})`);
   for (const { name, message } of list) {
     console.log(`\u2715 ${name}`);
-    const lines = plain(message).split('\n').filter((line) => line.trim() && !/^\s+at /.test(line));
+    const lines = plain(message)
+      .split('\n')
+      .filter((line) => line.trim() && !/^\s+at /.test(line));
     // The start of the message, then the lines that say what went wrong (a long output quoted in a message would
     // otherwise push them out of view).
     const notable = lines.slice(12).filter((line) => /\b(ERROR|WARN|FAILED)\b|Error:|exited \d|Expected|Received/.test(line));
@@ -91,6 +96,12 @@ function showFailures(list) {
   };
   show('podman containers (with build containers)', 'podman', ['ps', '-a', '--external', '--format', '{{.ID}} {{.Names}} {{.Status}} {{.Image}}']);
   const processes = spawnSync('ps', ['-eo', 'pid,ppid,etime,args'], { encoding: 'utf8' }).stdout ?? '';
-  console.log(`--- podman, buildah and container processes\n${processes.split('\n').filter((line) => /^\s*\d+\s+\d+\s+\S+\s+(\S*\/)?(podman|conmon|runc|buildah-oci-runtime|sleep|nx-podman-\S+)(\s|$)/.test(line)).map((line) => line.slice(0, 200)).join('\n')}`);
+  console.log(
+    `--- podman, buildah and container processes\n${processes
+      .split('\n')
+      .filter((line) => /^\s*\d+\s+\d+\s+\S+\s+(\S*\/)?(podman|conmon|runc|buildah-oci-runtime|sleep|nx-podman-\S+)(\s|$)/.test(line))
+      .map((line) => line.slice(0, 200))
+      .join('\n')}`,
+  );
   console.log(`--- load: ${spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.trim()}`);
 }

@@ -21,7 +21,8 @@ export const UUID_MODULE: GoModuleSource = { module: 'github.com/google/uuid', d
 export function debianModuleVersion(source: GoModuleSource): string {
   const result = spawnSync('dpkg-query', ['-W', '-f', '${Version}', source.debianPackage], { encoding: 'utf8' });
   const upstream = /^(?:\d+:)?(\d+\.\d+\.\d+)/.exec(result.stdout.trim())?.[1];
-  if (result.status !== 0 || !upstream) throw new Error(`${source.debianPackage} is not installed: npm test installs it (apt-get install -y ${source.debianPackage}).`);
+  if (result.status !== 0 || !upstream)
+    throw new Error(`${source.debianPackage} is not installed: npm test installs it (apt-get install -y ${source.debianPackage}).`);
   return `v${upstream}`;
 }
 

@@ -55,7 +55,8 @@ export async function startRegistry(): Promise<TestRegistry> {
       const body = JSON.parse(answer.body.toString()) as { tags?: string[] | null };
       return [...(body.tags ?? [])].sort();
     },
-    manifest: async (repository, reference) => JSON.parse((await ok(`/v2/${repository}/manifests/${reference}`, MANIFEST_TYPES)).toString()) as RegistryManifest,
+    manifest: async (repository, reference) =>
+      JSON.parse((await ok(`/v2/${repository}/manifests/${reference}`, MANIFEST_TYPES)).toString()) as RegistryManifest,
     blob: (repository, digest) => ok(`/v2/${repository}/blobs/${digest}`),
     stop: () => registry.stop(),
   };

@@ -53,10 +53,7 @@ export function createE2eWorkspace(name: string, options: { plugins?: unknown[] 
   mkdirSync(root, { recursive: true });
   symlinkSync(join(TEMPLATE_DIR, 'node_modules'), join(root, 'node_modules'));
   cpSync(join(TEMPLATE_DIR, 'package.json'), join(root, 'package.json'));
-  writeFileSync(
-    join(root, 'nx.json'),
-    JSON.stringify({ analytics: false, plugins: options.plugins ?? ['@prism/nx-podman'] }, null, 2),
-  );
+  writeFileSync(join(root, 'nx.json'), JSON.stringify({ analytics: false, plugins: options.plugins ?? ['@prism/nx-podman'] }, null, 2));
   writeFileSync(join(root, '.gitignore'), 'node_modules\n.nx\n');
   const env = (extra: Record<string, string> = {}) => ({ ...process.env, ...NX_ENV, ...extra });
   const nx = nxBin(root);
@@ -69,7 +66,13 @@ export function createE2eWorkspace(name: string, options: { plugins?: unknown[] 
     read: (path) => readFileSync(join(root, path), 'utf8'),
     nx(args, extra) {
       try {
-        const output = execFileSync('node', [nx, ...args], { cwd: root, env: env(extra), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+        const output = execFileSync('node', [nx, ...args], {
+          cwd: root,
+          env: env(extra),
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+          maxBuffer: 256 * 1024 * 1024,
+        });
         return { code: 0, output };
       } catch (error) {
         const e = error as { status?: number; stdout?: string; stderr?: string };

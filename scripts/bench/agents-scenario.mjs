@@ -19,7 +19,17 @@ export async function measureAgents(root, templateDir, { log }) {
   try {
     const ws = createWorkspace(root, templateDir, { nxJson: { plugins: [{ plugin: '@prism/nx-podman', options: { registry: `${registry.host}/bench` } }] } });
     for (const [index, name] of PLUGINS.entries()) {
-      ws.nx(['g', '@prism/nx-podman:plugin', name, `--port=${29901 + index}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive']);
+      ws.nx([
+        'g',
+        '@prism/nx-podman:plugin',
+        name,
+        `--port=${29901 + index}`,
+        `--builderImage=${GO_BUILDER_IMAGE}`,
+        '--runtimeImage=scratch',
+        `--debugImage=${BUSYBOX_IMAGE}`,
+        '--protocol=http',
+        '--no-interactive',
+      ]);
     }
     ws.gitInit();
     for (const agent of ['A (empty storage: cold)', 'B (empty storage, same commit)']) {
@@ -29,12 +39,16 @@ export async function measureAgents(root, templateDir, { log }) {
         rmSync(join(ws.root, '.nx', 'podman'), { recursive: true, force: true });
         log(`agents: ${agent}: nx run-many -t podman-build -c ci`);
         const started = Date.now();
-        const result = spawnSync(process.execPath, ws.nxArgs(['run-many', '-t', 'podman-build', '-c', 'ci', `--projects=${PLUGINS.join(',')}`, '--output-style=static']), {
-          cwd: ws.root,
-          env: { ...process.env, ...NX_ENV, NX_DAEMON: 'false', ...registry.env, ...storage.env },
-          encoding: 'utf8',
-          maxBuffer: 256 * 1024 * 1024,
-        });
+        const result = spawnSync(
+          process.execPath,
+          ws.nxArgs(['run-many', '-t', 'podman-build', '-c', 'ci', `--projects=${PLUGINS.join(',')}`, '--output-style=static']),
+          {
+            cwd: ws.root,
+            env: { ...process.env, ...NX_ENV, NX_DAEMON: 'false', ...registry.env, ...storage.env },
+            encoding: 'utf8',
+            maxBuffer: 256 * 1024 * 1024,
+          },
+        );
         const output = `${result.stdout}${result.stderr}`;
         rows.push({
           agent,
@@ -42,7 +56,16 @@ export async function measureAgents(root, templateDir, { log }) {
           exitCode: result.status,
           builds: count(output, /INFO building plugin plugin=/),
           fromRegistry: count(output, /INFO image up to date \(registry\) plugin=/),
-          problems: result.status === 0 ? [] : [output.split('\n').filter((line) => /ERROR|failed/.test(line)).slice(-3).join(' ')],
+          problems:
+            result.status === 0
+              ? []
+              : [
+                  output
+                    .split('\n')
+                    .filter((line) => /ERROR|failed/.test(line))
+                    .slice(-3)
+                    .join(' '),
+                ],
         });
       } finally {
         storage.remove();

@@ -51,7 +51,7 @@ async function trial(proc, label, edit, durationMs) {
   const saved = Date.now();
   edit();
   const samples = [];
-  for (let previous = start; Date.now() - saved < durationMs; ) {
+  for (let previous = start; Date.now() - saved < durationMs;) {
     await sleep(SAMPLE_MS);
     for (const [pid, now] of processTicks()) {
       const earlier = before.get(pid);
@@ -63,7 +63,9 @@ async function trial(proc, label, edit, durationMs) {
     previous = ticks;
   }
   const end = machineTicks();
-  console.log(`\n=== ${label}: machine busy ${((end.busy - start.busy) / HZ).toFixed(2)} CPU-s, idle ${((end.idle - start.idle) / HZ).toFixed(2)} CPU-s in ${durationMs} ms`);
+  console.log(
+    `\n=== ${label}: machine busy ${((end.busy - start.busy) / HZ).toFixed(2)} CPU-s, idle ${((end.idle - start.idle) / HZ).toFixed(2)} CPU-s in ${durationMs} ms`,
+  );
   const byName = new Map();
   for (const { name, spent } of used.values()) byName.set(name, (byName.get(name) ?? 0) + spent);
   for (const [name, spent] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${(spent / HZ).toFixed(2).padStart(6)} ${name}`);
@@ -83,7 +85,14 @@ async function trial(proc, label, edit, durationMs) {
       continue;
     }
     if (/podman command|input hash|not healthy yet|file changed/.test(entry.msg)) continue;
-    console.log(String(Date.parse(entry.time) - saved).padStart(6), entry.level.padEnd(5), entry.msg, entry.plugin ?? '', entry.after ?? entry.duration ?? '', entry.compile ?? '');
+    console.log(
+      String(Date.parse(entry.time) - saved).padStart(6),
+      entry.level.padEnd(5),
+      entry.msg,
+      entry.plugin ?? '',
+      entry.after ?? entry.duration ?? '',
+      entry.compile ?? '',
+    );
   }
 }
 
@@ -98,7 +107,12 @@ try {
   await sleep(3000);
   const version = join(dir, 'plugins/core/version.go');
   await trial(proc, 'idle', () => {}, 3000);
-  await trial(proc, 'core edit', () => writeFileSync(version, readFileSync(version, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "9.${Date.now() % 1000}"`)), 6000);
+  await trial(
+    proc,
+    'core edit',
+    () => writeFileSync(version, readFileSync(version, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "9.${Date.now() % 1000}"`)),
+    6000,
+  );
 } finally {
   // Never leave the watcher running (a second run would wait for it: "Waiting for demo:watch-reload in another nx process").
   await proc.stop({ signal: 'SIGINT' });

@@ -49,7 +49,18 @@ export async function measureDebug(root, templateDir, { trials, log }) {
   const ws = createWorkspace(root, templateDir, { nxJson: { plugins: [] } });
   ws.nx(['g', '@prism/nx-podman:init', '--no-interactive']);
   const [port] = await choosePorts(1, { first: 29950, last: 31000, twinOffset: 2000 });
-  ws.nx(['g', '@prism/nx-podman:plugin', DEBUG_PLUGIN, `--port=${port}`, `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${DELVE_IMAGE}`, '--delve=image', '--protocol=http', '--no-interactive']);
+  ws.nx([
+    'g',
+    '@prism/nx-podman:plugin',
+    DEBUG_PLUGIN,
+    `--port=${port}`,
+    `--builderImage=${GO_BUILDER_IMAGE}`,
+    '--runtimeImage=scratch',
+    `--debugImage=${DELVE_IMAGE}`,
+    '--delve=image',
+    '--protocol=http',
+    '--no-interactive',
+  ]);
   const mainGo = join(ws.root, 'plugins', DEBUG_PLUGIN, 'main.go');
   const original = readFileSync(mainGo, 'utf8');
   const env = { ...process.env, ...NX_ENV, NX_DAEMON: 'false' };
@@ -80,8 +91,14 @@ export async function measureDebug(root, templateDir, { trials, log }) {
         const from = proc.lines.length;
         const events = stream?.events() ?? 0;
         const saved = Date.now();
-        writeFileSync(mainGo, `${original.replace(`core.Env("GREETING", "hello from ${DEBUG_PLUGIN}")`, `core.Env("GREETING", ${marker}())`)}\nfunc ${marker}() string { return "${marker}" }\n`);
-        const hit = await proc.waitForLine(new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${DEBUG_PLUGIN}\\b`), { from, timeoutMs: 300_000 });
+        writeFileSync(
+          mainGo,
+          `${original.replace(`core.Env("GREETING", "hello from ${DEBUG_PLUGIN}")`, `core.Env("GREETING", ${marker}())`)}\nfunc ${marker}() string { return "${marker}" }\n`,
+        );
+        const hit = await proc.waitForLine(new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${DEBUG_PLUGIN}\\b`), {
+          from,
+          timeoutMs: 300_000,
+        });
         if (hit.line.includes('ERROR')) throw new Error(hit.line);
         // The first edit warms the builder's caches for this configuration: not counted.
         if (i > 0) result.saveToHealthy.push(hit.t - saved);
@@ -101,7 +118,9 @@ export async function measureDebug(root, templateDir, { trials, log }) {
         }
         await sleep(1500);
         if (stream && i > 0) result.eventsPerSave.push(stream.events() - events);
-        log(`  debug part: ${row.label}: save → healthy ${((hit.t - saved) / 1000).toFixed(2)} s${delveMs !== undefined ? `, → Delve lists main.${marker} ${(delveMs / 1000).toFixed(2)} s` : ''}${i === 0 ? ' (warm-up, not counted)' : ''}`);
+        log(
+          `  debug part: ${row.label}: save → healthy ${((hit.t - saved) / 1000).toFixed(2)} s${delveMs !== undefined ? `, → Delve lists main.${marker} ${(delveMs / 1000).toFixed(2)} s` : ''}${i === 0 ? ' (warm-up, not counted)' : ''}`,
+        );
       }
     } catch (error) {
       result.errors.push(error.message.split('\n')[0]);

@@ -19,7 +19,11 @@ const PLUGINS = ['alpha', 'beta', 'gamma'];
 writeStubLayout(ws, { plugins: PLUGINS, podman: stub.path });
 ws.gitInit();
 const policy = process.argv[3] ?? 'queue';
-const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', '--debounce=100', `--onBusyUpdate=${policy}`, '--verbose', '--logFormat=json']), { cwd: ws.root, env: { ...process.env, ...NX_ENV, NX_DAEMON: 'false' } });
+const proc = startProcess(
+  process.execPath,
+  ws.nxArgs(['run', 'bench:watch-reload', '--debounce=100', `--onBusyUpdate=${policy}`, '--verbose', '--logFormat=json']),
+  { cwd: ws.root, env: { ...process.env, ...NX_ENV, NX_DAEMON: 'false' } },
+);
 await proc.waitForLine(/watcher ready/, { timeoutMs: 120000 });
 const rows = [];
 for (let i = 0; i < 12; i++) {
@@ -30,10 +34,29 @@ for (let i = 0; i < 12; i++) {
   writeFileSync(path, readFileSync(path, 'utf8') + `// hot ${i}\n`);
   await proc.waitForLine(/build completed/, { from, timeoutMs: 30000 });
   await sleep(600);
-  const json = proc.lines.slice(from).map((l) => { try { return JSON.parse(l.line.replace(/^[^{]*/, '')); } catch { return undefined; } }).filter(Boolean);
-  const at = (msg) => { const e = json.find((j) => j.msg === msg); return e ? Date.parse(e.time) - t : undefined; };
+  const json = proc.lines
+    .slice(from)
+    .map((l) => {
+      try {
+        return JSON.parse(l.line.replace(/^[^{]*/, ''));
+      } catch {
+        return undefined;
+      }
+    })
+    .filter(Boolean);
+  const at = (msg) => {
+    const e = json.find((j) => j.msg === msg);
+    return e ? Date.parse(e.time) - t : undefined;
+  };
   const spawn = stubBuilds(readStubLog(stub.home)).filter((b) => b.start >= t)[0];
-  rows.push({ changed: at('file changed'), detected: at('detected changes'), building: at('building plugin'), hash: at('input hash'), command: at('podman command'), spawned: spawn ? spawn.spawned - t : undefined });
+  rows.push({
+    changed: at('file changed'),
+    detected: at('detected changes'),
+    building: at('building plugin'),
+    hash: at('input hash'),
+    command: at('podman command'),
+    spawned: spawn ? spawn.spawned - t : undefined,
+  });
 }
 console.table(rows);
 await proc.stop(10000);

@@ -23,7 +23,9 @@ function readStat(pid) {
 }
 
 function allPids() {
-  return readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
 }
 
 /** The pids of `root` and all its descendants, plus `extra(pid)`-selected processes (e.g. the Nx daemon). */
@@ -59,14 +61,14 @@ export function inotifyWatches(tree) {
   let watches = 0;
   let instances = 0;
   for (const { pid } of tree) {
-    let fds = [];
+    let fds;
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
     } catch {
       continue;
     }
     for (const fd of fds) {
-      let target = '';
+      let target;
       try {
         target = readlinkSync(`/proc/${pid}/fd/${fd}`);
       } catch {
@@ -75,7 +77,9 @@ export function inotifyWatches(tree) {
       if (target !== 'anon_inode:inotify') continue;
       instances++;
       try {
-        watches += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').filter((line) => line.startsWith('inotify wd:')).length;
+        watches += readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')
+          .split('\n')
+          .filter((line) => line.startsWith('inotify wd:')).length;
       } catch {
         // process gone
       }
@@ -115,7 +119,7 @@ export function sampleRss(root, extra, intervalMs = 500) {
 
 /** The stub podman's log: parsed lines of log.jsonl. */
 export function readStubLog(home) {
-  let text = '';
+  let text;
   try {
     text = readFileSync(join(home, 'log.jsonl'), 'utf8');
   } catch {

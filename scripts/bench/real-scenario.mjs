@@ -32,8 +32,15 @@ export async function createRealWorkspace(root, templateDir, log) {
   for (const [index, name] of REAL_PLUGINS.entries()) {
     log(`nx g @prism/nx-podman:plugin ${name} --port=${ports[index]}`);
     ws.nx([
-      'g', '@prism/nx-podman:plugin', name, `--port=${ports[index]}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`, '--runtimeImage=scratch', `--debugImage=${BUSYBOX_IMAGE}`, '--protocol=http', '--no-interactive',
+      'g',
+      '@prism/nx-podman:plugin',
+      name,
+      `--port=${ports[index]}`,
+      `--builderImage=${GO_BUILDER_IMAGE}`,
+      '--runtimeImage=scratch',
+      `--debugImage=${BUSYBOX_IMAGE}`,
+      '--protocol=http',
+      '--no-interactive',
     ]);
     // Container names of our own so nothing else's container is touched.
     const path = join(root, 'plugins', name, 'project.json');
@@ -65,7 +72,10 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
   // Live rows log at debug level: the builder's warm-up line says when the first live update can start.
   // --verbose: the DEBUG line at the first process of a job says how long the way to it took (`after=`).
   const flags = [live ? '--liveUpdate=auto' : '--liveUpdate=off', '--verbose'];
-  const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100', ...flags]), { cwd: ws.root, env });
+  const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100', ...flags]), {
+    cwd: ws.root,
+    env,
+  });
   const result = { concurrency, path, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], firstProcess: [], errors: [] };
   // `DEBUG compile started ... after=3ms` (live) / `DEBUG podman command ... after=12ms` (full): job start → first
   // process, read for the plugin edits only (after a core edit, compiles wait for the first one's dependencies).
@@ -81,7 +91,8 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
   try {
     await proc.waitForLine(/INFO\s+watcher ready/, { timeoutMs: 300_000 });
     for (const name of REAL_PLUGINS) await waitHealthy(proc, name, 0, 900_000);
-    if (live) for (const name of REAL_PLUGINS) await proc.waitForLine(new RegExp(`DEBUG\\s+live update builder warm\\s+plugin=${name}\\b`), { timeoutMs: 900_000 });
+    if (live)
+      for (const name of REAL_PLUGINS) await proc.waitForLine(new RegExp(`DEBUG\\s+live update builder warm\\s+plugin=${name}\\b`), { timeoutMs: 900_000 });
     result.initialMs = Date.now() - started;
     log(`  ${label}: initial build + run of 3 plugins ${(result.initialMs / 1000).toFixed(1)} s`);
     for (let i = 0; i < trials; i++) {
@@ -89,7 +100,10 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       const mainGo = join(ws.root, 'plugins', name, 'main.go');
       let from = proc.lines.length;
       let t = Date.now();
-      writeFileSync(mainGo, readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${path}.${concurrency}.${i + 1}"`));
+      writeFileSync(
+        mainGo,
+        readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${path}.${concurrency}.${i + 1}"`),
+      );
       const buildLine = await proc.waitForLine(jobLine([name]), { from, timeoutMs: 300_000 });
       result.pluginBuildStart.push(buildLine.t - t);
       const healthy = await waitHealthy(proc, name, from, 300_000);
@@ -101,7 +115,10 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       from = proc.lines.length;
       t = Date.now();
       // Unique per run and trial: an edit that restores earlier content would be a no-op (same input hash).
-      writeFileSync(versionGo, readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "${live ? 1 : 0}.${concurrency + 1}.${i + 1}"`));
+      writeFileSync(
+        versionGo,
+        readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "${live ? 1 : 0}.${concurrency + 1}.${i + 1}"`),
+      );
       const firstBuild = await proc.waitForLine(jobLine(REAL_PLUGINS), { from, timeoutMs: 300_000 });
       result.coreBuildStart.push(firstBuild.t - t);
       let last = 0;

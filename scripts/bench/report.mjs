@@ -29,16 +29,22 @@ function table(header, rows) {
 export function renderMarkdown(results) {
   const out = [];
   const { machine, options } = results;
-  out.push(`Run ${results.startedAt} (${results.mode}${options.skipped.length ? `; skipped: ${options.skipped.join(', ')}` : ''}), total ${s(results.durationMs)}.`);
+  out.push(
+    `Run ${results.startedAt} (${results.mode}${options.skipped.length ? `; skipped: ${options.skipped.join(', ')}` : ''}), total ${s(results.durationMs)}.`,
+  );
   out.push('');
-  out.push(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, load average at start ${machine.loadStart} / at end ${machine.loadEnd ?? 'n/a'}, ${machine.os}, Node ${machine.node}, nx ${machine.nx}, ${machine.podman}.`);
+  out.push(
+    `Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, load average at start ${machine.loadStart} / at end ${machine.loadEnd ?? 'n/a'}, ${machine.os}, Node ${machine.node}, nx ${machine.nx}, ${machine.podman}.`,
+  );
   out.push('');
 
   const tools = results.tools;
   if (results.latency?.length) {
     out.push('### 1. Save → build start (stub podman)');
     out.push('');
-    out.push(`A content change to one plugin's main.go, one at a time (${options.trials} trials per watch-reload row, ${options.nxTrials} for nx watch); "build start" is when the watcher forked \`podman build\` (the stub's process start time). For watch-reload, "above debounce" subtracts the configured debounce.`);
+    out.push(
+      `A content change to one plugin's main.go, one at a time (${options.trials} trials per watch-reload row, ${options.nxTrials} for nx watch); "build start" is when the watcher forked \`podman build\` (the stub's process start time). For watch-reload, "above debounce" subtracts the configured debounce.`,
+    );
     out.push('');
     out.push(
       table(
@@ -49,7 +55,14 @@ export function renderMarkdown(results) {
           ms(median(row.latencies)),
           ms(percentile(row.latencies, 95)),
           row.debounce === undefined ? '—' : ms(median(row.latencies.map((v) => v - row.debounce))),
-          row.debounce === undefined ? '—' : ms(percentile(row.latencies.map((v) => v - row.debounce), 95)),
+          row.debounce === undefined
+            ? '—'
+            : ms(
+                percentile(
+                  row.latencies.map((v) => v - row.debounce),
+                  95,
+                ),
+              ),
           `${row.missed}`,
         ]),
       ),
@@ -61,7 +74,9 @@ export function renderMarkdown(results) {
   if (results.storms?.length) {
     out.push('### 2. Event storms: builds started (ideal: one per affected image)');
     out.push('');
-    out.push('200 Go files written within 1 s (each build takes 0.5 s in the stub). watch-reload at its default debounce, 1000 ms. Ideal: alpha 1 build; core or core + plugins: 1 build of each plugin (core has no image).');
+    out.push(
+      '200 Go files written within 1 s (each build takes 0.5 s in the stub). watch-reload at its default debounce, 1000 ms. Ideal: alpha 1 build; core or core + plugins: 1 build of each plugin (core has no image).',
+    );
     out.push('');
     out.push(
       table(
@@ -82,7 +97,9 @@ export function renderMarkdown(results) {
   if (results.busy?.length) {
     out.push('### 3. A change during a build (stub build: 3 s)');
     out.push('');
-    out.push('Save alpha; once its build starts, save alpha again 1 s into it, or 0.2 s before it ends. watch-reload at debounce 100 ms. Summed over the trials. "lost" = no build that completed started after the second save.');
+    out.push(
+      'Save alpha; once its build starts, save alpha again 1 s into it, or 0.2 s before it ends. watch-reload at debounce 100 ms. Summed over the trials. "lost" = no build that completed started after the second save.',
+    );
     out.push('');
     out.push(
       table(
@@ -103,7 +120,9 @@ export function renderMarkdown(results) {
   if (results.idle?.length) {
     out.push(`### 4. Idle cost on the 4-project workspace`);
     out.push('');
-    out.push('CPU of the whole watcher process tree (for nx watch: the client and the Nx daemon) while nothing changes; peak RSS over the whole session of that watcher (storms included); inotify watches held (from /proc/<pid>/fdinfo).');
+    out.push(
+      'CPU of the whole watcher process tree (for nx watch: the client and the Nx daemon) while nothing changes; peak RSS over the whole session of that watcher (storms included); inotify watches held (from /proc/<pid>/fdinfo).',
+    );
     out.push('');
     out.push(
       table(
@@ -129,7 +148,15 @@ export function renderMarkdown(results) {
     out.push(
       table(
         ['workspace', 'trials', 'median', 'p95', 'raw (ms)', 'inotify watches at ready', 'peak RSS'],
-        results.startup.map((row) => [row.name, `${row.samples.length}`, s(median(row.samples)), s(percentile(row.samples, 95)), list(row.samples), `${row.inotify?.watches ?? 'n/a'}`, `${Math.round(row.peakRssMiB)} MiB`]),
+        results.startup.map((row) => [
+          row.name,
+          `${row.samples.length}`,
+          s(median(row.samples)),
+          s(percentile(row.samples, 95)),
+          list(row.samples),
+          `${row.inotify?.watches ?? 'n/a'}`,
+          `${Math.round(row.peakRssMiB)} MiB`,
+        ]),
       ),
     );
     out.push('');
@@ -137,14 +164,52 @@ export function renderMarkdown(results) {
   if (results.real?.length) {
     out.push('### 6. Real podman + Go: save → new container healthy (warm cache)');
     out.push('');
-    out.push(`Workspace from the plugin generator: core + 3 plugins (\`--protocol=http\`), builder ${GO_BUILDER_IMAGE} (the machine's Go) with a Go build-cache mount, production FROM scratch, HTTP /healthz health check. watch-reload with reload, debounce 100 ms. Plugin edit: its greeting string; core edit: core.Version (all three rebuild and restart). Path \`full\`: image build + container replace (\`liveUpdate: off\`); \`live\`: compile in the warm builder, the binary into the container (replaced in its root file system, or \`podman cp\`), restart (\`liveUpdate: auto\`, measured after the builder warmed its cache). "First job line" is when the \`building plugin\` / \`live update\` line reached the harness.`);
+    out.push(
+      `Workspace from the plugin generator: core + 3 plugins (\`--protocol=http\`), builder ${GO_BUILDER_IMAGE} (the machine's Go) with a Go build-cache mount, production FROM scratch, HTTP /healthz health check. watch-reload with reload, debounce 100 ms. Plugin edit: its greeting string; core edit: core.Version (all three rebuild and restart). Path \`full\`: image build + container replace (\`liveUpdate: off\`); \`live\`: compile in the warm builder, the binary into the container (replaced in its root file system, or \`podman cp\`), restart (\`liveUpdate: auto\`, measured after the builder warmed its cache). "First job line" is when the \`building plugin\` / \`live update\` line reached the harness.`,
+    );
     out.push('');
     out.push(
       table(
-        ['path', 'concurrency', 'edit', 'trials', 'save → first job line (median)', 'job start → first process (median, max)', 'save → healthy median', 'p95', 'raw (s)', 'initial build + run of 3', 'problems'],
+        [
+          'path',
+          'concurrency',
+          'edit',
+          'trials',
+          'save → first job line (median)',
+          'job start → first process (median, max)',
+          'save → healthy median',
+          'p95',
+          'raw (s)',
+          'initial build + run of 3',
+          'problems',
+        ],
         results.real.flatMap((row) => [
-          [row.path ?? 'full', `${row.concurrency}`, 'plugin file → that plugin healthy', `${row.plugin.length}`, ms(median(row.pluginBuildStart)), row.firstProcess?.length ? `${ms(median(row.firstProcess))}, ${ms(Math.max(...row.firstProcess))}` : 'n/a', s(median(row.plugin)), s(percentile(row.plugin, 95)), list(row.plugin, (v) => (v / 1000).toFixed(1)), s(row.initialMs), row.errors.join('; ') || 'none'],
-          [row.path ?? 'full', `${row.concurrency}`, 'core file → all 3 healthy', `${row.core.length}`, ms(median(row.coreBuildStart)), '', s(median(row.core)), s(percentile(row.core, 95)), list(row.core, (v) => (v / 1000).toFixed(1)), '', ''],
+          [
+            row.path ?? 'full',
+            `${row.concurrency}`,
+            'plugin file → that plugin healthy',
+            `${row.plugin.length}`,
+            ms(median(row.pluginBuildStart)),
+            row.firstProcess?.length ? `${ms(median(row.firstProcess))}, ${ms(Math.max(...row.firstProcess))}` : 'n/a',
+            s(median(row.plugin)),
+            s(percentile(row.plugin, 95)),
+            list(row.plugin, (v) => (v / 1000).toFixed(1)),
+            s(row.initialMs),
+            row.errors.join('; ') || 'none',
+          ],
+          [
+            row.path ?? 'full',
+            `${row.concurrency}`,
+            'core file → all 3 healthy',
+            `${row.core.length}`,
+            ms(median(row.coreBuildStart)),
+            '',
+            s(median(row.core)),
+            s(percentile(row.core, 95)),
+            list(row.core, (v) => (v / 1000).toFixed(1)),
+            '',
+            '',
+          ],
         ]),
       ),
     );
@@ -153,20 +218,30 @@ export function renderMarkdown(results) {
   if (results.store?.length) {
     out.push('### 8. The image store over a long session (real podman)');
     out.push('');
-    out.push('A busybox plugin (a build is one COPY), watch-reload without reload, debounce 100 ms, default keepImages (3). Save → build start with the store as it is, then with filler images added (unrelated, labelled), same watcher; next to it what the label search the up-to-date check made before it used the build record costs in that store. Then the store size after many saves.');
+    out.push(
+      'A busybox plugin (a build is one COPY), watch-reload without reload, debounce 100 ms, default keepImages (3). Save → build start with the store as it is, then with filler images added (unrelated, labelled), same watcher; next to it what the label search the up-to-date check made before it used the build record costs in that store. Then the store size after many saves.',
+    );
     out.push('');
     out.push(
       table(
         ['store', 'save → build start (median)', 'raw (ms)', 'label search (old hot path)'],
         results.store.flatMap((row) => [
           [`${row.small.store?.all ?? '?'} images`, ms(row.small.saveToBuildStartMs), list(row.small.samples ?? []), ms(row.small.labelSearchMs)],
-          [`${row.large.store?.all ?? '?'} images (+${row.images} fillers)`, ms(row.large.saveToBuildStartMs), list(row.large.samples ?? []), ms(row.large.labelSearchMs)],
+          [
+            `${row.large.store?.all ?? '?'} images (+${row.images} fillers)`,
+            ms(row.large.saveToBuildStartMs),
+            list(row.large.samples ?? []),
+            ms(row.large.labelSearchMs),
+          ],
         ]),
       ),
     );
     out.push('');
     for (const row of results.store) {
-      if (row.afterSaves) out.push(`After ${row.saves} saves: ${row.afterSaves.project} images of the project in the store (before: ${row.before.project}); the store held ${row.afterSaves.all} images.${row.errors.length ? ` Problems: ${row.errors.join('; ')}` : ''}`);
+      if (row.afterSaves)
+        out.push(
+          `After ${row.saves} saves: ${row.afterSaves.project} images of the project in the store (before: ${row.before.project}); the store held ${row.afterSaves.all} images.${row.errors.length ? ` Problems: ${row.errors.join('; ')}` : ''}`,
+        );
       else out.push(`Store-size row not measured: ${row.errors.join('; ')}`);
     }
     out.push('');
@@ -174,12 +249,23 @@ export function renderMarkdown(results) {
   if (results.agents?.length) {
     out.push('### 9. CI agents sharing builds through a registry (real podman, real Go, docker-registry)');
     out.push('');
-    out.push('The 3 generated plugins, `nx run-many -t podman-build -c ci` (push + registry cache, from the `registry` plugin option). Agent A: an empty podman storage (only the Go builder image loaded), a cold build. Agent B: another empty storage, same commit.');
+    out.push(
+      'The 3 generated plugins, `nx run-many -t podman-build -c ci` (push + registry cache, from the `registry` plugin option). Agent A: an empty podman storage (only the Go builder image loaded), a cold build. Agent B: another empty storage, same commit.',
+    );
     out.push('');
     out.push(
       table(
         ['agent', 'plugins', 'time', '`podman build`s run', 'images from the registry cache', 'problems'],
-        results.agents.flatMap((run) => run.rows.map((row) => [row.agent, String(run.plugins), s(row.ms), String(row.builds), String(row.fromRegistry), row.problems.length ? row.problems.join('; ') : 'none'])),
+        results.agents.flatMap((run) =>
+          run.rows.map((row) => [
+            row.agent,
+            String(run.plugins),
+            s(row.ms),
+            String(row.builds),
+            String(row.fromRegistry),
+            row.problems.length ? row.problems.join('; ') : 'none',
+          ]),
+        ),
       ),
     );
     out.push('');
@@ -188,7 +274,9 @@ export function renderMarkdown(results) {
   if (results.debug?.length) {
     out.push('### 10. The status page, and the debug stage under Delve (real podman, real Go, dlv)');
     out.push('');
-    out.push('One generated plugin, `watch-reload --reload --debounce=100`, greeting edits (each adds a function; live updates; the first edit of each row warms the builder and is not counted). With the page open, a client reads its event stream. Under Delve, "Delve lists it": a client connects to the published Delve port, halts the plugin, finds the edit\'s new function with `RPCServer.ListFunctions`, and lets it run on.');
+    out.push(
+      'One generated plugin, `watch-reload --reload --debounce=100`, greeting edits (each adds a function; live updates; the first edit of each row warms the builder and is not counted). With the page open, a client reads its event stream. Under Delve, "Delve lists it": a client connects to the published Delve port, halts the plugin, finds the edit\'s new function with `RPCServer.ListFunctions`, and lets it run on.',
+    );
     out.push('');
     out.push(
       table(
@@ -254,12 +342,15 @@ export function renderLatencySvg(results) {
     parts.push(`<line x1="${x(v)}" y1="${top - 5}" x2="${x(v)}" y2="${top + rows.length * rowHeight}" stroke="#ddd"/>`);
     parts.push(`<text x="${x(v)}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" fill="#555">${v}</text>`);
   }
-  parts.push(`<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle" fill="#555">milliseconds (dots: trials; bar: median; red tick: p95; dashed: debounce)</text>`);
+  parts.push(
+    `<text x="${(left + width - right) / 2}" y="${height - 10}" text-anchor="middle" fill="#555">milliseconds (dots: trials; bar: median; red tick: p95; dashed: debounce)</text>`,
+  );
   rows.forEach((row, index) => {
     const y = top + index * rowHeight + rowHeight / 2;
     const label = `${results.tools[row.tool].label}${row.debounce === undefined ? '' : `, debounce ${row.debounce}`}`;
     parts.push(`<text x="${left - 10}" y="${y + 4}" text-anchor="end">${esc(label)}</text>`);
-    if (row.debounce !== undefined) parts.push(`<line x1="${x(row.debounce)}" y1="${y - 12}" x2="${x(row.debounce)}" y2="${y + 12}" stroke="#888" stroke-dasharray="3,3"/>`);
+    if (row.debounce !== undefined)
+      parts.push(`<line x1="${x(row.debounce)}" y1="${y - 12}" x2="${x(row.debounce)}" y2="${y + 12}" stroke="#888" stroke-dasharray="3,3"/>`);
     row.latencies.forEach((v, i) => {
       const jitter = ((i * 7) % 11) - 5;
       parts.push(`<circle cx="${x(v).toFixed(1)}" cy="${(y + jitter).toFixed(1)}" r="3" fill="#3b6fb6" fill-opacity="0.55"/>`);

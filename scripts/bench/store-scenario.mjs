@@ -65,9 +65,15 @@ function addFillers(dir, count, log) {
 }
 
 export function removeStoreObjects() {
-  const fillers = podman(['images', '-q', '--no-trunc', '--filter', `label=${FILLER_LABEL}`]).stdout.split('\n').filter(Boolean);
-  const ours = podman(['images', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`]).stdout.split('\n').filter(Boolean);
-  const tagged = podman(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${FILLER_REPO}`]).stdout.split('\n').filter(Boolean);
+  const fillers = podman(['images', '-q', '--no-trunc', '--filter', `label=${FILLER_LABEL}`])
+    .stdout.split('\n')
+    .filter(Boolean);
+  const ours = podman(['images', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${PROJECT}`])
+    .stdout.split('\n')
+    .filter(Boolean);
+  const tagged = podman(['images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=${FILLER_REPO}`])
+    .stdout.split('\n')
+    .filter(Boolean);
   for (const ref of [...tagged, `localhost/prism/${PROJECT}-plugin:production`, `localhost/prism/${PROJECT}-plugin:latest`]) podman(['rmi', '-f', ref]);
   const ids = [...new Set([...fillers, ...ours])];
   for (let i = 0; i < ids.length; i += 200) podman(['rmi', '-f', ...ids.slice(i, i + 200)]);
@@ -102,7 +108,9 @@ export async function measureStore(root, templateDir, { images, saves, latencyTr
     await proc.waitForLine(/INFO\s+watcher ready/, { timeoutMs: 300_000 });
     await proc.waitForLine(new RegExp(`INFO\\s+build completed\\s+plugin=${PROJECT}\\b`), { timeoutMs: 300_000 });
     result.small = await latencyRow(storeSize());
-    log(`  store: small store (${result.small.store.all} images): save → build start ${result.small.saveToBuildStartMs} ms; label search ${Math.round(result.small.labelSearchMs)} ms`);
+    log(
+      `  store: small store (${result.small.store.all} images): save → build start ${result.small.saveToBuildStartMs} ms; label search ${Math.round(result.small.labelSearchMs)} ms`,
+    );
     for (let i = 0; i < saves; i++) {
       await save();
       if ((i + 1) % 50 === 0) log(`  store: ${i + 1}/${saves} saves`);
@@ -111,7 +119,9 @@ export async function measureStore(root, templateDir, { images, saves, latencyTr
     log(`  store: after ${saves} saves: ${result.afterSaves.project} images of the project, ${result.afterSaves.all} in the store`);
     addFillers(join(root, 'fillers'), images, log);
     result.large = await latencyRow({ all: result.afterSaves.all + images, project: result.afterSaves.project });
-    log(`  store: ~${result.large.store.all} images: save → build start ${result.large.saveToBuildStartMs} ms; label search ${Math.round(result.large.labelSearchMs)} ms`);
+    log(
+      `  store: ~${result.large.store.all} images: save → build start ${result.large.saveToBuildStartMs} ms; label search ${Math.round(result.large.labelSearchMs)} ms`,
+    );
   } catch (error) {
     result.errors.push(error.message.split('\n')[0]);
     log(`  store: FAILED ${error.message.split('\n').slice(0, 8).join('\n')}`);

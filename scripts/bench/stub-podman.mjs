@@ -33,7 +33,8 @@ const spawned = (() => {
     return undefined;
   }
 })();
-const log = (ev, extra = {}) => appendFileSync(join(home, 'log.jsonl'), `${JSON.stringify({ t: Date.now(), spawned, pid: process.pid, ev, args, ...extra })}\n`);
+const log = (ev, extra = {}) =>
+  appendFileSync(join(home, 'log.jsonl'), `${JSON.stringify({ t: Date.now(), spawned, pid: process.pid, ev, args, ...extra })}\n`);
 const readConfig = () => {
   try {
     return JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
@@ -103,7 +104,16 @@ function imageLs() {
 }
 
 const VERSION = {
-  Client: { APIVersion: '4.3.1', Version: '4.3.1', GoVersion: 'go1.19.8', GitCommit: '', BuiltTime: 'Thu Jan  1 00:00:00 1970', Built: 0, OsArch: 'linux/amd64', Os: 'linux' },
+  Client: {
+    APIVersion: '4.3.1',
+    Version: '4.3.1',
+    GoVersion: 'go1.19.8',
+    GitCommit: '',
+    BuiltTime: 'Thu Jan  1 00:00:00 1970',
+    Built: 0,
+    OsArch: 'linux/amd64',
+    Os: 'linux',
+  },
 };
 
 async function main() {

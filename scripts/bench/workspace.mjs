@@ -3,7 +3,7 @@
 // plugin generator's output), the large one (many standalone Go projects, node_modules dirs), and the real one made
 // with the plugin generator for real podman builds.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate as prepareSharedTemplate } from '../lib/workspace-template.mjs';
@@ -35,8 +35,14 @@ export function createWorkspace(root, templateDir, { nxJson = {} } = {}) {
     read: (path) => readFileSync(join(root, path), 'utf8'),
     /** Runs `nx ...args` to completion; throws with the output when it fails. */
     nx(args, env = {}) {
-      const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...NX_ENV, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-      if (result.status !== 0) throw new Error(`nx ${args.join(' ')} failed (exit ${result.status}):\n${`${result.stdout}${result.stderr}`.split('\n').slice(-30).join('\n')}`);
+      const result = spawnSync(process.execPath, [bin, ...args], {
+        cwd: root,
+        env: { ...process.env, ...NX_ENV, ...env },
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      if (result.status !== 0)
+        throw new Error(`nx ${args.join(' ')} failed (exit ${result.status}):\n${`${result.stdout}${result.stderr}`.split('\n').slice(-30).join('\n')}`);
       return result.stdout;
     },
     nxArgs: (args) => [bin, ...args],
@@ -64,7 +70,8 @@ export function installStubPodman(ws, config) {
   return { path, home, setConfig: (next) => writeFileSync(join(home, 'config.json'), JSON.stringify(next)) };
 }
 
-const CORE_GO = (n) => `package core\n\n// Version is the core library version.\nconst Version = "0.1.${n}"\n\n// Greet returns a greeting.\nfunc Greet(name string) string { return "hello " + name }\n`;
+const CORE_GO = (n) =>
+  `package core\n\n// Version is the core library version.\nconst Version = "0.1.${n}"\n\n// Greet returns a greeting.\nfunc Greet(name string) string { return "hello " + name }\n`;
 const PLUGIN_GO = (name) =>
   `package main\n\nimport (\n\t"fmt"\n\t"net/http"\n\n\t"prism/core"\n)\n\nfunc main() {\n\thttp.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, core.Greet("${name}")) })\n\t_ = http.ListenAndServe(":8080", nil)\n}\n`;
 const CONTAINERFILE = (name) =>

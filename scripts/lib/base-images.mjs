@@ -17,7 +17,35 @@ export const GO_BUILDER_IMAGE = `localhost/prism/go-builder:${HOST_GO.version}`;
 /** The Delve release built into the local debug image; it must support the Go in use (Delve 1.27: Go 1.24-1.26). */
 export const DELVE_VERSION = 'v1.27.2';
 export const DELVE_IMAGE = `localhost/prism/delve:${DELVE_VERSION.slice(1)}`;
-const APPLETS = ['sh', 'ls', 'cat', 'echo', 'sleep', 'httpd', 'wget', 'nc', 'env', 'mkdir', 'rm', 'cp', 'mv', 'ps', 'kill', 'true', 'false', 'test', 'grep', 'sed', 'tar', 'id', 'chmod', 'touch', 'find', 'head', 'tail'];
+const APPLETS = [
+  'sh',
+  'ls',
+  'cat',
+  'echo',
+  'sleep',
+  'httpd',
+  'wget',
+  'nc',
+  'env',
+  'mkdir',
+  'rm',
+  'cp',
+  'mv',
+  'ps',
+  'kill',
+  'true',
+  'false',
+  'test',
+  'grep',
+  'sed',
+  'tar',
+  'id',
+  'chmod',
+  'touch',
+  'find',
+  'head',
+  'tail',
+];
 
 function run(file, args, options = {}) {
   const result = spawnSync(file, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
@@ -88,7 +116,9 @@ const REVISION_LABEL = 'io.prism.base-image.revision';
 /** Imports the Go builder image (host Go toolchain + the libc the Debian go binary links) unless it exists. */
 export function ensureGoBuilderImage(log = console.log) {
   if (imageExists(GO_BUILDER_IMAGE)) {
-    const revision = spawnSync('podman', ['image', 'inspect', '--format', `{{index .Labels "${REVISION_LABEL}"}}`, GO_BUILDER_IMAGE], { encoding: 'utf8' }).stdout.trim();
+    const revision = spawnSync('podman', ['image', 'inspect', '--format', `{{index .Labels "${REVISION_LABEL}"}}`, GO_BUILDER_IMAGE], {
+      encoding: 'utf8',
+    }).stdout.trim();
     if (revision === GO_BUILDER_REVISION) return;
     log(`base images: ${GO_BUILDER_IMAGE} is an older make-up (revision ${revision || 'none'}); making it again`);
     run('podman', ['rmi', '--force', GO_BUILDER_IMAGE]);
@@ -115,7 +145,6 @@ export function ensureGoBuilderImage(log = console.log) {
     rmSync(rootfs, { recursive: true, force: true });
   }
 }
-
 
 /**
  * The host's CA bundle as /etc/ssl/certs/ca-certificates.crt (where Go looks first): without it a RUN step reaches the

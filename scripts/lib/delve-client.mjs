@@ -9,7 +9,7 @@ export async function connectDelve(port, timeoutMs = 30_000) {
     try {
       return await open(port);
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`Delve on 127.0.0.1:${port} did not answer within ${timeoutMs} ms: ${error.message}`);
+      if (Date.now() > deadline) throw new Error(`Delve on 127.0.0.1:${port} did not answer within ${timeoutMs} ms: ${error.message}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -36,7 +36,14 @@ export const ensureGrpcurl = (log) => ensureGoTool(GRPCURL, log);
  * Returns { code, stdout, stderr }; never throws.
  */
 export function grpcurl(port, method, { timeoutSeconds = 5, data } = {}) {
-  const args = ['-plaintext', '-max-time', String(timeoutSeconds), ...(data === undefined ? [] : ['-d', JSON.stringify(data)]), `127.0.0.1:${port}`, ...(method === 'list' ? ['list'] : [method])];
+  const args = [
+    '-plaintext',
+    '-max-time',
+    String(timeoutSeconds),
+    ...(data === undefined ? [] : ['-d', JSON.stringify(data)]),
+    `127.0.0.1:${port}`,
+    ...(method === 'list' ? ['list'] : [method]),
+  ];
   const result = spawnSync(ensureGrpcurl(), args, { encoding: 'utf8', timeout: (timeoutSeconds + 5) * 1000 });
   return { code: result.status ?? -1, stdout: result.stdout ?? '', stderr: result.stderr ?? String(result.error ?? '') };
 }

@@ -36,9 +36,7 @@ export function probeRun(env = {}) {
 export function ensurePodmanWorks({ fix, confDir, log = console.log }) {
   const version = podman(['version', '--format', '{{.Client.Version}}']);
   if (version.error || version.status !== 0) {
-    throw new Error(
-      `podman is not usable (${version.error?.message ?? version.stderr?.trim()}). Install it: apt-get install -y podman runc`,
-    );
+    throw new Error(`podman is not usable (${version.error?.message ?? version.stderr?.trim()}). Install it: apt-get install -y podman runc`);
   }
   ensureBusyboxImage(log);
   const first = probeRun();

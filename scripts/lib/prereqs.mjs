@@ -55,7 +55,9 @@ export function ensureSystemPackages({ tests = false } = {}) {
   if (missing.length === 0) return;
   const canInstall = process.getuid?.() === 0 && which('apt-get');
   if (!canInstall) {
-    throw new Error(`missing system packages: ${missing.join(', ')}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}) and run again.`);
+    throw new Error(
+      `missing system packages: ${missing.join(', ')}. Install them (Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}) and run again.`,
+    );
   }
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });

@@ -69,11 +69,15 @@ describe('architecture', () => {
 
   it('no function core exports is written again outside core (generators and plugins use core helpers)', () => {
     const coreFunctions = new Set(
-      files.filter((file) => layer(file) === 'core' && !isSpec(file)).flatMap((file) => [...file.text.matchAll(/^export function (\w+)/gm)].map((match) => match[1])),
+      files
+        .filter((file) => layer(file) === 'core' && !isSpec(file))
+        .flatMap((file) => [...file.text.matchAll(/^export function (\w+)/gm)].map((match) => match[1])),
     );
     const copies = files
       .filter((file) => layer(file) !== 'core' && !isSpec(file))
-      .flatMap((file) => [...file.text.matchAll(/^(?:export )?function (\w+)/gm)].filter((match) => coreFunctions.has(match[1])).map((match) => `${file.path}: ${match[1]}`));
+      .flatMap((file) =>
+        [...file.text.matchAll(/^(?:export )?function (\w+)/gm)].filter((match) => coreFunctions.has(match[1])).map((match) => `${file.path}: ${match[1]}`),
+      );
     expect(copies).toEqual([]);
   });
 

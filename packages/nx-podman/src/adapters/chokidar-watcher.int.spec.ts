@@ -128,7 +128,10 @@ describe('chokidar watcher on a real temp dir', () => {
     const watch = (paths: string[], options: Parameters<typeof chokidarWatch>[1]): ChokidarLike => {
       if (options?.usePolling) return chokidarWatch(paths, options);
       const failing = Object.assign(new EventEmitter(), { add: () => undefined, close: async () => undefined });
-      setTimeout(() => failing.emit('error', Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), { code: 'ENOSPC' })), 10);
+      setTimeout(
+        () => failing.emit('error', Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), { code: 'ENOSPC' })),
+        10,
+      );
       return failing as unknown as ChokidarLike;
     };
     watcher = createChokidarWatcher(

@@ -91,7 +91,9 @@ async function hashFiles(files: { path: string; absolute: string }[], cache?: Di
           cached?.key === key
             ? cached.digest
             : stats.isSymbolicLink()
-              ? createHash('sha256').update(`symlink:${await readlink(file.absolute)}`).digest('hex')
+              ? createHash('sha256')
+                  .update(`symlink:${await readlink(file.absolute)}`)
+                  .digest('hex')
               : await hashFile(file.absolute);
         cache?.set(file.absolute, { key, digest });
         result[index] = { path: file.path, digest, executable: (stats.mode & 0o111n) !== 0n };

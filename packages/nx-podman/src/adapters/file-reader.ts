@@ -15,12 +15,24 @@ export function createFileReader(): FileReader {
         throw error;
       }
     },
-    isDirectory: (path) => stat(path).then((stats) => stats.isDirectory(), () => false),
+    isDirectory: (path) =>
+      stat(path).then(
+        (stats) => stats.isDirectory(),
+        () => false,
+      ),
     makeDirectory: async (path) => {
       await mkdir(path, { recursive: true });
     },
-    pathKind: (path) => stat(path).then((stats) => (stats.isDirectory() ? 'dir' : 'file'), () => undefined),
-    hashFile: (path) => readFile(path).then((bytes) => createHash('sha256').update(bytes).digest('hex'), () => undefined),
+    pathKind: (path) =>
+      stat(path).then(
+        (stats) => (stats.isDirectory() ? 'dir' : 'file'),
+        () => undefined,
+      ),
+    hashFile: (path) =>
+      readFile(path).then(
+        (bytes) => createHash('sha256').update(bytes).digest('hex'),
+        () => undefined,
+      ),
     removeDirectory: (path) => rm(path, { recursive: true, force: true }),
     replaceFileBelow,
   };

@@ -35,7 +35,8 @@ describe('health probe: http', () => {
   beforeAll(async () => {
     server = http.createServer((request, response) => {
       if (request.url === '/healthz') response.end('ok');
-      else if (request.url === '/hang') return; // never answers
+      else if (request.url === '/hang')
+        return; // never answers
       else if (request.url === '/moved') response.writeHead(302, { location: '/healthz' }).end();
       else response.writeHead(503).end('starting');
     });
@@ -93,7 +94,10 @@ describe('health probe: tcp', () => {
 
   it('fails when the connection is refused', async () => {
     const port = await freePort();
-    await expect(probe.probe({ kind: 'tcp', host: '127.0.0.1', port }, options)).resolves.toEqual({ ok: false, reason: expect.stringContaining('ECONNREFUSED') });
+    await expect(probe.probe({ kind: 'tcp', host: '127.0.0.1', port }, options)).resolves.toEqual({
+      ok: false,
+      reason: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('fails when the connection is closed right after being accepted (a port forwarder with nothing behind it)', async () => {

@@ -19,11 +19,7 @@ function describeError(error: unknown): string {
  * Runs `attempt` with a timer and the caller's signal combined into one AbortSignal that the attempt must honour;
  * the timer is cleared however the attempt ends.
  */
-async function withDeadline(
-  options: ProbeOptions,
-  what: string,
-  attempt: (signal: AbortSignal) => Promise<ProbeResult>,
-): Promise<ProbeResult> {
+async function withDeadline(options: ProbeOptions, what: string, attempt: (signal: AbortSignal) => Promise<ProbeResult>): Promise<ProbeResult> {
   if (options.signal?.aborted) return { ok: false, reason: 'aborted' };
   const controller = new AbortController();
   const onAbort = () => controller.abort();
@@ -151,7 +147,9 @@ export function createHealthProbe(deps: { engine: PodmanEngine }): HealthProbe {
         case 'grpc':
           return withDeadline(options, `gRPC health ${check.address}`, (signal) => probeGrpc(check.address, check.service, signal, options.timeoutMs));
         case 'command':
-          return withDeadline(options, `health command ${JSON.stringify(check.command)}`, (signal) => probeCommand(deps.engine, options.container, check.command, signal));
+          return withDeadline(options, `health command ${JSON.stringify(check.command)}`, (signal) =>
+            probeCommand(deps.engine, options.container, check.command, signal),
+          );
         case 'image':
           return withDeadline(options, "the image's HEALTHCHECK", (signal) => probeImage(deps.engine, options.container, signal));
       }

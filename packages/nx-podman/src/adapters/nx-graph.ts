@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  createProjectGraphAsync,
-  readProjectsConfigurationFromProjectGraph,
-  type ProjectGraph,
-  type ProjectsConfigurations,
-} from '@nx/devkit';
+import { createProjectGraphAsync, readProjectsConfigurationFromProjectGraph, type ProjectGraph, type ProjectsConfigurations } from '@nx/devkit';
 import type { WorkspaceGraph, WorkspaceProject } from '../core/workspace-graph';
 
 /** One read of the Nx project graph: the slice watch-reload works from, plus what devkit calls need. */

@@ -64,7 +64,9 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
       return (await exec(['container', 'exists', name])).exitCode === 0;
     },
     async listImages(filter, options) {
-      const result = await exec(['image', 'ls', ...(options?.all ? ['--all'] : []), '--no-trunc', '--filter', filter, '--format', IMAGE_LIST_FORMAT], { signal: options?.signal });
+      const result = await exec(['image', 'ls', ...(options?.all ? ['--all'] : []), '--no-trunc', '--filter', filter, '--format', IMAGE_LIST_FORMAT], {
+        signal: options?.signal,
+      });
       return result.exitCode === 0 ? parseImageList(result.stdout) : undefined;
     },
     async imageId(ref) {
@@ -100,7 +102,10 @@ export function createPodmanEngine(connection: PodmanConnection, runner: Process
             if (storage) stepLayers.set(storage.containersFile, (stepLayers.get(storage.containersFile) ?? new Set()).add(storage.layer));
           }
         };
-        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], { stopTreeFirst: { graceMs: BUILD_ABORT_GRACE_MS, beforeKill }, ...options });
+        const result = await exec([...args.slice(0, 1), '--iidfile', iidfile, ...args.slice(1)], {
+          stopTreeFirst: { graceMs: BUILD_ABORT_GRACE_MS, beforeKill },
+          ...options,
+        });
         if (result.aborted) await removeStepContainers(stepLayers);
         const imageId = result.exitCode === 0 && !result.aborted ? await readFile(iidfile, 'utf8').then(fullImageId, () => undefined) : undefined;
         return { result, imageId };

@@ -13,7 +13,7 @@ const waitFor = async (check: () => boolean) => {
   for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
 };
 
-describe('runUntilSignal sentinel (a leaf child that hears the signal Nx sends a task tree\'s leaves first)', () => {
+describe("runUntilSignal sentinel (a leaf child that hears the signal Nx sends a task tree's leaves first)", () => {
   it('a stop signal to the sentinel stops the work as that signal, and the sentinel is gone afterwards', async () => {
     const seen = await runUntilSignal(
       async (scope) => {
@@ -33,11 +33,14 @@ describe('runUntilSignal sentinel (a leaf child that hears the signal Nx sends a
   });
 
   it('work that ends on its own ends the sentinel, without a stop', async () => {
-    const received = await runUntilSignal(async (scope) => {
-      await waitFor(() => sentinels().length === 1);
-      expect(sentinels()).toHaveLength(1);
-      return scope.received;
-    }, { sentinel: true, reraise: false });
+    const received = await runUntilSignal(
+      async (scope) => {
+        await waitFor(() => sentinels().length === 1);
+        expect(sentinels()).toHaveLength(1);
+        return scope.received;
+      },
+      { sentinel: true, reraise: false },
+    );
     expect(received).toBeUndefined();
     await waitFor(() => sentinels().length === 0);
     expect(sentinels()).toEqual([]);

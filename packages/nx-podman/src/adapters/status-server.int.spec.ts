@@ -21,7 +21,10 @@ function setup() {
 }
 
 /** A request with full control of the Host header (fetch does not allow setting it). */
-function request(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function request(
+  url: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
       let body = '';
@@ -83,10 +86,11 @@ describe('status server', () => {
     const { board, actions } = setup();
     page = await startStatusServer({ board, actions, port: 0, logger });
     const events: Record<string, unknown>[] = [];
-    const got = (count: number) => new Promise<void>((resolve) => {
-      const check = () => (events.length >= count ? resolve() : setTimeout(check, 10));
-      check();
-    });
+    const got = (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (events.length >= count ? resolve() : setTimeout(check, 10));
+        check();
+      });
     const req = http.get(page.url.replace('/?', '/events?'), (res) => {
       expect(res.headers['content-type']).toBe('text/event-stream');
       let buffer = '';
@@ -121,7 +125,8 @@ describe('status server', () => {
     const token = url.searchParams.get('token')!;
     const base = `http://127.0.0.1:${url.port}/api/projects`;
     const headers = { 'X-Status-Token': token };
-    for (const action of ['build', 'rebuild', 'pause', 'resume']) expect((await request(`${base}/postgres/${action}`, { method: 'POST', headers })).status).toBe(202);
+    for (const action of ['build', 'rebuild', 'pause', 'resume'])
+      expect((await request(`${base}/postgres/${action}`, { method: 'POST', headers })).status).toBe(202);
     expect(calls).toEqual(['build postgres', 'rebuild postgres', 'pause postgres', 'resume postgres']);
     expect((await request(`${base}/postgres/build`, { headers })).status).toBe(405);
     expect(await request(`${base}/mysql/build`, { method: 'POST', headers })).toMatchObject({ status: 404, body: 'Unknown project "mysql".\n' });

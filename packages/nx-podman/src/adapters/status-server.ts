@@ -27,7 +27,13 @@ export class StatusPageError extends Error {
  * `GET /` the page, `GET /api/status` the board as JSON, `GET /events` Server-Sent Events (one `status` event with the
  * whole board per change), `POST /api/projects/<name>/<build|rebuild|pause|resume>`.
  */
-export async function startStatusServer(deps: { board: StatusBoard; actions: StatusActions; port: number; logger: Logger; token?: string }): Promise<StatusPage> {
+export async function startStatusServer(deps: {
+  board: StatusBoard;
+  actions: StatusActions;
+  port: number;
+  logger: Logger;
+  token?: string;
+}): Promise<StatusPage> {
   const { board, actions, logger } = deps;
   const token = deps.token ?? randomBytes(24).toString('base64url');
   const expected = Buffer.from(token);
@@ -114,7 +120,11 @@ export async function startStatusServer(deps: { board: StatusBoard; actions: Sta
       unsubscribe();
       clearInterval(heartbeat);
       const fix = error.code === 'EADDRINUSE' ? 'another process listens there; choose another port, or 0 for any free one' : error.message;
-      reject(new StatusPageError(`Invalid watch-reload option "statusPort": ${deps.port}. The status page cannot listen on 127.0.0.1:${deps.port}: ${fix}. Or set statusPort to false for no page.`));
+      reject(
+        new StatusPageError(
+          `Invalid watch-reload option "statusPort": ${deps.port}. The status page cannot listen on 127.0.0.1:${deps.port}: ${fix}. Or set statusPort to false for no page.`,
+        ),
+      );
     });
     server.listen(deps.port, '127.0.0.1', () => resolve());
   });

@@ -6,9 +6,11 @@ import { findProjectForDir } from './workspace-paths';
  * (a root project `.` owns what no other project owns). Undefined for a file outside every project.
  */
 export function findOwningProject(file: string, projects: Readonly<Record<string, Pick<WorkspaceProject, 'root'>>>): string | undefined {
-  return findProjectForDir(file, Object.entries(projects).map(([name, project]) => ({ name, root: project.root })));
+  return findProjectForDir(
+    file,
+    Object.entries(projects).map(([name, project]) => ({ name, root: project.root })),
+  );
 }
-
 
 /** The given projects and everything they depend on, transitively. */
 export function dependencyClosure(names: Iterable<string>, dependencies: WorkspaceGraph['dependencies']): Set<string> {

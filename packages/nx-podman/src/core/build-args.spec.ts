@@ -87,21 +87,35 @@ describe('defaultLabels', () => {
       'io.prism.nx-podman.project': 'pg',
       'io.prism.nx-podman.stage': 'debug',
     });
-    expect(defaultLabels({ projectName: 'pg', stage: 'debug', inputHash: 'h', revision: 'f'.repeat(40) })['org.opencontainers.image.revision']).toBe('f'.repeat(40));
+    expect(defaultLabels({ projectName: 'pg', stage: 'debug', inputHash: 'h', revision: 'f'.repeat(40) })['org.opencontainers.image.revision']).toBe(
+      'f'.repeat(40),
+    );
   });
 
   it('adds source and created when known', () => {
-    const labels = defaultLabels({ projectName: 'pg', stage: 'production', inputHash: 'h', source: 'https://github.com/acme/prism', created: '2026-12-03T06:00:00.000Z' });
-    expect(labels).toMatchObject({ 'org.opencontainers.image.source': 'https://github.com/acme/prism', 'org.opencontainers.image.created': '2026-12-03T06:00:00.000Z' });
+    const labels = defaultLabels({
+      projectName: 'pg',
+      stage: 'production',
+      inputHash: 'h',
+      source: 'https://github.com/acme/prism',
+      created: '2026-12-03T06:00:00.000Z',
+    });
+    expect(labels).toMatchObject({
+      'org.opencontainers.image.source': 'https://github.com/acme/prism',
+      'org.opencontainers.image.created': '2026-12-03T06:00:00.000Z',
+    });
   });
 });
 
 describe('platformBuildArgs', () => {
-  const crossCompiling = 'FROM --platform=$BUILDPLATFORM golang AS builder\nARG TARGETOS TARGETARCH\nRUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/p .\n';
+  const crossCompiling =
+    'FROM --platform=$BUILDPLATFORM golang AS builder\nARG TARGETOS TARGETARCH\nRUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/p .\n';
 
   it('passes the build host as BUILDPLATFORM to a multi-platform build of a Containerfile that uses it', () => {
     expect(platformBuildArgs(crossCompiling, ['linux/amd64', 'linux/arm64'], {}, 'linux/amd64')).toEqual({ BUILDPLATFORM: 'linux/amd64' });
-    expect(platformBuildArgs(crossCompiling.replace('$BUILDPLATFORM', '${BUILDPLATFORM}'), ['linux/arm64'], {}, 'linux/arm64')).toEqual({ BUILDPLATFORM: 'linux/arm64' });
+    expect(platformBuildArgs(crossCompiling.replace('$BUILDPLATFORM', '${BUILDPLATFORM}'), ['linux/arm64'], {}, 'linux/arm64')).toEqual({
+      BUILDPLATFORM: 'linux/arm64',
+    });
   });
 
   it('passes nothing without platforms, without the variable, when the user set it, or when podman did not say', () => {
@@ -133,7 +147,12 @@ describe('goEnvBuildArgs', () => {
 
 describe('buildVolumes', () => {
   it('reads -v and --volume, split or inline, and nothing else', () => {
-    expect(buildVolumes(['--squash', '-v', '/a:/a:ro', '--volume=/b:/b', '--volume', '/c:/c', '-v=/d:/d', '--network', 'host'])).toEqual(['/a:/a:ro', '/b:/b', '/c:/c', '/d:/d']);
+    expect(buildVolumes(['--squash', '-v', '/a:/a:ro', '--volume=/b:/b', '--volume', '/c:/c', '-v=/d:/d', '--network', 'host'])).toEqual([
+      '/a:/a:ro',
+      '/b:/b',
+      '/c:/c',
+      '/d:/d',
+    ]);
     expect(buildVolumes(['-v'])).toEqual([]);
   });
 });
@@ -157,10 +176,15 @@ describe('buildPodmanBuildArgs', () => {
   it('builds a single-platform build with tags and target, context last', () => {
     expect(buildPodmanBuildArgs(base, v4)).toEqual([
       'build',
-      '--file', '/ws/plugins/postgres/Containerfile',
-      '--target', 'production', '--force-rm',
-      '--tag', 'prism/postgres-plugin:production',
-      '--tag', 'prism/postgres-plugin:latest',
+      '--file',
+      '/ws/plugins/postgres/Containerfile',
+      '--target',
+      'production',
+      '--force-rm',
+      '--tag',
+      'prism/postgres-plugin:production',
+      '--tag',
+      'prism/postgres-plugin:latest',
       '/ws/plugins',
     ]);
   });
@@ -180,21 +204,46 @@ describe('buildPodmanBuildArgs', () => {
       v4,
     );
     expect(args).toEqual([
-      'build', '--file', base.file, '--target', 'production', '--force-rm',
-      '--platform', 'linux/arm64',
-      '--tag', 'a/b:c',
-      '--build-arg', 'GO_VERSION=1.19', '--build-arg', 'EMPTY=',
-      '--label', 'io.prism.nx-podman.input-hash=abc',
+      'build',
+      '--file',
+      base.file,
+      '--target',
+      'production',
+      '--force-rm',
+      '--platform',
+      'linux/arm64',
+      '--tag',
+      'a/b:c',
+      '--build-arg',
+      'GO_VERSION=1.19',
+      '--build-arg',
+      'EMPTY=',
+      '--label',
+      'io.prism.nx-podman.input-hash=abc',
       '--pull=never',
       '--no-cache',
-      '--squash', '--build-context', 'x=y',
+      '--squash',
+      '--build-context',
+      'x=y',
       '/ws/plugins',
     ]);
   });
 
   it('builds several platforms into a manifest list instead of tagging', () => {
     const args = buildPodmanBuildArgs({ ...base, platforms: ['linux/amd64', 'linux/arm64'], manifest: 'localhost/m:1' }, v4);
-    expect(args).toEqual(['build', '--file', base.file, '--target', 'production', '--force-rm', '--platform', 'linux/amd64,linux/arm64', '--manifest', 'localhost/m:1', base.context]);
+    expect(args).toEqual([
+      'build',
+      '--file',
+      base.file,
+      '--target',
+      'production',
+      '--force-rm',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--manifest',
+      'localhost/m:1',
+      base.context,
+    ]);
     expect(args).not.toContain('--tag');
   });
 
@@ -218,7 +267,10 @@ describe('buildPodmanBuildArgs', () => {
 
 describe('buildPodmanPushArgs', () => {
   it('pushes every tag, or the image once to a destination', () => {
-    expect(buildPodmanPushArgs({ tags: ['a:1', 'a:latest'], imageId: 'sha256:1', platforms: [] })).toEqual([['push', 'a:1'], ['push', 'a:latest']]);
+    expect(buildPodmanPushArgs({ tags: ['a:1', 'a:latest'], imageId: 'sha256:1', platforms: [] })).toEqual([
+      ['push', 'a:1'],
+      ['push', 'a:latest'],
+    ]);
     expect(buildPodmanPushArgs({ tags: ['a:1'], imageId: 'sha256:1', platforms: [], destination: 'oci-archive:/tmp/a.tar' })).toEqual([
       ['push', 'sha256:1', 'oci-archive:/tmp/a.tar'],
     ]);

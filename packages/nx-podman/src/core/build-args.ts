@@ -50,7 +50,12 @@ export function expandTokens(text: string, values: TokenValues, option: string):
 
 /** A project name as one image-name path component: lower case, `@scope/name` → `scope-name`. */
 export function imageNameComponent(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'project';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'project'
+  );
 }
 
 /** Default tags: `prism/<project>-plugin:<stage>`, plus `prism/<project>-plugin:latest` for production. */
@@ -92,7 +97,14 @@ export function publicSourceUrl(remote: string): string | undefined {
  * Labels the executor adds to every image; user labels are merged over them. They are not part of the input hash
  * (`created` changes on every build, `revision` on every commit).
  */
-export function defaultLabels(input: { projectName: string; stage: string; inputHash: string; revision?: string; source?: string; created?: string }): Record<string, string> {
+export function defaultLabels(input: {
+  projectName: string;
+  stage: string;
+  inputHash: string;
+  revision?: string;
+  source?: string;
+  created?: string;
+}): Record<string, string> {
   const labels: Record<string, string> = {
     'org.opencontainers.image.title': input.projectName,
     'io.prism.nx-podman.project': input.projectName,
@@ -111,7 +123,12 @@ export function defaultLabels(input: { projectName: string; stage: string; input
  * A build without `platforms` leaves it empty and podman builds for the host. Not part of the input hash: it says
  * where the build runs, not what it makes.
  */
-export function platformBuildArgs(containerfile: string, platforms: readonly string[], buildArgs: Readonly<Record<string, string>>, osArch: string | undefined): Record<string, string> {
+export function platformBuildArgs(
+  containerfile: string,
+  platforms: readonly string[],
+  buildArgs: Readonly<Record<string, string>>,
+  osArch: string | undefined,
+): Record<string, string> {
   if (platforms.length === 0 || osArch === undefined || 'BUILDPLATFORM' in buildArgs) return {};
   return /\$\{?BUILDPLATFORM\b/.test(containerfile) ? { BUILDPLATFORM: osArch } : {};
 }
@@ -139,7 +156,11 @@ export function declaredArgs(containerfile: string): Set<string> {
  * Of {@link GO_ENV_BUILD_ARGS}: those set (non-empty) in `env` that the Containerfile declares with `ARG` and the
  * `buildArgs` option does not set, with their values (for the input hash only: GOFLAGS can change the binary).
  */
-export function goEnvBuildArgs(containerfile: string, env: Readonly<Record<string, string | undefined>>, buildArgs: Readonly<Record<string, string>>): Record<string, string> {
+export function goEnvBuildArgs(
+  containerfile: string,
+  env: Readonly<Record<string, string | undefined>>,
+  buildArgs: Readonly<Record<string, string>>,
+): Record<string, string> {
   const declared = declaredArgs(containerfile);
   return Object.fromEntries(Object.entries(goEnvValues(env)).filter(([name]) => declared.has(name) && !(name in buildArgs)));
 }

@@ -11,7 +11,10 @@ const MOUNTINFO = [
 describe('build containers from a step process', () => {
   it('reads the upper directory of the root mount, and the storage file and layer it belongs to', () => {
     expect(rootUpperDir(MOUNTINFO)).toBe(`/var/lib/containers/storage/overlay/${LAYER}/diff`);
-    expect(storageOfUpperDir(rootUpperDir(MOUNTINFO)!)).toEqual({ containersFile: '/var/lib/containers/storage/overlay-containers/containers.json', layer: LAYER });
+    expect(storageOfUpperDir(rootUpperDir(MOUNTINFO)!)).toEqual({
+      containersFile: '/var/lib/containers/storage/overlay-containers/containers.json',
+      layer: LAYER,
+    });
   });
 
   it('is undefined for a root that is not overlay, a process without a root mount line, or another path shape', () => {

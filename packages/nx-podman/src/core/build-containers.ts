@@ -13,7 +13,10 @@ export function rootUpperDir(mountinfo: string): string | undefined {
     if (before.split(' ')[4] !== '/') continue;
     const [type, , options = ''] = after.split(' ');
     if (type !== 'overlay') return undefined;
-    return options.split(',').find((option) => option.startsWith('upperdir='))?.slice('upperdir='.length);
+    return options
+      .split(',')
+      .find((option) => option.startsWith('upperdir='))
+      ?.slice('upperdir='.length);
   }
   return undefined;
 }
@@ -33,7 +36,9 @@ export function containersOnLayers(containersJson: string, layers: ReadonlySet<s
   try {
     const entries = JSON.parse(containersJson) as unknown;
     if (!Array.isArray(entries)) return [];
-    return entries.flatMap((entry: { id?: unknown; layer?: unknown }) => (typeof entry?.id === 'string' && typeof entry.layer === 'string' && layers.has(entry.layer) ? [entry.id] : []));
+    return entries.flatMap((entry: { id?: unknown; layer?: unknown }) =>
+      typeof entry?.id === 'string' && typeof entry.layer === 'string' && layers.has(entry.layer) ? [entry.id] : [],
+    );
   } catch {
     return [];
   }

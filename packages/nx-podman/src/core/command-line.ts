@@ -5,5 +5,9 @@ export function formatCommand(file: string, args: readonly string[]): string {
 
 /** The last `count` non-empty lines of some output, for error messages. */
 export function lastLines(text: string, count = 20): string {
-  return text.split('\n').filter((line) => line.trim() !== '').slice(-count).join('\n');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .slice(-count)
+    .join('\n');
 }

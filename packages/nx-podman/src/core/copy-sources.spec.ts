@@ -40,7 +40,9 @@ describe('COPY/ADD sources → workspace paths (the issue 15 table)', () => {
   });
 
   it('the solo example: every copied file maps into the project, and config.yaml triggers the watcher', () => {
-    const copied = parseContainerfile('FROM scratch AS production\nCOPY solo/main.go solo/go.mod solo/config.yaml /src/solo/\n').copies.flatMap((c) => c.sources);
+    const copied = parseContainerfile('FROM scratch AS production\nCOPY solo/main.go solo/go.mod solo/config.yaml /src/solo/\n').copies.flatMap(
+      (c) => c.sources,
+    );
     expect(copied.map((source) => mapCopySource(source, inPlugins)?.inProject)).toEqual(['main.go', 'go.mod', 'config.yaml']);
     expect(globsFromCopySources(copied, { buildContext: 'plugins', projectRoot: 'plugins/solo' })).toContain('config.yaml');
   });

@@ -118,9 +118,16 @@ describe('globsFromTargetInputs', () => {
 describe('globsFromCopySources', () => {
   it('adds files and directories copied from inside the project; a copy of the whole project adds everything; other projects add nothing', () => {
     expect(
-      globsFromCopySources(['core/', 'postgres/config.yaml', 'postgres/templates', './postgres/static/'], { buildContext: 'plugins', projectRoot: 'plugins/postgres' }),
+      globsFromCopySources(['core/', 'postgres/config.yaml', 'postgres/templates', './postgres/static/'], {
+        buildContext: 'plugins',
+        projectRoot: 'plugins/postgres',
+      }),
     ).toEqual(['config.yaml', 'config.yaml/**', 'templates', 'templates/**', 'static/**']);
-    expect(globsFromCopySources(['postgres/', 'postgres/config.yaml'], { buildContext: 'plugins', projectRoot: 'plugins/postgres' })).toEqual(['**', 'config.yaml', 'config.yaml/**']);
+    expect(globsFromCopySources(['postgres/', 'postgres/config.yaml'], { buildContext: 'plugins', projectRoot: 'plugins/postgres' })).toEqual([
+      '**',
+      'config.yaml',
+      'config.yaml/**',
+    ]);
     expect(globsFromCopySources(['.', 'app.yaml'], { buildContext: 'plugins/redis', projectRoot: 'plugins/redis' })).toEqual(['**', 'app.yaml', 'app.yaml/**']);
   });
 });

@@ -6,7 +6,17 @@ import { mapCopySource } from './copy-sources';
 export const ALWAYS_EXCLUDED_DIRS: readonly string[] = Object.freeze(['.git', 'node_modules', 'dist', 'vendor', '.nx']);
 
 /** Temp files editors and tools write next to the real one (vim, vim's write test, emacs locks, JetBrains, gofmt). */
-export const EDITOR_TEMP_FILES: readonly string[] = Object.freeze(['*.swp', '*.swo', '*.swx', '*~', '4913', '.#*', '*___jb_tmp___', '*___jb_old___', '*-go-tmp-umask']);
+export const EDITOR_TEMP_FILES: readonly string[] = Object.freeze([
+  '*.swp',
+  '*.swo',
+  '*.swx',
+  '*~',
+  '4913',
+  '.#*',
+  '*___jb_tmp___',
+  '*___jb_old___',
+  '*-go-tmp-umask',
+]);
 
 /** Project-relative globs watched when neither `include` nor the build target's `inputs` say otherwise. */
 export const DEFAULT_INCLUDE: readonly string[] = Object.freeze([
@@ -48,7 +58,10 @@ export function parseIgnoreFile(text: string): IgnoreRule[] {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const negated = line.startsWith('!');
-    const pattern = posix.normalize((negated ? line.slice(1) : line).trim()).replace(/^\/+/, '').replace(/\/+$/, '');
+    const pattern = posix
+      .normalize((negated ? line.slice(1) : line).trim())
+      .replace(/^\/+/, '')
+      .replace(/\/+$/, '');
     if (pattern && pattern !== '.') rules.push({ pattern, negated });
   }
   return rules;

@@ -1,11 +1,4 @@
-import {
-  createGoModuleIndex,
-  goImportDependencies,
-  goModDependencies,
-  goWorkDependencies,
-  isGoSourceFile,
-  resolveGoDir,
-} from './go-dependencies';
+import { createGoModuleIndex, goImportDependencies, goModDependencies, goWorkDependencies, isGoSourceFile, resolveGoDir } from './go-dependencies';
 import { commonAncestorDir, findProjectForDir, type ProjectRoot } from './workspace-paths';
 import { parseGoImports } from './go-imports';
 import { parseGoMod, parseGoWork } from './go-module';
@@ -126,7 +119,11 @@ describe('goModDependencies', () => {
 
   it('prefers a version-specific replace over a wildcard one', () => {
     const goMod = parseGoMod('module prism/postgres\nrequire prism/core v0.0.0\nreplace prism/core => ../../tools\nreplace prism/core v0.0.0 => ../core\n');
-    expect(goModDependencies(goMod, index, context()).map((edge) => edge.target).sort()).toEqual(['core', 'tools']);
+    expect(
+      goModDependencies(goMod, index, context())
+        .map((edge) => edge.target)
+        .sort(),
+    ).toEqual(['core', 'tools']);
   });
 
   it('a local replace makes an edge even without a require, deduplicated, never to itself or outside projects', () => {
@@ -152,8 +149,10 @@ describe('goImportDependencies', () => {
 describe('goWorkDependencies', () => {
   it('maps use and local replace directories of a project-owned go.work', () => {
     const goWork = parseGoWork('go 1.19\nuse (\n  .\n  ../core\n  ../../third_party/fork\n  ../../nowhere\n)\nreplace x => ../../tools\n');
-    expect(
-      goWorkDependencies(goWork, { source: 'postgres', sourceFile: 'plugins/postgres/go.work', projects }).map((edge) => edge.target),
-    ).toEqual(['core', 'fork', 'tools']);
+    expect(goWorkDependencies(goWork, { source: 'postgres', sourceFile: 'plugins/postgres/go.work', projects }).map((edge) => edge.target)).toEqual([
+      'core',
+      'fork',
+      'tools',
+    ]);
   });
 });

@@ -41,7 +41,7 @@ export function createGoModuleIndex(modules: readonly WorkspaceGoModule[]): GoMo
     moduleOwner: (modulePath) => byPath.get(modulePath),
     packageOwner(importPath) {
       // Walking the path upwards finds the longest module prefix first.
-      for (let candidate = importPath; candidate; ) {
+      for (let candidate = importPath; candidate;) {
         const owner = byPath.get(candidate);
         if (owner !== undefined) return owner;
         const slash = candidate.lastIndexOf('/');
@@ -108,7 +108,10 @@ export function goWorkDependencies(goWork: GoWorkFile, context: EdgeContext): Go
     const resolved = resolveGoDir(fileDir, dir);
     return resolved === undefined ? undefined : findProjectForDir(resolved, context.projects);
   };
-  return collect([...goWork.uses.map((use) => owner(use.dir)), ...goWork.replaces.flatMap((r) => (r.localDir !== undefined ? [owner(r.localDir)] : []))], context);
+  return collect(
+    [...goWork.uses.map((use) => owner(use.dir)), ...goWork.replaces.flatMap((r) => (r.localDir !== undefined ? [owner(r.localDir)] : []))],
+    context,
+  );
 }
 
 /** Whether a path is Go source the go command compiles into a binary (not tests, vendor or testdata). */

@@ -163,7 +163,16 @@ function statements(text: string, file: string): Statement[] {
 
 /** A replacement target is a directory when it is a relative (`./`, `../`) or absolute path, as the go command decides. */
 function isLocalPath(path: string): boolean {
-  return path === '.' || path === '..' || path.startsWith('./') || path.startsWith('../') || path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('.\\') || path.startsWith('..\\');
+  return (
+    path === '.' ||
+    path === '..' ||
+    path.startsWith('./') ||
+    path.startsWith('../') ||
+    path.startsWith('/') ||
+    /^[A-Za-z]:[\\/]/.test(path) ||
+    path.startsWith('.\\') ||
+    path.startsWith('..\\')
+  );
 }
 
 /** Argument texts (parentheses were already rejected by {@link statements}). */

@@ -53,7 +53,10 @@ function segmentRegExp(segment: string): RegExp {
       const end = segment.indexOf(']', i + 2);
       if (end < 0) source += '\\[';
       else {
-        const body = segment.slice(i + 1, end).replace(/^[!^]/, '^').replace(/\\/g, '\\\\');
+        const body = segment
+          .slice(i + 1, end)
+          .replace(/^[!^]/, '^')
+          .replace(/\\/g, '\\\\');
         source += `[${body}]`;
         i = end;
       }

@@ -56,12 +56,20 @@ describe('liveUpdateFallbackReason', () => {
   });
 
   it('says why when there is no recipe, and passes a forced reason on', () => {
-    expect(decide(['core/x.go'], { recipe: { ok: false, reason: 'builder stage "b": it starts FROM scratch' } })).toBe('no live update recipe: builder stage "b": it starts FROM scratch');
+    expect(decide(['core/x.go'], { recipe: { ok: false, reason: 'builder stage "b": it starts FROM scratch' } })).toBe(
+      'no live update recipe: builder stage "b": it starts FROM scratch',
+    );
     expect(decide(['core/x.go'], { fullReason: 'initial build' })).toBe('initial build');
   });
 
   it('maps files through a context that is not the workspace root', () => {
-    const reason = liveUpdateFallbackReason({ files: ['plugins/core/a.go'], fullReason: undefined, recipe: { ok: true, recipe: { ...recipe, mounts: [{ source: 'core', target: '/src/core' }] } }, containerfile: 'plugins/x/Containerfile', context: 'plugins' });
+    const reason = liveUpdateFallbackReason({
+      files: ['plugins/core/a.go'],
+      fullReason: undefined,
+      recipe: { ok: true, recipe: { ...recipe, mounts: [{ source: 'core', target: '/src/core' }] } },
+      containerfile: 'plugins/x/Containerfile',
+      context: 'plugins',
+    });
     expect(reason).toBeUndefined();
   });
 });
@@ -83,26 +91,56 @@ describe('builder arguments', () => {
   it('runs the builder image with the stage env (values outside the arguments), read-only sources and cache volumes', () => {
     const { args, env } = buildBuilderRunArgs(spec);
     expect(args).toEqual([
-      'run', '-d', '--name', 'nx-podman-builder-abc', '--pull=never', '--stop-timeout', '1', '-w', '/src/plugins/postgres',
-      '--label', 'nx-podman.builder=/ws',
-      '--env', 'CGO_ENABLED', '--env', 'GOCACHE',
-      '-v', '/ws/core:/src/core:ro', '-v', '/ws/plugins/postgres:/src/plugins/postgres:ro',
-      '-v', 'gocache:/tmp/gocache', '-v', 'gomodcache:/tmp/go/pkg/mod', '-v', '/ws/.nx/podman/live/out/k:/nx-podman/out',
-      '--entrypoint', '/bin/sh', 'sha256:1234', '-c', expect.stringContaining('sleep'),
+      'run',
+      '-d',
+      '--name',
+      'nx-podman-builder-abc',
+      '--pull=never',
+      '--stop-timeout',
+      '1',
+      '-w',
+      '/src/plugins/postgres',
+      '--label',
+      'nx-podman.builder=/ws',
+      '--env',
+      'CGO_ENABLED',
+      '--env',
+      'GOCACHE',
+      '-v',
+      '/ws/core:/src/core:ro',
+      '-v',
+      '/ws/plugins/postgres:/src/plugins/postgres:ro',
+      '-v',
+      'gocache:/tmp/gocache',
+      '-v',
+      'gomodcache:/tmp/go/pkg/mod',
+      '-v',
+      '/ws/.nx/podman/live/out/k:/nx-podman/out',
+      '--entrypoint',
+      '/bin/sh',
+      'sha256:1234',
+      '-c',
+      expect.stringContaining('sleep'),
     ]);
     expect(env).toEqual({ CGO_ENABLED: '0', GOCACHE: '/tmp/gocache' });
   });
 
   it('mounts the volumes podman-build gives its build steps (a module proxy), and keys the builder on them', () => {
     const { args } = buildBuilderRunArgs({ ...spec, extraVolumes: ['/srv/goproxy:/srv/goproxy:ro'] });
-    expect(args.slice(args.indexOf('gomodcache:/tmp/go/pkg/mod') + 1, args.indexOf('/ws/.nx/podman/live/out/k:/nx-podman/out'))).toEqual(['-v', '/srv/goproxy:/srv/goproxy:ro', '-v']);
+    expect(args.slice(args.indexOf('gomodcache:/tmp/go/pkg/mod') + 1, args.indexOf('/ws/.nx/podman/live/out/k:/nx-podman/out'))).toEqual([
+      '-v',
+      '/srv/goproxy:/srv/goproxy:ro',
+      '-v',
+    ]);
     expect(builderKey(recipe, 'sha256:1', '/ws', ['/srv/goproxy:/srv/goproxy:ro'])).not.toBe(builderKey(recipe, 'sha256:1', '/ws'));
     expect(builderKey(recipe, 'sha256:1', '/ws', [])).toBe(builderKey(recipe, 'sha256:1', '/ws'));
   });
 
   it('a GOFLAGS build arg reaches the compile unless an ENV of the stage or image sets GOFLAGS (as in the build step)', () => {
     expect(buildCompileArgs({ ...spec, recipe: { ...recipe, args: { GOFLAGS: '-tags=corp' } } }, '/o', {}).env.GOFLAGS).toBe('-tags=corp -v');
-    expect(buildCompileArgs({ ...spec, recipe: { ...recipe, args: { GOFLAGS: '-tags=corp' } } }, '/o', { GOFLAGS: '-mod=mod' }).env.GOFLAGS).toBe('-mod=mod -v');
+    expect(buildCompileArgs({ ...spec, recipe: { ...recipe, args: { GOFLAGS: '-tags=corp' } } }, '/o', { GOFLAGS: '-mod=mod' }).env.GOFLAGS).toBe(
+      '-mod=mod -v',
+    );
   });
 
   it('hides a .git directory under a mount (the image context has none)', () => {
@@ -112,14 +150,28 @@ describe('builder arguments', () => {
 
   it('compiles with the stage command, its ARGs in the environment, -v added to GOFLAGS, the output redirected', () => {
     const { args, env } = buildCompileArgs(spec, '/nx-podman/out/postgres-1/plugin', { GOFLAGS: '-mod=mod' });
-    expect(args).toEqual(['exec', '-w', '/src/plugins/postgres', '--env', 'VERSION', '--env', 'GOFLAGS', 'nx-podman-builder-abc', '/bin/sh', '-c', 'go build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .']);
+    expect(args).toEqual([
+      'exec',
+      '-w',
+      '/src/plugins/postgres',
+      '--env',
+      'VERSION',
+      '--env',
+      'GOFLAGS',
+      'nx-podman-builder-abc',
+      '/bin/sh',
+      '-c',
+      'go build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .',
+    ]);
     expect(env).toEqual({ VERSION: 'secret-ish', GOFLAGS: '-mod=mod -v' });
   });
 
   it('a compile server reads each request: token, WORKDIR, the environment, the command, token; a value it cannot carry takes the plain exec', () => {
     expect(buildCompileServerArgs('nx-podman-builder-abc')).toEqual(['exec', '-i', 'nx-podman-builder-abc', '/bin/sh', '-c', COMPILE_SERVER_PROGRAM]);
     const input = buildCompileInput(recipe, '/nx-podman/out/postgres-1/plugin', { GOFLAGS: '-mod=mod' }, 'tok-1')!;
-    expect(input).toBe('tok-1\n/src/plugins/postgres\nVERSION=secret-ish\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .\ntok-1\n');
+    expect(input).toBe(
+      'tok-1\n/src/plugins/postgres\nVERSION=secret-ish\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -buildvcs=false -o /nx-podman/out/postgres-1/plugin .\ntok-1\n',
+    );
     expect(compileRequestToken(input)).toBe('tok-1');
     expect(buildCompileInput({ ...recipe, args: { NOTE: 'two\nlines' } }, '/o', {}, 't')).toBeUndefined();
     expect(buildCompileInput({ ...recipe, args: { 'NOT-A-NAME': 'x' } }, '/o', {}, 't')).toBeUndefined();
@@ -161,7 +213,14 @@ describe('builder arguments', () => {
   });
 
   it('keys builders by image, context, env and user, not by command or mounts (plugins share one)', () => {
-    const kafka = { ...recipe, command: 'go build -o /out/plugin .', mounts: [{ source: 'core', target: '/src/core' }, { source: 'plugins/kafka', target: '/src/plugins/kafka' }] };
+    const kafka = {
+      ...recipe,
+      command: 'go build -o /out/plugin .',
+      mounts: [
+        { source: 'core', target: '/src/core' },
+        { source: 'plugins/kafka', target: '/src/plugins/kafka' },
+      ],
+    };
     expect(builderKey(recipe, 'sha256:1', '/ws')).toBe(builderKey(kafka, 'sha256:1', '/ws'));
     expect(builderKey(recipe, 'sha256:1', '/ws')).not.toBe(builderKey(recipe, 'sha256:2', '/ws'));
     expect(builderKey(recipe, 'sha256:1', '/ws')).not.toBe(builderKey({ ...recipe, env: { CGO_ENABLED: '1' } }, 'sha256:1', '/ws'));
@@ -188,7 +247,12 @@ describe('helpers', () => {
   });
 
   it('parseCompileOutput splits the compiled packages from the compiler messages', () => {
-    const parsed = parseCompileOutput('example.com/core\nexample.com/plugins/postgres\n# example.com/plugins/postgres\n./main.go:3:1: syntax error: unexpected }\n');
-    expect(parsed).toEqual({ packages: ['example.com/core', 'example.com/plugins/postgres'], messages: '# example.com/plugins/postgres\n./main.go:3:1: syntax error: unexpected }' });
+    const parsed = parseCompileOutput(
+      'example.com/core\nexample.com/plugins/postgres\n# example.com/plugins/postgres\n./main.go:3:1: syntax error: unexpected }\n',
+    );
+    expect(parsed).toEqual({
+      packages: ['example.com/core', 'example.com/plugins/postgres'],
+      messages: '# example.com/plugins/postgres\n./main.go:3:1: syntax error: unexpected }',
+    });
   });
 });

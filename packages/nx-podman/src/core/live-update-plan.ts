@@ -30,10 +30,12 @@ export function liveUpdateFallbackReason(input: LiveUpdateDecisionInput): string
   const mounts = input.recipe.recipe.mounts;
   for (const file of [...input.files].sort()) {
     const base = posix.basename(file);
-    if (file === input.containerfile || BUILD_DEFINITION_FILES.has(base) || base === `${posix.basename(input.containerfile)}.containerignore`) return `${file} changed`;
+    if (file === input.containerfile || BUILD_DEFINITION_FILES.has(base) || base === `${posix.basename(input.containerfile)}.containerignore`)
+      return `${file} changed`;
     if (!file.endsWith('.go')) return `${file} changed (not a Go source)`;
     const inContext = input.context === '.' ? file : posix.relative(input.context, file);
-    if (inContext.startsWith('..') || !mounts.some((mount) => mount.source === '.' || isWithin(inContext, mount.source))) return `${file} is not in the builder's sources`;
+    if (inContext.startsWith('..') || !mounts.some((mount) => mount.source === '.' || isWithin(inContext, mount.source)))
+      return `${file} is not in the builder's sources`;
   }
   return undefined;
 }
@@ -124,7 +126,8 @@ export function buildBuilderRunArgs(spec: LiveBuilderSpec): { args: string[]; en
   }
   for (const dir of spec.gitDirs) {
     const mount = [...spec.mounts].reverse().find((m) => m.source === '.' || isWithin(dir, m.source));
-    if (mount) args.push('--mount', `type=tmpfs,destination=${posix.join(mount.target, mount.source === '.' ? dir : posix.relative(mount.source, dir), '.git')}`);
+    if (mount)
+      args.push('--mount', `type=tmpfs,destination=${posix.join(mount.target, mount.source === '.' ? dir : posix.relative(mount.source, dir), '.git')}`);
   }
   const buildCacheTargets = new Set([...recipe.cacheTargets, spec.cachePaths.buildCache]);
   buildCacheTargets.delete(spec.cachePaths.moduleCache);
@@ -157,7 +160,11 @@ function compileEnv(recipe: LiveUpdateRecipe, imageEnv: Readonly<Record<string, 
  * `podman exec` of one compile: the build step's command, in its WORKDIR, with {@link compileEnv}, the output
  * redirected. Used when the compile cannot go through a compile server ({@link buildCompileInput}).
  */
-export function buildCompileArgs(spec: Pick<LiveBuilderSpec, 'name' | 'recipe'>, output: string, imageEnv: Readonly<Record<string, string>>): { args: string[]; env: Record<string, string> } {
+export function buildCompileArgs(
+  spec: Pick<LiveBuilderSpec, 'name' | 'recipe'>,
+  output: string,
+  imageEnv: Readonly<Record<string, string>>,
+): { args: string[]; env: Record<string, string> } {
   const { recipe } = spec;
   const env = compileEnv(recipe, imageEnv);
   const args = ['exec', '-w', recipe.workdir];

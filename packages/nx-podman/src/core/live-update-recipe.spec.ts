@@ -23,7 +23,10 @@ USER 65532:65532
 ENTRYPOINT ["/plugin"]
 `;
 
-const dirs = (...paths: string[]) => (path: string) => (paths.includes(path) ? 'dir' : path.includes('.') && path !== '.' ? 'file' : undefined) as 'dir' | 'file' | undefined;
+const dirs =
+  (...paths: string[]) =>
+  (path: string) =>
+    (paths.includes(path) ? 'dir' : path.includes('.') && path !== '.' ? 'file' : undefined) as 'dir' | 'file' | undefined;
 const input = (over: Partial<RecipeInput> = {}): RecipeInput => ({ stage: 'production', kindOf: dirs('.', 'core', 'plugins/postgres', 'cmd'), ...over });
 
 describe('inferLiveUpdateRecipe', () => {
@@ -99,7 +102,13 @@ FROM scratch AS production
 COPY --from=builder /bin/app /app
 `;
     const result = inferLiveUpdateRecipe(text, input());
-    expect(result.ok && result.recipe).toMatchObject({ builderImage: 'golang:1.22', env: { GOFLAGS: '-mod=readonly' }, workdir: '/w', artifact: '/bin/app', destination: '/app' });
+    expect(result.ok && result.recipe).toMatchObject({
+      builderImage: 'golang:1.22',
+      env: { GOFLAGS: '-mod=readonly' },
+      workdir: '/w',
+      artifact: '/bin/app',
+      destination: '/app',
+    });
   });
 
   it('resolves relative paths before any WORKDIR against the image WORKDIR', () => {
@@ -130,15 +139,47 @@ COPY --from=b /src/out/app /app
   it.each([
     ['no COPY --from in the stage', 'FROM golang AS b\nRUN go build -o /a .\nFROM scratch AS production\nCOPY app /app\n', 'copies nothing from a build stage'],
     ['an unknown stage', GENERATED.replace('AS production', 'AS prod'), 'has no "production" stage'],
-    ['a RUN the builder cannot repeat', 'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN apt-get install -y protobuf && protoc x\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'runs "apt-get install'],
-    ['no go build writing the artifact', 'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN go build -o /other .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'no "go build ... -o /a" step'],
-    ['a step changing the binary after the build', 'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN go build -o /a .\nRUN upx /a\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'changes /a after it is built'],
-    ['a glob copy', 'FROM golang AS b\nWORKDIR /s\nCOPY *.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies a glob (*.go) that no directory it also copies covers'],
-    ['a glob directory', 'FROM golang AS b\nWORKDIR /s\nCOPY cmd/*/main.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies a glob (cmd/*/main.go)'],
-    ['a single file not under a mounted directory', 'FROM golang AS b\nWORKDIR /s\nCOPY main.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'single file main.go'],
-    ['a copy from another image', 'FROM golang AS b\nWORKDIR /s\nCOPY --from=tools /bin/x /bin/x\nCOPY . .\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'copies from another stage or image'],
+    [
+      'a RUN the builder cannot repeat',
+      'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN apt-get install -y protobuf && protoc x\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'runs "apt-get install',
+    ],
+    [
+      'no go build writing the artifact',
+      'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN go build -o /other .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'no "go build ... -o /a" step',
+    ],
+    [
+      'a step changing the binary after the build',
+      'FROM golang AS b\nWORKDIR /s\nCOPY . .\nRUN go build -o /a .\nRUN upx /a\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'changes /a after it is built',
+    ],
+    [
+      'a glob copy',
+      'FROM golang AS b\nWORKDIR /s\nCOPY *.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'copies a glob (*.go) that no directory it also copies covers',
+    ],
+    [
+      'a glob directory',
+      'FROM golang AS b\nWORKDIR /s\nCOPY cmd/*/main.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'copies a glob (cmd/*/main.go)',
+    ],
+    [
+      'a single file not under a mounted directory',
+      'FROM golang AS b\nWORKDIR /s\nCOPY main.go ./\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'single file main.go',
+    ],
+    [
+      'a copy from another image',
+      'FROM golang AS b\nWORKDIR /s\nCOPY --from=tools /bin/x /bin/x\nCOPY . .\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'copies from another stage or image',
+    ],
     ['a builder FROM scratch', 'FROM scratch AS b\nCOPY . .\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'FROM scratch'],
-    ['a context path that does not exist', 'FROM golang AS b\nWORKDIR /s\nCOPY missing/ m/\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n', 'not in the build context'],
+    [
+      'a context path that does not exist',
+      'FROM golang AS b\nWORKDIR /s\nCOPY missing/ m/\nRUN go build -o /a .\nFROM scratch AS production\nCOPY --from=b /a /a\n',
+      'not in the build context',
+    ],
   ])('gives a reason for %s', (_name, text, reason) => {
     const result = inferLiveUpdateRecipe(text, input());
     expect(result.ok).toBe(false);

@@ -93,7 +93,9 @@ function unquote(value: string): string {
 
 /** The words of a shell command, quotes removed: `-ldflags="-s -w" -o /out/x` → `-ldflags=-s -w`, `-o`, `/out/x`. */
 export function shellWords(text: string): string[] {
-  return [...text.matchAll(/(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)+/g)].map((match) => match[0].replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'/g, (_all, double: string | undefined, single: string | undefined) => double ?? single ?? ''));
+  return [...text.matchAll(/(?:"(?:[^"\\]|\\.)*"|'[^']*'|[^\s"']+)+/g)].map((match) =>
+    match[0].replace(/"((?:[^"\\]|\\.)*)"|'([^']*)'/g, (_all, double: string | undefined, single: string | undefined) => double ?? single ?? ''),
+  );
 }
 
 /** `ENV A=1 B="x y"` or the legacy `ENV A 1`. */
@@ -216,18 +218,26 @@ export function inferLiveUpdateRecipe(containerfile: string, input: RecipeInput)
     .filter((instruction) => instruction.keyword === 'COPY')
     .map((instruction) => ({ instruction, ...parseCopyArgs(instruction.rest) }))
     .map(({ instruction, flags, paths }) => ({ instruction, from: flags.find((flag) => flag.startsWith('--from='))?.slice(7), paths }))
-    .filter((copy): copy is { instruction: ContainerfileInstruction; from: string; paths: string[] } => copy.from !== undefined && findStage(stages, copy.from) !== undefined)
+    .filter(
+      (copy): copy is { instruction: ContainerfileInstruction; from: string; paths: string[] } =>
+        copy.from !== undefined && findStage(stages, copy.from) !== undefined,
+    )
     .filter((copy) => !hints.builderStage || findStage(stages, copy.from) === findStage(stages, hints.builderStage));
   if (copies.length > 1 && !hints.artifact) {
     // A stage that takes nothing from the build context (a tool installed at a fixed version, like dlv) makes the same
     // file whatever changed: only copies of stages built from the context can go stale.
     const fromContext = copies.filter((copy) => usesContext(stages, findStage(stages, copy.from)!, globalArgs));
     const listed = copies.map((copy) => copy.paths[0]).join(', ');
-    if (fromContext.length !== 1) return fail(`the "${input.stage}" stage copies several files from build stages (${listed}), and a live update would leave all but one stale; name the binary with the liveUpdate.artifact option of the build target`);
+    if (fromContext.length !== 1)
+      return fail(
+        `the "${input.stage}" stage copies several files from build stages (${listed}), and a live update would leave all but one stale; name the binary with the liveUpdate.artifact option of the build target`,
+      );
     copies = fromContext;
   }
   if (copies.length === 0) {
-    return fail(`the "${input.stage}" stage copies nothing from a build stage (no COPY --from=<stage>)${hints.builderStage ? ` named "${hints.builderStage}"` : ''}`);
+    return fail(
+      `the "${input.stage}" stage copies nothing from a build stage (no COPY --from=<stage>)${hints.builderStage ? ` named "${hints.builderStage}"` : ''}`,
+    );
   }
   const candidates: LiveUpdateRecipe[] = [];
   const reasons: string[] = [];
@@ -248,7 +258,9 @@ export function inferLiveUpdateRecipe(containerfile: string, input: RecipeInput)
   }
   if (candidates.length === 1) return { ok: true, recipe: candidates[0] };
   if (candidates.length > 1) {
-    return fail(`the "${input.stage}" stage copies several Go binaries (${candidates.map((c) => c.artifact).join(', ')}); name one with the liveUpdate.artifact option of the build target`);
+    return fail(
+      `the "${input.stage}" stage copies several Go binaries (${candidates.map((c) => c.artifact).join(', ')}); name one with the liveUpdate.artifact option of the build target`,
+    );
   }
   return fail(reasons[0] ?? `no COPY --from in the "${input.stage}" stage copies ${hints.artifact}`);
 }
@@ -258,7 +270,10 @@ function usesContext(stages: Stage[], stage: Stage, vars: Record<string, string>
   const found = chainOf(stages, stage, vars);
   if (typeof found === 'string') return true;
   return found.chain.some((link) =>
-    link.instructions.some((instruction) => (instruction.keyword === 'COPY' || instruction.keyword === 'ADD') && !splitFlags(instruction.rest).flags.some((flag) => flag.startsWith('--from='))),
+    link.instructions.some(
+      (instruction) =>
+        (instruction.keyword === 'COPY' || instruction.keyword === 'ADD') && !splitFlags(instruction.rest).flags.some((flag) => flag.startsWith('--from=')),
+    ),
   );
 }
 
@@ -274,7 +289,7 @@ function workdirBefore(stage: Stage, until: ContainerfileInstruction, vars: Reco
 /** The chain of stages the builder derives from, base first, and the image at its root. */
 function chainOf(stages: Stage[], builder: Stage, vars: Record<string, string>): { chain: Stage[]; image: string } | string {
   const chain: Stage[] = [builder];
-  for (let stage = builder; ; ) {
+  for (let stage = builder; ;) {
     const base = findStage(stages.slice(0, stage.index), substitute(stage.from, vars));
     if (!base) return { chain, image: substitute(stage.from, vars) };
     if (chain.includes(base)) return `stage "${base.name}" derives from itself`;
@@ -324,7 +339,8 @@ function builderRecipe(
         case 'COPY':
         case 'ADD': {
           const { flags, paths } = parseCopyArgs(rest);
-          if (flags.some((flag) => flag.startsWith('--from='))) return fail(`line ${instruction.line} copies from another stage or image, which live update cannot mount`);
+          if (flags.some((flag) => flag.startsWith('--from=')))
+            return fail(`line ${instruction.line} copies from another stage or image, which live update cannot mount`);
           const sources = paths.slice(0, -1);
           const destText = paths[paths.length - 1] ?? '.';
           const dest = resolvePath(destText, walk.workdir);
@@ -340,7 +356,8 @@ function builderRecipe(
             }
             const kind = input.kindOf(path);
             if (!kind) return fail(`line ${instruction.line} copies ${source}, which is not in the build context`);
-            if (kind === 'file' && instruction.keyword === 'ADD' && /\.(tar|tgz|gz|bz2|xz)$/.test(path)) return fail(`line ${instruction.line} adds an archive`);
+            if (kind === 'file' && instruction.keyword === 'ADD' && /\.(tar|tgz|gz|bz2|xz)$/.test(path))
+              return fail(`line ${instruction.line} adds an archive`);
             const target = kind === 'dir' ? dest : destText.endsWith('/') || sources.length > 1 ? posix.join(dest, posix.basename(path)) : dest;
             walk.copies.push({ source: path, target, kind });
           }
@@ -355,7 +372,9 @@ function builderRecipe(
           if (!writes) {
             if (stage === builder && command.includes(artifact)) return fail(`line ${instruction.line} changes ${artifact} before it is built`);
             if (HARMLESS_RUN.test(command) || OTHER_BUILD.test(command)) break;
-            return fail(`line ${instruction.line} runs "${command.length > 60 ? `${command.slice(0, 57)}...` : command}" before the build step, which live update cannot repeat; state the command with the liveUpdate option of the build target`);
+            return fail(
+              `line ${instruction.line} runs "${command.length > 60 ? `${command.slice(0, 57)}...` : command}" before the build step, which live update cannot repeat; state the command with the liveUpdate option of the build target`,
+            );
           }
           const after = builder.instructions.slice(builder.instructions.indexOf(instruction) + 1);
           const touching = after.find((later) => later.keyword === 'RUN' && later.rest.includes(artifact));
@@ -393,18 +412,38 @@ function finish(
       const inside = mount.source === '.' ? copy.source : posix.relative(mount.source, copy.source);
       return !inside.startsWith('..') && posix.join(mount.target, inside) === copy.target;
     });
-    if (!covered && GLOB.test(copy.source)) return fail(`it copies a glob (${copy.source}) that no directory it also copies covers, and live update mounts directories only`);
+    if (!covered && GLOB.test(copy.source))
+      return fail(`it copies a glob (${copy.source}) that no directory it also copies covers, and live update mounts directories only`);
     if (!covered) return fail(`it copies the single file ${copy.source} to ${copy.target}, and live update mounts directories only`);
   }
   if (mounts.length === 0) return fail('it copies nothing from the build context');
   mounts.sort((a, b) => a.target.length - b.target.length);
   const cacheTargets = flags
     .filter((flag) => flag.startsWith('--mount='))
-    .map((flag) => Object.fromEntries(flag.slice(8).split(',').map((pair) => pair.split('=', 2) as [string, string])))
+    .map((flag) =>
+      Object.fromEntries(
+        flag
+          .slice(8)
+          .split(',')
+          .map((pair) => pair.split('=', 2) as [string, string]),
+      ),
+    )
     .filter((mount) => mount.type === 'cache' && (mount.target ?? mount.dst ?? mount.destination))
     .map((mount) => resolvePath(mount.target ?? mount.dst ?? mount.destination, walk.workdir));
   return {
     ok: true,
-    recipe: { builderStage, builderImage, env: walk.stageEnv, args: walk.args, user: walk.user, workdir: walk.workdir, mounts, command, cacheTargets, artifact, destination },
+    recipe: {
+      builderStage,
+      builderImage,
+      env: walk.stageEnv,
+      args: walk.args,
+      user: walk.user,
+      workdir: walk.workdir,
+      mounts,
+      command,
+      cacheTargets,
+      artifact,
+      destination,
+    },
   };
 }

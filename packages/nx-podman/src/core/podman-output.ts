@@ -40,7 +40,13 @@ export function parseImageNames(stdout: string): string[] {
 
 /** One image id a line (`{{.ImageID}}` of `podman ps`), as a set of full ids. */
 export function parseImageIdLines(stdout: string): Set<string> {
-  return new Set(stdout.split('\n').map((line) => line.trim()).filter(Boolean).map(fullImageId));
+  return new Set(
+    stdout
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map(fullImageId),
+  );
 }
 
 /** The parts of `podman image inspect` a live update builder needs. */
@@ -62,7 +68,12 @@ export function parseImageConfig(json: string): ImageConfig | undefined {
       const at = pair.indexOf('=');
       if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1);
     }
-    return { id: first.Id.startsWith('sha256:') ? first.Id : `sha256:${first.Id}`, env, workdir: first.Config?.WorkingDir ?? '', user: first.Config?.User ?? '' };
+    return {
+      id: first.Id.startsWith('sha256:') ? first.Id : `sha256:${first.Id}`,
+      env,
+      workdir: first.Config?.WorkingDir ?? '',
+      user: first.Config?.User ?? '',
+    };
   } catch {
     return undefined;
   }

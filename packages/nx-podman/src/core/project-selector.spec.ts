@@ -11,14 +11,23 @@ const projects = {
 describe('selectProjects', () => {
   it.each<[string[], string[]]>([
     [['postgres'], ['postgres']],
-    [['postgres', 'kafka'], ['kafka', 'postgres']],
+    [
+      ['postgres', 'kafka'],
+      ['kafka', 'postgres'],
+    ],
     [['tag:plugin'], ['kafka', 'postgres', 'redis']],
     [['tag:scope:*'], ['kafka', 'postgres', 'redis']],
     [['tag:scope:db'], ['postgres', 'redis']],
-    [['tag:plugin', '!tag:experimental'], ['kafka', 'postgres']],
+    [
+      ['tag:plugin', '!tag:experimental'],
+      ['kafka', 'postgres'],
+    ],
     [['plugin-*'], ['plugin-tools']],
     [['*'], ['core', 'kafka', 'plugin-tools', 'postgres', 'redis']],
-    [['!core', '!plugin-*'], ['kafka', 'postgres', 'redis']],
+    [
+      ['!core', '!plugin-*'],
+      ['kafka', 'postgres', 'redis'],
+    ],
     [['tag:nothing'], []],
   ])('%j selects %j', (patterns, expected) => {
     expect(selectProjects(patterns, projects)).toEqual({ selected: expected, unknownNames: [] });

@@ -18,10 +18,16 @@ describe('explainPushFailure', () => {
   const tag = '127.0.0.1:5000/prism/postgres-plugin:latest';
 
   it.each([
-    ['Error: ... dial tcp 127.0.0.1:5000: connect: connection refused', /^Push to registry 127\.0\.0\.1:5000 failed: nothing answers at 127\.0\.0\.1:5000 \(connection refused\)/],
+    [
+      'Error: ... dial tcp 127.0.0.1:5000: connect: connection refused',
+      /^Push to registry 127\.0\.0\.1:5000 failed: nothing answers at 127\.0\.0\.1:5000 \(connection refused\)/,
+    ],
     ['Error: ... unauthorized: authentication required', /refused the credentials \(unauthorized\)\. Log in first: podman login 127\.0\.0\.1:5000/],
     ['Error: ... http: server gave HTTP response to HTTPS client', /speaks plain HTTP .* \[\[registry\]\] location = "127\.0\.0\.1:5000" insecure = true/],
-    ['Error: ... x509: certificate signed by unknown authority', /does not trust the TLS certificate .* \/etc\/containers\/certs\.d\/127\.0\.0\.1:5000\/ca\.crt/],
+    [
+      'Error: ... x509: certificate signed by unknown authority',
+      /does not trust the TLS certificate .* \/etc\/containers\/certs\.d\/127\.0\.0\.1:5000\/ca\.crt/,
+    ],
     ['Error: ... dial tcp: lookup registry.nowhere: no such host', /does not resolve/],
     ['Error: ... i/o timeout', /did not answer in time/],
   ])('%s', (output, expected) => {

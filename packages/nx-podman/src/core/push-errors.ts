@@ -33,7 +33,8 @@ const CAUSES: { test: RegExp; cause: (registry: string) => string }[] = [
   },
   {
     test: /x509|certificate (is not|signed by unknown)|tls: /i,
-    cause: (registry) => `podman does not trust the TLS certificate of ${registry}. Put the registry's CA certificate in /etc/containers/certs.d/${registry}/ca.crt.`,
+    cause: (registry) =>
+      `podman does not trust the TLS certificate of ${registry}. Put the registry's CA certificate in /etc/containers/certs.d/${registry}/ca.crt.`,
   },
   {
     test: /i\/o timeout|deadline exceeded|TLS handshake timeout/i,

@@ -15,10 +15,7 @@ function setup(overrides: Partial<ReloadSchedulerOptions> = {}) {
     },
     abortBuild: (project) => events.push(['abort', project]),
   };
-  const scheduler = createReloadScheduler(
-    { debounceMs: 1000, maxWaitMs: 10_000, concurrency: 2, onBusyUpdate: 'queue', ...overrides },
-    { clock, driver },
-  );
+  const scheduler = createReloadScheduler({ debounceMs: 1000, maxWaitMs: 10_000, concurrency: 2, onBusyUpdate: 'queue', ...overrides }, { clock, driver });
   const starts = () => events.filter((e) => e[0] === 'start').map((e) => e[1]);
   return { clock, events, requests, scheduler, starts };
 }
@@ -188,7 +185,7 @@ describe('reload scheduler: concurrency', () => {
     expect(starts()).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('a project that starts from the waiting line during an open change set builds once more, with that set\'s files', () => {
+  it("a project that starts from the waiting line during an open change set builds once more, with that set's files", () => {
     // The build sees the changed tree, but its request did not list b.go: whether a change set can be a live update
     // or needs the image build (go.mod) is decided on the files, so they must reach a job (the job runner property test).
     const { clock, scheduler, starts, requests } = setup({ concurrency: 1 });
@@ -271,7 +268,10 @@ describe('reload scheduler: build now and the countdown', () => {
     scheduler.buildNow('postgres', 'asked');
     expect(started).toEqual([['postgres', 'core/a.go', '']]);
     clock.advance(1000);
-    expect(started).toEqual([['postgres', 'core/a.go', ''], ['kafka', 'core/a.go', '']]);
+    expect(started).toEqual([
+      ['postgres', 'core/a.go', ''],
+      ['kafka', 'core/a.go', ''],
+    ]);
     expect(scheduler.closesAt()).toBeUndefined();
     scheduler.buildFinished('kafka', 'succeeded');
     scheduler.buildNow('redis', 'asked');

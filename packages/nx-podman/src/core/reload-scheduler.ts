@@ -90,10 +90,7 @@ interface ProjectEntry {
 }
 
 /** Creates a {@link ReloadScheduler}. Options are validated by the caller (normalize-options). */
-export function createReloadScheduler(
-  options: ReloadSchedulerOptions,
-  ports: { clock: Clock; driver: SchedulerDriver },
-): ReloadScheduler {
+export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { clock: Clock; driver: SchedulerDriver }): ReloadScheduler {
   const { clock, driver } = ports;
   const entries = new Map<string, ProjectEntry>();
   const queue: string[] = [];

@@ -1,3 +1,5 @@
+// Why this file is long: one test per path through the container replace and restart sequences (start, health, rollback,
+// abort in each step); they share the fake engine set-up above each describe, which a split would repeat.
 import { FakeEngine } from '../testing/fake-engine';
 import type { HealthSettings, ProbeResult } from './health-check';
 import { replaceContainer, restartContainer, type ReplaceRequest } from './replace-plan';
@@ -22,9 +24,27 @@ class InstantClock implements SleepClock {
 /** A recording logger: every line as text, the way a user would read it. */
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
-  const line = (level: string) => (msg: string, fields: Record<string, unknown> = {}) =>
-    lines.push([level, msg, ...Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`)].join(' '));
-  return { lines, verbose: true, debug: line('DEBUG'), info: line('INFO'), warn: line('WARN'), error: line('ERROR'), output: (text) => lines.push(`OUTPUT ${text}`) };
+  const line =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      lines.push(
+        [
+          level,
+          msg,
+          ...Object.entries(fields)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `${k}=${v}`),
+        ].join(' '),
+      );
+  return {
+    lines,
+    verbose: true,
+    debug: line('DEBUG'),
+    info: line('INFO'),
+    warn: line('WARN'),
+    error: line('ERROR'),
+    output: (text) => lines.push(`OUTPUT ${text}`),
+  };
 }
 
 interface FakeContainer {
@@ -44,7 +64,11 @@ function fakePodman(behaviour: Record<string, 'ok' | 'exits' | 'fails-run'> = {}
   engine.on(['container', 'inspect'], (args) => {
     const container = containers.get(args[2]!);
     if (!container) return { exitCode: 125, stderr: `Error: no such container ${args[2]}` };
-    return { stdout: JSON.stringify([{ Image: container.imageId, State: { Status: container.running ? 'running' : 'exited', Running: container.running, ExitCode: container.exitCode } }]) };
+    return {
+      stdout: JSON.stringify([
+        { Image: container.imageId, State: { Status: container.running ? 'running' : 'exited', Running: container.running, ExitCode: container.exitCode } },
+      ]),
+    };
   });
   engine.on(['stop'], (args) => {
     const container = containers.get(args.at(-1)!);
@@ -98,7 +122,7 @@ function setup(options: { behaviour?: Record<string, 'ok' | 'exits' | 'fails-run
   return { ...world, clock, logger, probe, probeCalls: calls, ports: { engine: world.engine, probe, clock, logger } };
 }
 
-const commands = (engine: FakeEngine) => engine.calls.map((call) => call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]);
+const commands = (engine: FakeEngine) => engine.calls.map((call) => (call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]));
 
 describe('replaceContainer', () => {
   it('starts the first container when none exists (a missing old container is normal)', async () => {
@@ -114,7 +138,10 @@ describe('replaceContainer', () => {
   });
 
   it('stops and removes the old container in one podman call with the stop timeout, then runs the new image; downtime counts from the stop', async () => {
-    const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 }, probe: (attempt) => (attempt < 3 ? { ok: false, reason: 'ECONNREFUSED' } : { ok: true }) });
+    const t = setup({
+      old: { imageId: OLD, running: true, exitCode: 0 },
+      probe: (attempt) => (attempt < 3 ? { ok: false, reason: 'ECONNREFUSED' } : { ok: true }),
+    });
     // The old container stops answering at SIGTERM, but podman takes 500 ms to stop and remove it.
     t.engine.on(['rm'], (args) => {
       t.clock.time += 500;
@@ -140,9 +167,20 @@ describe('replaceContainer', () => {
       expect(await replaceContainer(podded(), t.ports)).toMatchObject({ status: 'healthy' });
       expect(t.engine.calls.map((call) => call.slice(0, 2).join(' '))).toEqual(['container inspect', 'pod inspect', 'pod create', 'run -d']);
       expect(t.engine.callsStartingWith('pod', 'create')[0]).toEqual([
-        'pod', 'create', '--name', 'postgres-plugin-pod', '--infra-name', 'postgres-plugin-pod-infra', '--share', 'net',
-        '--label', 'io.prism.nx-podman.project=postgres', '--label', `io.prism.nx-podman.pod-config=${config}`,
-        '-p', '127.0.0.1:9090:9090',
+        'pod',
+        'create',
+        '--name',
+        'postgres-plugin-pod',
+        '--infra-name',
+        'postgres-plugin-pod-infra',
+        '--share',
+        'net',
+        '--label',
+        'io.prism.nx-podman.project=postgres',
+        '--label',
+        `io.prism.nx-podman.pod-config=${config}`,
+        '-p',
+        '127.0.0.1:9090:9090',
       ]);
       const run = t.engine.callsStartingWith('run')[0]!;
       expect(run).toEqual(expect.arrayContaining(['--pod', 'postgres-plugin-pod']));
@@ -158,21 +196,34 @@ describe('replaceContainer', () => {
 
     it('makes a pod with other ports again, after the old container is gone', async () => {
       const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 } });
-      t.engine.on(['pod', 'inspect'], { stdout: JSON.stringify({ Id: 'p1', Labels: { 'io.prism.nx-podman.pod-config': '{"ports":["127.0.0.1:8080:9090"],"network":null}' } }) });
+      t.engine.on(['pod', 'inspect'], {
+        stdout: JSON.stringify({ Id: 'p1', Labels: { 'io.prism.nx-podman.pod-config': '{"ports":["127.0.0.1:8080:9090"],"network":null}' } }),
+      });
       expect(await replaceContainer(podded(), t.ports)).toMatchObject({ status: 'healthy' });
-      expect(t.engine.calls.map((call) => call.slice(0, 2).join(' '))).toEqual(['container inspect', 'pod inspect', 'rm --force', 'pod rm', 'pod create', 'run -d']);
+      expect(t.engine.calls.map((call) => call.slice(0, 2).join(' '))).toEqual([
+        'container inspect',
+        'pod inspect',
+        'rm --force',
+        'pod rm',
+        'pod create',
+        'run -d',
+      ]);
       expect(t.engine.callsStartingWith('pod', 'rm')[0]).toEqual(['pod', 'rm', '--force', '--ignore', 'postgres-plugin-pod']);
     });
 
     it('a pod that cannot be made fails the replace, naming the option that avoids pods', async () => {
       const t = setup();
       t.engine.on(['pod', 'inspect'], { exitCode: 125 });
-      t.engine.on(['pod', 'create'], { exitCode: 125, stderr: 'Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH' });
+      t.engine.on(['pod', 'create'], {
+        exitCode: 125,
+        stderr: 'Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH',
+      });
       const result = await replaceContainer(podded(), t.ports);
       expect(result).toEqual({
         status: 'failed',
         rolledBack: false,
-        message: 'Could not create the pod "postgres-plugin-pod" for "postgres" (exit 125): Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH. Set the podman-run option "pod" to false to run the container without a pod.',
+        message:
+          'Could not create the pod "postgres-plugin-pod" for "postgres" (exit 125): Error: building local pause image: finding pause binary: exec: "catatonit": executable file not found in $PATH. Set the podman-run option "pod" to false to run the container without a pod.',
       });
       expect(t.engine.callsStartingWith('run')).toEqual([]);
     });
@@ -190,7 +241,10 @@ describe('replaceContainer', () => {
     const t = setup({ probe: (attempt) => ({ ok: false, reason: attempt === 1 ? 'HTTP 404' : 'did not answer within 5 ms' }) });
     const result = await replaceContainer(request({ health: { ...http, timeoutMs: 1005, intervalMs: 990 } }), t.ports);
     expect(t.probeCalls.map((call) => call.options.timeoutMs)).toEqual([1005]);
-    expect(result).toMatchObject({ status: 'failed', message: expect.stringContaining('not healthy after 1.0s (GET http://127.0.0.1:9090/healthz): HTTP 404') });
+    expect(result).toMatchObject({
+      status: 'failed',
+      message: expect.stringContaining('not healthy after 1.0s (GET http://127.0.0.1:9090/healthz): HTTP 404'),
+    });
   });
 
   it('hands env values to podman through the environment only and never prints them', async () => {
@@ -231,7 +285,10 @@ describe('replaceContainer', () => {
 
   it('when the health check never passes: fails after the timeout with the last probe error, then rolls back', async () => {
     let failing = true;
-    const t = setup({ old: { imageId: OLD, running: true, exitCode: 0 }, probe: () => (failing ? { ok: false, reason: 'GET http://127.0.0.1:9090/healthz answered HTTP 503' } : { ok: true }) });
+    const t = setup({
+      old: { imageId: OLD, running: true, exitCode: 0 },
+      probe: () => (failing ? { ok: false, reason: 'GET http://127.0.0.1:9090/healthz answered HTTP 503' } : { ok: true }),
+    });
     t.engine.on(['logs'], () => {
       failing = false; // the rollback's container is healthy
       return { stdout: 'log line\n' };
@@ -274,7 +331,7 @@ describe('replaceContainer', () => {
     expect(same.engine.callsStartingWith('run')).toHaveLength(1);
   });
 
-  it('reports a podman run failure with podman\'s message and rolls back', async () => {
+  it("reports a podman run failure with podman's message and rolls back", async () => {
     const t = setup({ behaviour: { [NEW]: 'fails-run' }, old: { imageId: OLD, running: true, exitCode: 0 } });
     const result = await replaceContainer(request(), t.ports);
     expect(result).toMatchObject({ status: 'failed', rolledBack: true });
@@ -335,7 +392,8 @@ describe('replaceContainer', () => {
     expect(result).toEqual({
       status: 'failed',
       rolledBack: false,
-      message: 'Could not remove the old container "postgres-plugin" of "postgres" (exit 2): Error: container is busy. Remove it with "podman rm -f postgres-plugin" and try again.',
+      message:
+        'Could not remove the old container "postgres-plugin" of "postgres" (exit 2): Error: container is busy. Remove it with "podman rm -f postgres-plugin" and try again.',
     });
     expect(t.engine.callsStartingWith('run')).toHaveLength(0);
   });
@@ -367,7 +425,11 @@ describe('restartContainer (live update)', () => {
     const { engine, restart } = setup(Array.from({ length: 40 }, () => refused));
     engine.on(['container', 'inspect'], { stdout: JSON.stringify([{ Image: OLD, State: { Status: 'exited', Running: false, ExitCode: 2 } }]) });
     const result = await restart();
-    expect(result).toEqual({ status: 'failed', aborted: false, message: 'The container "postgres-plugin" of "postgres" failed after the live update: the container exited with code 2.' });
+    expect(result).toEqual({
+      status: 'failed',
+      aborted: false,
+      message: 'The container "postgres-plugin" of "postgres" failed after the live update: the container exited with code 2.',
+    });
     expect(engine.callsStartingWith('container', 'inspect')).toHaveLength(1);
   });
 });

@@ -87,7 +87,7 @@ async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, started
   const { clock, signal } = ports;
   const { check, timeoutMs, intervalMs } = request.health;
   const name = request.container.name;
-  let lastReason = 'no attempt finished';
+  let lastReason: string;
   for (;;) {
     if (signal?.aborted) return { ok: false, reason: 'aborted', created: true, aborted: true };
     const elapsed = clock.now() - startedAt;
@@ -116,7 +116,12 @@ async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, started
     const remaining = timeoutMs - (clock.now() - startedAt);
     if (remaining > 0) await clock.sleep(Math.min(intervalMs, remaining), signal);
     if (timeoutMs - (clock.now() - startedAt) < MIN_ATTEMPT_MS && !signal?.aborted) {
-      return { ok: false, reason: `not healthy after ${formatSeconds(timeoutMs)} (${describeHealthCheck(check)}): ${lastReason}`, created: true, aborted: false };
+      return {
+        ok: false,
+        reason: `not healthy after ${formatSeconds(timeoutMs)} (${describeHealthCheck(check)}): ${lastReason}`,
+        created: true,
+        aborted: false,
+      };
     }
   }
 }
@@ -159,7 +164,11 @@ async function makePod(ports: ReplacePorts, spec: ContainerRunSpec & { pod: stri
 async function showLogs(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
   const logs = await ports.engine.exec(buildLogsArgs(spec.name, FAILURE_LOG_LINES), { signal: ports.signal });
   const text = [logs.stdout, logs.stderr].filter((part) => part.trim() !== '').join('');
-  ports.logger.info(`last ${FAILURE_LOG_LINES} lines of the container log`, { plugin: spec.project, container: spec.name, empty: text === '' ? true : undefined });
+  ports.logger.info(`last ${FAILURE_LOG_LINES} lines of the container log`, {
+    plugin: spec.project,
+    container: spec.name,
+    empty: text === '' ? true : undefined,
+  });
   if (text !== '') ports.logger.output(text.endsWith('\n') ? text : `${text}\n`);
 }
 
@@ -237,20 +246,37 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
     return { status: 'failed', rolledBack: false, message: `${failure} The previous container ran the same image, so a rollback would not help.` };
   }
   if (!(await engine.imageExists(previous.imageId))) {
-    return { status: 'failed', rolledBack: false, message: `${failure} The previous image ${shortImageId(previous.imageId)} no longer exists, so it cannot be rolled back to.` };
+    return {
+      status: 'failed',
+      rolledBack: false,
+      message: `${failure} The previous image ${shortImageId(previous.imageId)} no longer exists, so it cannot be rolled back to.`,
+    };
   }
 
   logger.warn('rolling back to the previous image', { plugin, image: shortImageId(previous.imageId) });
   await engine.exec(buildRemoveArgs(spec.name));
   const rolled = await startAndWait(request, ports, previous.imageId);
   if (rolled.ok) {
-    logger.info('plugin healthy', { plugin, duration: formatSeconds(rolled.healthyAt - rolled.startedAt), check: healthCheckLabel(request.health.check), rollback: true });
-    return { status: 'failed', rolledBack: true, message: `${failure} Rolled back: the previous image ${shortImageId(previous.imageId)} is running again in "${spec.name}".` };
+    logger.info('plugin healthy', {
+      plugin,
+      duration: formatSeconds(rolled.healthyAt - rolled.startedAt),
+      check: healthCheckLabel(request.health.check),
+      rollback: true,
+    });
+    return {
+      status: 'failed',
+      rolledBack: true,
+      message: `${failure} Rolled back: the previous image ${shortImageId(previous.imageId)} is running again in "${spec.name}".`,
+    };
   }
   if (rolled.aborted) return { status: 'failed', rolledBack: false, message: `${failure} The rollback was aborted.` };
   logger.error('rollback failed', { plugin, container: spec.name, reason: rolled.reason });
   if (rolled.created) await showLogs(ports, spec);
-  return { status: 'failed', rolledBack: false, message: `${failure} Rolling back to the previous image ${shortImageId(previous.imageId)} failed too: ${rolled.reason}.` };
+  return {
+    status: 'failed',
+    rolledBack: false,
+    message: `${failure} Rolling back to the previous image ${shortImageId(previous.imageId)} failed too: ${rolled.reason}.`,
+  };
 }
 
 /** Longest pause between health probes after a live update's restart. */
@@ -278,7 +304,11 @@ export async function restartContainer(request: RestartRequest, ports: ReplacePo
   const restart = await engine.exec(buildRestartArgs(spec.name, request.stopTimeoutSeconds), { signal: ports.signal });
   if (restart.aborted) return { status: 'failed', message: 'aborted', aborted: true };
   if (restart.exitCode !== 0) {
-    return { status: 'failed', aborted: false, message: `podman restart of "${spec.name}" failed (exit ${restart.exitCode}): ${(restart.stderr || restart.stdout).trim()}` };
+    return {
+      status: 'failed',
+      aborted: false,
+      message: `podman restart of "${spec.name}" failed (exit ${restart.exitCode}): ${(restart.stderr || restart.stdout).trim()}`,
+    };
   }
   // The process restarts in about a second: poll at most every RESTART_POLL_MS, not at the check's interval (1 s by default).
   const health = { ...request.health, intervalMs: Math.min(request.health.intervalMs, RESTART_POLL_MS) };

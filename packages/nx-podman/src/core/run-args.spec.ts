@@ -6,10 +6,19 @@ const spec = containerRunSpec;
 describe('buildRunArgs', () => {
   it('runs detached with the name, the plugin labels, never pulling', () => {
     expect(buildRunArgs(spec(), 'sha256:abc').args).toEqual([
-      'run', '-d', '--name', 'postgres-plugin', '--pull=never', '--stop-timeout', '10',
-      '--label', 'io.prism.nx-podman.project=postgres',
-      '--label', 'io.prism.nx-podman.stage=production',
-      '--label', 'io.prism.nx-podman.image=sha256:abc',
+      'run',
+      '-d',
+      '--name',
+      'postgres-plugin',
+      '--pull=never',
+      '--stop-timeout',
+      '10',
+      '--label',
+      'io.prism.nx-podman.project=postgres',
+      '--label',
+      'io.prism.nx-podman.stage=production',
+      '--label',
+      'io.prism.nx-podman.image=sha256:abc',
       'sha256:abc',
     ]);
   });
@@ -32,19 +41,42 @@ describe('buildRunArgs', () => {
       'sha256:def',
     );
     expect(args).toEqual([
-      'run', '-d', '--name', 'postgres-plugin-debug', '--pull=never', '--stop-timeout', '3',
-      '--label', 'team=db',
-      '--label', 'io.prism.nx-podman.project=postgres',
-      '--label', 'io.prism.nx-podman.stage=debug',
-      '--label', 'io.prism.nx-podman.image=sha256:def',
-      '-p', '127.0.0.1:9090:9090', '-p', '0.0.0.0:2345:2345',
-      '--env-file', '/ws/.env',
-      '--env', 'DB_URL', '--env', 'LOG_LEVEL',
-      '-v', '/ws/data:/data:ro',
-      '--network', 'prism',
-      '--init', '--memory', '256m',
+      'run',
+      '-d',
+      '--name',
+      'postgres-plugin-debug',
+      '--pull=never',
+      '--stop-timeout',
+      '3',
+      '--label',
+      'team=db',
+      '--label',
+      'io.prism.nx-podman.project=postgres',
+      '--label',
+      'io.prism.nx-podman.stage=debug',
+      '--label',
+      'io.prism.nx-podman.image=sha256:def',
+      '-p',
+      '127.0.0.1:9090:9090',
+      '-p',
+      '0.0.0.0:2345:2345',
+      '--env-file',
+      '/ws/.env',
+      '--env',
+      'DB_URL',
+      '--env',
+      'LOG_LEVEL',
+      '-v',
+      '/ws/data:/data:ro',
+      '--network',
+      'prism',
+      '--init',
+      '--memory',
+      '256m',
       'sha256:def',
-      '/plugin', '--port', '9090',
+      '/plugin',
+      '--port',
+      '9090',
     ]);
   });
 
@@ -55,9 +87,22 @@ describe('buildRunArgs', () => {
     expect(args).not.toContain('-p');
     expect(args).not.toContain('--network');
     expect(buildPodCreateArgs(podded)).toEqual([
-      'pod', 'create', '--name', 'postgres-plugin-pod', '--infra-name', 'postgres-plugin-pod-infra', '--share', 'net',
-      '--label', 'io.prism.nx-podman.project=postgres', '--label', 'io.prism.nx-podman.pod-config={"ports":["127.0.0.1:9090:9090"],"network":"prism"}',
-      '-p', '127.0.0.1:9090:9090', '--network', 'prism',
+      'pod',
+      'create',
+      '--name',
+      'postgres-plugin-pod',
+      '--infra-name',
+      'postgres-plugin-pod-infra',
+      '--share',
+      'net',
+      '--label',
+      'io.prism.nx-podman.project=postgres',
+      '--label',
+      'io.prism.nx-podman.pod-config={"ports":["127.0.0.1:9090:9090"],"network":"prism"}',
+      '-p',
+      '127.0.0.1:9090:9090',
+      '--network',
+      'prism',
     ]);
   });
 
@@ -113,7 +158,9 @@ describe('parseContainerInspect', () => {
 
   it('reads where the root file system of a running container is mounted (overlay MergedDir)', () => {
     const merged = '/var/lib/containers/storage/overlay/4118dc99/merged';
-    const json = JSON.stringify([{ Id: 'c1', Image: 'abc', State: { Status: 'running', Running: true }, GraphDriver: { Name: 'overlay', Data: { MergedDir: merged } } }]);
+    const json = JSON.stringify([
+      { Id: 'c1', Image: 'abc', State: { Status: 'running', Running: true }, GraphDriver: { Name: 'overlay', Data: { MergedDir: merged } } },
+    ]);
     expect(parseContainerInspect(json)).toMatchObject({ id: 'c1', running: true, rootfs: merged });
   });
 

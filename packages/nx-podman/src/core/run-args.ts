@@ -234,7 +234,8 @@ export function normalizePort(value: string | number): string {
     if (parts.length === 3) {
       host = parts[0] ?? '';
       ports = `${parts[1]}:${parts[2]}`;
-      if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(host)) throw new PortSpecError(`"${host}" in "${text}" is not an IPv4 address (IPv6 goes in brackets: "[::1]:9090:9090")`);
+      if (!/^(\d{1,3}\.){3}\d{1,3}$/.test(host))
+        throw new PortSpecError(`"${host}" in "${text}" is not an IPv4 address (IPv6 goes in brackets: "[::1]:9090:9090")`);
     } else if (parts.length > 3) {
       throw new PortSpecError(`"${text}" has too many ":" (IPv6 host addresses go in brackets: "[::1]:9090:9090")`);
     }

@@ -62,7 +62,11 @@ describe('status board', () => {
     const { b, get } = board();
     for (let i = 0; i < STATUS_HISTORY + 3; i++) {
       b.started('postgres', { files: [`f${i}.go`] });
-      b.ended('postgres', { result: 'failed', path: 'live', failure: { step: 'compile', message: 'go build exited with 1', output: `${'x'.repeat(STATUS_OUTPUT_LIMIT)}END${i}` } });
+      b.ended('postgres', {
+        result: 'failed',
+        path: 'live',
+        failure: { step: 'compile', message: 'go build exited with 1', output: `${'x'.repeat(STATUS_OUTPUT_LIMIT)}END${i}` },
+      });
     }
     const { history, state } = get('postgres');
     expect(state).toBe('failed');

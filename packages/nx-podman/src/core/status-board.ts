@@ -180,7 +180,17 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
       for (const name of [...entries.keys()]) if (!names.includes(name)) entries.delete(name);
       for (const name of names) {
         if (entries.has(name)) continue;
-        entries.set(name, { name, state: 'idle', since: deps.now(), paused: false, heldFiles: [], pendingFiles: [], liveUpdated: false, history: [], phaseAt: {} });
+        entries.set(name, {
+          name,
+          state: 'idle',
+          since: deps.now(),
+          paused: false,
+          heldFiles: [],
+          pendingFiles: [],
+          liveUpdated: false,
+          history: [],
+          phaseAt: {},
+        });
       }
       emit();
     },
@@ -300,7 +310,6 @@ export function createStatusBoard(deps: StatusBoardDeps): StatusBoard {
       return () => listeners.delete(listener);
     },
   };
-
 }
 
 /**

@@ -58,7 +58,9 @@ describe('createDependencies (real files in a temp workspace)', () => {
     workspaceRoot: workspace.path,
   });
   const edges = async (filesToProcess: string[], options = {}, extraFiles: string[] = []) =>
-    (await createDependencies(options, contextFor(filesToProcess, extraFiles))).map((d) => `${d.source} -> ${d.target} (${'sourceFile' in d ? d.sourceFile : ''}, ${d.type})`).sort();
+    (await createDependencies(options, contextFor(filesToProcess, extraFiles)))
+      .map((d) => `${d.source} -> ${d.target} (${'sourceFile' in d ? d.sourceFile : ''}, ${d.type})`)
+      .sort();
 
   beforeEach(() => {
     workspace = createTempDir('nx-podman-graph-');
@@ -79,8 +81,12 @@ describe('createDependencies (real files in a temp workspace)', () => {
 
   it('ignores third-party modules (no project, no edge) and still links the replaced local module', async () => {
     write({
-      'plugins/postgres/go.mod': goMod('prism/postgres', 'require (\n\tgithub.com/google/uuid v1.3.0\n\tgithub.com/jackc/pgx/v5 v5.5.0 // indirect\n\tprism/core v0.0.0\n)\n\nreplace prism/core => ../core\n'),
-      'plugins/postgres/main.go': 'package main\n\nimport (\n\t"github.com/google/uuid"\n\t"github.com/jackc/pgx/v5"\n\n\t"prism/core"\n)\n\nvar _, _ = uuid.New, pgx.Connect\n\nfunc main() { _ = core.Version() }\n',
+      'plugins/postgres/go.mod': goMod(
+        'prism/postgres',
+        'require (\n\tgithub.com/google/uuid v1.3.0\n\tgithub.com/jackc/pgx/v5 v5.5.0 // indirect\n\tprism/core v0.0.0\n)\n\nreplace prism/core => ../core\n',
+      ),
+      'plugins/postgres/main.go':
+        'package main\n\nimport (\n\t"github.com/google/uuid"\n\t"github.com/jackc/pgx/v5"\n\n\t"prism/core"\n)\n\nvar _, _ = uuid.New, pgx.Connect\n\nfunc main() { _ = core.Version() }\n',
     });
     expect(await edges(['plugins/postgres/go.mod', 'plugins/postgres/main.go'])).toEqual([
       'postgres -> core (plugins/postgres/go.mod, static)',

@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import {
-  DependencyType,
-  validateDependency,
-  type CreateDependencies,
-  type CreateDependenciesContext,
-  type RawProjectGraphDependency,
-} from '@nx/devkit';
+import { DependencyType, validateDependency, type CreateDependencies, type CreateDependenciesContext, type RawProjectGraphDependency } from '@nx/devkit';
 import {
   createGoModuleIndex,
   goImportDependencies,

@@ -28,7 +28,13 @@ const defaults = normalizePluginOptions(undefined);
 
 describe('normalizePluginOptions', () => {
   it('applies defaults', () => {
-    expect(defaults).toEqual({ buildTargetName: 'podman-build', runTargetName: 'podman-run', watchTargetName: 'watch-reload', includeTestImports: false, registry: undefined });
+    expect(defaults).toEqual({
+      buildTargetName: 'podman-build',
+      runTargetName: 'podman-run',
+      watchTargetName: 'watch-reload',
+      includeTestImports: false,
+      registry: undefined,
+    });
   });
 
   it.each([
@@ -171,7 +177,10 @@ describe('createGoProjectConfiguration', () => {
       root: 'plugins/solo',
       name: 'solo',
       goMod: parseGoMod('module prism/solo\n'),
-      containerfile: { fileName: 'Containerfile', parsed: parseContainerfile('FROM scratch AS production\nCOPY solo/main.go solo/go.mod solo/config.yaml /src/solo/\n') },
+      containerfile: {
+        fileName: 'Containerfile',
+        parsed: parseContainerfile('FROM scratch AS production\nCOPY solo/main.go solo/go.mod solo/config.yaml /src/solo/\n'),
+      },
       contextOption: 'plugins',
     };
     const build = createGoProjectConfiguration(solo, defaults).targets!['podman-build'];
@@ -182,7 +191,10 @@ describe('createGoProjectConfiguration', () => {
 
   it('keeps the project root as context when nothing outside it is replaced', () => {
     const echo = { ...postgres, root: 'plugins/echo', name: 'echo', goMod: parseGoMod('module prism/echo\n') };
-    expect(createGoProjectConfiguration(echo, defaults).targets!['podman-build'].options).toEqual({ file: '{projectRoot}/Containerfile', context: '{projectRoot}' });
+    expect(createGoProjectConfiguration(echo, defaults).targets!['podman-build'].options).toEqual({
+      file: '{projectRoot}/Containerfile',
+      context: '{projectRoot}',
+    });
   });
 
   it('uses the configured target names', () => {

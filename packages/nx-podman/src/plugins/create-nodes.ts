@@ -121,7 +121,9 @@ export function inferBuildInputs(root: string, context: string, containerfile: N
     const inRoot = `{projectRoot}/${name}`;
     return inContext === inRoot ? [inRoot] : [inRoot, inContext];
   });
-  const outsideDirs = [...new Set(copied.filter((input) => input.startsWith('{workspaceRoot}/') && input.endsWith('/**/*')).map((input) => input.slice(0, -'/**/*'.length)))];
+  const outsideDirs = [
+    ...new Set(copied.filter((input) => input.startsWith('{workspaceRoot}/') && input.endsWith('/**/*')).map((input) => input.slice(0, -'/**/*'.length))),
+  ];
   const inputs = [
     '{projectRoot}/**/*.go',
     '{projectRoot}/go.mod',
@@ -212,7 +214,10 @@ export function createGoProjectConfiguration(facts: GoProjectFacts, options: Nor
 /** A context option as written in project.json (`{projectRoot}`, `{workspaceRoot}/x`, or workspace-relative) → workspace-relative. */
 function resolveContextOption(value: unknown, root: string): string | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
-  const path = value.replace('{projectRoot}', root === '.' ? '' : root).replace('{workspaceRoot}', '').replace(/^\/+/, '');
+  const path = value
+    .replace('{projectRoot}', root === '.' ? '' : root)
+    .replace('{workspaceRoot}', '')
+    .replace(/^\/+/, '');
   const normalized = normalizeWorkspacePath(path === '' ? '.' : path);
   return normalized === '..' || normalized.startsWith('../') || posix.isAbsolute(normalized) ? undefined : normalized;
 }
@@ -248,7 +253,11 @@ function copySourceKinds(workspaceRoot: string, root: string, context: string, p
 }
 
 /** Reads the facts of the project owning `goModFile`, or undefined when that go.mod does not make a project. */
-export function readGoProjectFacts(goModFile: string, workspaceRoot: string, buildTargetName = DEFAULT_PLUGIN_OPTIONS.buildTargetName): GoProjectFacts | undefined {
+export function readGoProjectFacts(
+  goModFile: string,
+  workspaceRoot: string,
+  buildTargetName = DEFAULT_PLUGIN_OPTIONS.buildTargetName,
+): GoProjectFacts | undefined {
   const file = normalizeWorkspacePath(goModFile);
   const root = posix.dirname(file);
   const parts = root.split('/');

@@ -48,13 +48,18 @@ const REGISTRY = /^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9.-]+:[0-
 function normalizeRegistry(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const fix = 'Write it as host[:port][/namespace], e.g. "ghcr.io/acme" or "127.0.0.1:5000", in nx.json under plugins[].options.';
-  if (typeof value !== 'string' || value.trim() === '') throw new Error(`@prism/nx-podman plugin option "registry" must be a registry name (got ${JSON.stringify(value)}). ${fix}`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new Error(`@prism/nx-podman plugin option "registry" must be a registry name (got ${JSON.stringify(value)}). ${fix}`);
   const registry = value.trim().replace(/\/+$/, '');
   if (/^[a-z]+:\/\//i.test(registry)) {
-    throw new Error(`@prism/nx-podman plugin option "registry" must not have a scheme (got ${JSON.stringify(value)}): podman picks https, or http for a registry marked insecure in registries.conf. ${fix}`);
+    throw new Error(
+      `@prism/nx-podman plugin option "registry" must not have a scheme (got ${JSON.stringify(value)}): podman picks https, or http for a registry marked insecure in registries.conf. ${fix}`,
+    );
   }
   if (!REGISTRY.test(registry)) {
-    throw new Error(`@prism/nx-podman plugin option "registry" is not a registry host with an optional lower-case namespace and no tag (got ${JSON.stringify(value)}). ${fix}`);
+    throw new Error(
+      `@prism/nx-podman plugin option "registry" is not a registry host with an optional lower-case namespace and no tag (got ${JSON.stringify(value)}). ${fix}`,
+    );
   }
   return registry;
 }

@@ -31,13 +31,17 @@ export class FakeEngine implements PodmanEngine {
 
   async exec(args: readonly string[], options?: RunProcessOptions): Promise<ProcessResult> {
     const index = this.calls.push([...args]) - 1;
-    if (options?.input !== undefined && typeof options.input !== 'string' && !(options.input instanceof Promise)) return this.serve(index, args, options.input, options);
+    if (options?.input !== undefined && typeof options.input !== 'string' && !(options.input instanceof Promise))
+      return this.serve(index, args, options.input, options);
     if (options?.input !== undefined) {
       // Like a process reading stdin: it waits for its input, or for an abort.
       const signal = options.signal;
-      const aborted = new Promise<undefined>((resolve) => (signal?.aborted ? resolve(undefined) : signal?.addEventListener('abort', () => resolve(undefined), { once: true })));
+      const aborted = new Promise<undefined>((resolve) =>
+        signal?.aborted ? resolve(undefined) : signal?.addEventListener('abort', () => resolve(undefined), { once: true }),
+      );
       const input = await Promise.race([options.input, aborted]);
-      if (input === undefined) return { command: ['podman', ...args].join(' '), exitCode: 143, stdout: '', stderr: '', aborted: true, timedOut: false, signal: 'SIGTERM' };
+      if (input === undefined)
+        return { command: ['podman', ...args].join(' '), exitCode: 143, stdout: '', stderr: '', aborted: true, timedOut: false, signal: 'SIGTERM' };
       this.inputs.set(index, input);
     }
     const match = this.responses.find((response) => response.prefix.every((part, index) => args[index] === part));
@@ -53,7 +57,9 @@ export class FakeEngine implements PodmanEngine {
   private async serve(index: number, args: readonly string[], input: AsyncIterable<string>, options: RunProcessOptions): Promise<ProcessResult> {
     const result = { command: ['podman', ...args].join(' '), exitCode: 0, stdout: '', stderr: '', aborted: false, timedOut: false };
     const signal = options.signal;
-    const aborted = new Promise<undefined>((resolve) => (signal?.aborted ? resolve(undefined) : signal?.addEventListener('abort', () => resolve(undefined), { once: true })));
+    const aborted = new Promise<undefined>((resolve) =>
+      signal?.aborted ? resolve(undefined) : signal?.addEventListener('abort', () => resolve(undefined), { once: true }),
+    );
     const requests = input[Symbol.asyncIterator]();
     let received = '';
     for (;;) {

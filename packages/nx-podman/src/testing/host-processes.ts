@@ -34,6 +34,9 @@ export function hostCommands(): string[] {
  */
 export function podmanProcesses(processGroup: number, marker: string): string[] {
   return hostProcesses()
-    .filter(({ argv, processGroup: group }) => argv[0] !== undefined && /(^|\/)podman$/.test(argv[0]) && (group === processGroup || argv.some((arg) => arg.includes(marker))))
+    .filter(
+      ({ argv, processGroup: group }) =>
+        argv[0] !== undefined && /(^|\/)podman$/.test(argv[0]) && (group === processGroup || argv.some((arg) => arg.includes(marker))),
+    )
     .map(({ pid, argv }) => `${pid}: ${argv.join(' ')}`);
 }

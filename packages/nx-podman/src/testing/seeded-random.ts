@@ -1,5 +1,10 @@
 /** A small seeded PRNG (mulberry32) for property tests: the same seed gives the same sequence, so failures replay. */
-export function createSeededRandom(seed: number): { next(): number; int(maxExclusive: number): number; pick<T>(items: readonly T[]): T; chance(p: number): boolean } {
+export function createSeededRandom(seed: number): {
+  next(): number;
+  int(maxExclusive: number): number;
+  pick<T>(items: readonly T[]): T;
+  chance(p: number): boolean;
+} {
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;

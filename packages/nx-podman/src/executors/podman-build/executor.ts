@@ -30,15 +30,18 @@ export default async function podmanBuildExecutor(options: PodmanBuildExecutorSc
   // --verbose always shows podman's output, even for a quiet target.
   const buildOptions = verbose && normalized.quiet ? Object.freeze({ ...normalized, quiet: false }) : normalized;
   // Ctrl-C / SIGTERM: abort so the podman child is stopped rather than orphaned.
-  return runUntilSignal(async ({ signal }) => {
-    const outcome = await runPodmanBuild(buildOptions, {
-      engine: createPodmanEngine(buildOptions.connection),
-      logger,
-      records: createBuildRecordStore(context.root),
-      signal,
-    });
-    if (outcome.status === 'failed') process.stderr.write(`${outcome.message}\n`);
-    return { success: outcome.status === 'built' || outcome.status === 'up-to-date' };
-    // sentinel: Nx signals a task's leaf processes first, the sentinel hears it for us (see process-signals.ts).
-  }, { sentinel: true });
+  return runUntilSignal(
+    async ({ signal }) => {
+      const outcome = await runPodmanBuild(buildOptions, {
+        engine: createPodmanEngine(buildOptions.connection),
+        logger,
+        records: createBuildRecordStore(context.root),
+        signal,
+      });
+      if (outcome.status === 'failed') process.stderr.write(`${outcome.message}\n`);
+      return { success: outcome.status === 'built' || outcome.status === 'up-to-date' };
+      // sentinel: Nx signals a task's leaf processes first, the sentinel hears it for us (see process-signals.ts).
+    },
+    { sentinel: true },
+  );
 }

@@ -81,7 +81,11 @@ describe('normalizePodmanBuildOptions', () => {
 
   it('makes a named connection remote', () => {
     expect(normalize({ connection: 'big-box' }).connection).toEqual({ podman: 'podman', remote: true, connection: 'big-box' });
-    expect(normalize({ remote: true, podman: '/usr/local/bin/podman' }).connection).toEqual({ podman: '/usr/local/bin/podman', remote: true, connection: undefined });
+    expect(normalize({ remote: true, podman: '/usr/local/bin/podman' }).connection).toEqual({
+      podman: '/usr/local/bin/podman',
+      remote: true,
+      connection: undefined,
+    });
   });
 
   it.each<[PodmanBuildExecutorSchema, string]>([
@@ -93,7 +97,10 @@ describe('normalizePodmanBuildOptions', () => {
     [{ pull: 'sometimes' as never }, 'Invalid podman-build option "pull": expected one of always, missing, never, newer, received "sometimes"'],
     [{ platforms: ['arm64'] }, 'Invalid podman-build option "platforms[0]": expected os/arch[/variant]'],
     [{ platforms: ['linux/amd64', 'linux/amd64'] }, 'Invalid podman-build option "platforms": expected each platform once'],
-    [{ extraArgs: '--squash' as never }, 'Invalid podman-build option "extraArgs": expected an array of strings (one argument per item, e.g. ["--squash"]), received "--squash"'],
+    [
+      { extraArgs: '--squash' as never },
+      'Invalid podman-build option "extraArgs": expected an array of strings (one argument per item, e.g. ["--squash"]), received "--squash"',
+    ],
     [{ buildArgs: { 'BAD-NAME': 'x' } }, 'Invalid podman-build option "buildArgs.BAD-NAME"'],
     [{ buildArgs: { N: 1 as never } }, 'Invalid podman-build option "buildArgs.N": expected a string, received 1'],
     [{ noCache: 'yes' as never }, 'Invalid podman-build option "noCache": expected true or false, received "yes"'],

@@ -121,7 +121,8 @@ function liveUpdateHints(options: Record<string, unknown>): LiveUpdateHints | un
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     if (!(LIVE_UPDATE_KEYS as readonly string[]).includes(key)) fail(`liveUpdate.${key}`, item, `one of the keys ${LIVE_UPDATE_KEYS.join(', ')}`);
     if (typeof item !== 'string' || item.trim() === '') fail(`liveUpdate.${key}`, item, 'a non-empty string');
-    if ((key === 'artifact' || key === 'destination') && !item.startsWith('/')) fail(`liveUpdate.${key}`, item, 'an absolute path in the image, e.g. /out/plugin');
+    if ((key === 'artifact' || key === 'destination') && !item.startsWith('/'))
+      fail(`liveUpdate.${key}`, item, 'an absolute path in the image, e.g. /out/plugin');
     hints[key] = item;
   }
   return Object.freeze(hints) as LiveUpdateHints;
@@ -149,7 +150,12 @@ function registryCacheRepository(value: unknown, tags: readonly string[], tokens
   let repository: string;
   if (value === true) {
     const withRegistry = tags.map((tag) => tag.replace(/(@.*|:[^:/]*)$/, '')).find((name) => REGISTRY_REPOSITORY.test(name) && !name.startsWith('localhost/'));
-    if (withRegistry === undefined) fail('registryCache', value, `${expected}; true needs a tag that names a registry (e.g. "registry.internal:5000/prism/{projectName}-plugin:latest"), and no tag does`);
+    if (withRegistry === undefined)
+      fail(
+        'registryCache',
+        value,
+        `${expected}; true needs a tag that names a registry (e.g. "registry.internal:5000/prism/{projectName}-plugin:latest"), and no tag does`,
+      );
     repository = withRegistry;
   } else if (typeof value === 'string' && value.trim() !== '') {
     repository = expandTokens(value.trim(), tokens, 'registryCache');
@@ -157,7 +163,8 @@ function registryCacheRepository(value: unknown, tags: readonly string[], tokens
   } else {
     return fail('registryCache', value, expected);
   }
-  if (platforms.length > 1) fail('registryCache', value, `false or true with several "platforms" (the cache holds single-platform images; true leaves a manifest list build alone)`);
+  if (platforms.length > 1)
+    fail('registryCache', value, `false or true with several "platforms" (the cache holds single-platform images; true leaves a manifest list build alone)`);
   return repository;
 }
 
@@ -175,10 +182,7 @@ function absolute(workspaceRoot: string, path: string): string {
  * Applies defaults, validates and expands tokens. Throws {@link PodmanBuildOptionsError} (or a `TokenError`) naming the
  * option. Only looks at the file system to pick the default Containerfile (`Containerfile`, else `Dockerfile`).
  */
-export function normalizePodmanBuildOptions(
-  options: PodmanBuildExecutorSchema,
-  ctx: PodmanBuildContext,
-): NormalizedPodmanBuildOptions {
+export function normalizePodmanBuildOptions(options: PodmanBuildExecutorSchema, ctx: PodmanBuildContext): NormalizedPodmanBuildOptions {
   const raw = { ...((options ?? {}) as Record<string, unknown>), ...definedOnly(ctx.overrides) };
   const env = ctx.env ?? process.env;
   const stage = ctx.overrides?.stage ?? optionalString(raw, 'stage') ?? PODMAN_BUILD_DEFAULTS.stage;
@@ -189,7 +193,7 @@ export function normalizePodmanBuildOptions(
   const fileOption = optionalString(raw, 'file');
   const file = fileOption
     ? absolute(ctx.workspaceRoot, fileOption)
-    : ['Containerfile', 'Dockerfile'].map((name) => join(projectDir, name)).find((path) => existsSync(path)) ?? join(projectDir, 'Containerfile');
+    : (['Containerfile', 'Dockerfile'].map((name) => join(projectDir, name)).find((path) => existsSync(path)) ?? join(projectDir, 'Containerfile'));
   const contextOption = optionalString(raw, 'context');
   const context = contextOption ? absolute(ctx.workspaceRoot, contextOption) : projectDir;
 
@@ -209,9 +213,7 @@ export function normalizePodmanBuildOptions(
       return [name, expandTokens(value, tokens, `buildArgs.${name}`)];
     }),
   );
-  const labels = Object.fromEntries(
-    Object.entries(stringMap(raw, 'labels')).map(([name, value]) => [name, expandTokens(value, tokens, `labels.${name}`)]),
-  );
+  const labels = Object.fromEntries(Object.entries(stringMap(raw, 'labels')).map(([name, value]) => [name, expandTokens(value, tokens, `labels.${name}`)]));
 
   const pull = optionalString(raw, 'pull') as BuildPullPolicy | undefined;
   if (pull !== undefined && !PULL_POLICIES.includes(pull)) fail('pull', pull, `one of ${PULL_POLICIES.join(', ')}`);
@@ -252,7 +254,11 @@ export function normalizePodmanBuildOptions(
     extraArgs: Object.freeze([...(stringArray(raw, 'extraArgs') ?? [])]),
     force: optionalBoolean(raw, 'force', PODMAN_BUILD_DEFAULTS.force),
     quiet: optionalBoolean(raw, 'quiet', PODMAN_BUILD_DEFAULTS.quiet),
-    connection: Object.freeze({ podman, remote: optionalBoolean(raw, 'remote', PODMAN_BUILD_DEFAULTS.remote) || connectionName !== undefined, connection: connectionName }),
+    connection: Object.freeze({
+      podman,
+      remote: optionalBoolean(raw, 'remote', PODMAN_BUILD_DEFAULTS.remote) || connectionName !== undefined,
+      connection: connectionName,
+    }),
     liveUpdate: liveUpdateHints(raw),
     registryCache,
     env,

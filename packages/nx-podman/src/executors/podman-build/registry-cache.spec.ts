@@ -26,7 +26,10 @@ describe('podman-build registryCache', () => {
   const records: BuildRecordStore = { read: async () => undefined, write: async (record) => void saved.push(record) };
   const hasher: ContextHasher = { hash: async () => ({ inputHash: HASH, files: ['main.go'], wholeContext: false }) };
   const options = (schema: PodmanBuildExecutorSchema = {}) =>
-    normalizePodmanBuildOptions({ tags: TAGS, registryCache: true, ...schema }, { projectName: 'postgres', projectRoot: 'plugins/postgres', workspaceRoot: ws.path, env: {} });
+    normalizePodmanBuildOptions(
+      { tags: TAGS, registryCache: true, ...schema },
+      { projectName: 'postgres', projectRoot: 'plugins/postgres', workspaceRoot: ws.path, env: {} },
+    );
   const run = (schema?: PodmanBuildExecutorSchema) =>
     runPodmanBuild(options(schema), {
       engine,
@@ -83,13 +86,18 @@ describe('podman-build registryCache', () => {
   });
 
   it('an unreachable registry is a warning naming it, and the build goes on', async () => {
-    engine.on(['pull'], { exitCode: 125, stderr: 'Error: pinging container registry registry.internal:5000: dial tcp 10.0.0.5:5000: connect: connection refused' });
+    engine.on(['pull'], {
+      exitCode: 125,
+      stderr: 'Error: pinging container registry registry.internal:5000: dial tcp 10.0.0.5:5000: connect: connection refused',
+    });
     engine.on(['push'], { exitCode: 125, stderr: 'Error: dial tcp 10.0.0.5:5000: connect: connection refused' });
     buildSucceeds();
     const outcome = await run();
 
     expect(outcome).toMatchObject({ status: 'built' });
-    expect(out).toMatch(/WARN registry cache not reachable; building plugin=postgres registry=registry.internal:5000 reason="Pull from registry registry.internal:5000 failed: nothing answers/);
+    expect(out).toMatch(
+      /WARN registry cache not reachable; building plugin=postgres registry=registry.internal:5000 reason="Pull from registry registry.internal:5000 failed: nothing answers/,
+    );
     expect(out).toMatch(/WARN could not push to the registry cache plugin=postgres registry=registry.internal:5000/);
   });
 

@@ -29,13 +29,23 @@ const NOT_IN_REGISTRY = /manifest unknown|name unknown|not found|no such image|r
  * The image another machine built from the same inputs, pulled from the registry cache; undefined on a miss (then
  * the caller builds). A registry that cannot be reached is a warning, never a failed build: the cache only saves time.
  */
-export async function pullFromRegistryCache(ref: string, inputHash: string, deps: CacheDeps, plugin: string): Promise<{ id: string; names: string[]; pulled: true } | undefined> {
+export async function pullFromRegistryCache(
+  ref: string,
+  inputHash: string,
+  deps: CacheDeps,
+  plugin: string,
+): Promise<{ id: string; names: string[]; pulled: true } | undefined> {
   const { engine, logger, signal } = deps;
   const pulled = await engine.exec(['pull', '--quiet', ref], { signal });
   if (pulled.exitCode !== 0) {
     const reason = lastLines(pulled.stderr || pulled.stdout, 1);
     if (NOT_IN_REGISTRY.test(pulled.stderr)) logger.debug('not in the registry cache', { plugin, ref });
-    else logger.warn('registry cache not reachable; building', { plugin, registry: registryOf(ref), reason: explainPushFailure(ref, pulled.stderr)?.replace(/^Push to/, 'Pull from') ?? reason });
+    else
+      logger.warn('registry cache not reachable; building', {
+        plugin,
+        registry: registryOf(ref),
+        reason: explainPushFailure(ref, pulled.stderr)?.replace(/^Push to/, 'Pull from') ?? reason,
+      });
     return undefined;
   }
   const id = pulled.stdout.trim().split('\n').pop() ?? '';
@@ -55,5 +65,10 @@ export async function pushToRegistryCache(ref: string, imageId: string, deps: Ca
   const tagged = await engine.exec(['tag', imageId, ref], { signal });
   const pushed = tagged.exitCode === 0 ? await engine.exec(['push', '--quiet', ref], { signal }) : tagged;
   if (pushed.exitCode === 0) logger.info('pushed to the registry cache', { plugin, ref });
-  else logger.warn('could not push to the registry cache', { plugin, registry: registryOf(ref), reason: explainPushFailure(ref, pushed.stderr) ?? lastLines(pushed.stderr || pushed.stdout, 1) });
+  else
+    logger.warn('could not push to the registry cache', {
+      plugin,
+      registry: registryOf(ref),
+      reason: explainPushFailure(ref, pushed.stderr) ?? lastLines(pushed.stderr || pushed.stdout, 1),
+    });
 }

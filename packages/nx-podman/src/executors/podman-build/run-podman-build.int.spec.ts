@@ -43,10 +43,7 @@ describeWithPodman('runPodmanBuild (real podman)', () => {
     writeFileSync(join(ws.path, path), content);
   };
   const options = (schema: PodmanBuildExecutorSchema = {}) =>
-    normalizePodmanBuildOptions(
-      { tags: [`${REPO}:{stage}`], ...schema },
-      { projectName: PROJECT, projectRoot: 'plugin', workspaceRoot: ws.path, env: {} },
-    );
+    normalizePodmanBuildOptions({ tags: [`${REPO}:{stage}`], ...schema }, { projectName: PROJECT, projectRoot: 'plugin', workspaceRoot: ws.path, env: {} });
   const deps = (extra: Partial<PodmanBuildDeps> = {}): PodmanBuildDeps => ({
     engine: createPodmanEngine({ podman: 'podman', remote: false }),
     records: createBuildRecordStore(ws.path),
@@ -162,7 +159,9 @@ COPY debug.txt /debug.txt
     expect(await outcome).toEqual({ status: 'aborted' });
     await waitFor(() => sleeping().length === 0, 5000);
     expect(Date.now() - aborted).toBeLessThan(5000);
-    const left = podman('ps', '-a', '--external', '--format', '{{.ID}}').split('\n').filter((id) => id && !containersBefore.has(id));
+    const left = podman('ps', '-a', '--external', '--format', '{{.ID}}')
+      .split('\n')
+      .filter((id) => id && !containersBefore.has(id));
     expect(left).toEqual([]);
   });
 
@@ -195,7 +194,9 @@ COPY debug.txt /debug.txt
       clearInterval(leafWatch);
     }
     await waitFor(() => sleeping().length === 0, 5000);
-    const left = podman('ps', '-a', '--external', '--format', '{{.ID}}').split('\n').filter((id) => id && !containersBefore.has(id));
+    const left = podman('ps', '-a', '--external', '--format', '{{.ID}}')
+      .split('\n')
+      .filter((id) => id && !containersBefore.has(id));
     expect(left).toEqual([]);
   });
 
@@ -242,7 +243,11 @@ COPY debug.txt /debug.txt
     expect(outcome).toMatchObject({ status: 'built', record: { platforms: ['linux/amd64', 'linux/arm64'] } });
     const list = JSON.parse(podman('manifest', 'inspect', `${REPO}:multi`)) as { manifests: { platform: { architecture: string } }[] };
     expect(list.manifests.map((entry) => entry.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
-    expect(podman('images', '--format', '{{.Repository}}').split('\n').filter((name) => name.includes(`nx-podman-manifest/${PROJECT}`))).toEqual([]);
+    expect(
+      podman('images', '--format', '{{.Repository}}')
+        .split('\n')
+        .filter((name) => name.includes(`nx-podman-manifest/${PROJECT}`)),
+    ).toEqual([]);
     expect((await runPodmanBuild(options({ tags: [`${REPO}:multi`], platforms: ['linux/amd64', 'linux/arm64'] }), deps())).status).toBe('up-to-date');
     podmanOk('manifest', 'rm', `${REPO}:multi`);
   });

@@ -95,13 +95,28 @@ describe('runPodmanBuild', () => {
     const build = engine.callsStartingWith('build')[0];
     const iidfile = build[build.indexOf('--iidfile') + 1];
     expect(build).toEqual([
-      'build', '--iidfile', iidfile, '--file', join(ws.path, 'plugins/postgres/Containerfile'), '--target', 'production', '--force-rm',
-      '--tag', 'prism/postgres-plugin:production', '--tag', 'prism/postgres-plugin:latest',
-      '--label', 'org.opencontainers.image.title=postgres',
-      '--label', 'io.prism.nx-podman.project=postgres',
-      '--label', 'io.prism.nx-podman.stage=production',
-      '--label', 'org.opencontainers.image.created=1970-01-01T00:16:40.000Z',
-      '--label', `io.prism.nx-podman.input-hash=${HASH}`,
+      'build',
+      '--iidfile',
+      iidfile,
+      '--file',
+      join(ws.path, 'plugins/postgres/Containerfile'),
+      '--target',
+      'production',
+      '--force-rm',
+      '--tag',
+      'prism/postgres-plugin:production',
+      '--tag',
+      'prism/postgres-plugin:latest',
+      '--label',
+      'org.opencontainers.image.title=postgres',
+      '--label',
+      'io.prism.nx-podman.project=postgres',
+      '--label',
+      'io.prism.nx-podman.stage=production',
+      '--label',
+      'org.opencontainers.image.created=1970-01-01T00:16:40.000Z',
+      '--label',
+      `io.prism.nx-podman.input-hash=${HASH}`,
       join(ws.path, 'plugins/postgres'),
     ]);
     const record: BuildRecord = {
@@ -119,10 +134,13 @@ describe('runPodmanBuild', () => {
     };
     expect(outcome).toEqual({ status: 'built', record, durationMs: 12_345 });
     expect(records.saved.get('postgres/production')).toEqual(record);
-    expect(out).toBe(
-      'INFO building plugin plugin=postgres stage=production\nSTEP 1/2: FROM scratch\nINFO build completed plugin=postgres duration=12.3s\n',
-    );
-    expect(hasher.requests[0]).toMatchObject({ context: join(ws.path, 'plugins/postgres'), stage: 'production', containerfile: CONTAINERFILE, excludeDirectories: [join(ws.path, '.nx')] });
+    expect(out).toBe('INFO building plugin plugin=postgres stage=production\nSTEP 1/2: FROM scratch\nINFO build completed plugin=postgres duration=12.3s\n');
+    expect(hasher.requests[0]).toMatchObject({
+      context: join(ws.path, 'plugins/postgres'),
+      stage: 'production',
+      containerfile: CONTAINERFILE,
+      excludeDirectories: [join(ws.path, '.nx')],
+    });
   });
 
   it('without a record, looks for an image with the same input hash label and skips the build, re-tagging it and writing the record', async () => {
@@ -139,8 +157,20 @@ describe('runPodmanBuild', () => {
     const older = 'sha256:' + 'd'.repeat(64);
     const olderHash = 'e'.repeat(64);
     await records.write({
-      version: 1, project: 'postgres', stage: 'debug', imageId: older, tags: [], inputHash: olderHash, file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z',
-      history: [{ inputHash: olderHash, imageId: older }, { inputHash: HASH, imageId: IMAGE_ID }],
+      version: 1,
+      project: 'postgres',
+      stage: 'debug',
+      imageId: older,
+      tags: [],
+      inputHash: olderHash,
+      file: '',
+      context: '',
+      platforms: [],
+      builtAt: '2020-01-01T00:00:00.000Z',
+      history: [
+        { inputHash: olderHash, imageId: older },
+        { inputHash: HASH, imageId: IMAGE_ID },
+      ],
     });
     engine.on(['image', 'inspect'], { stdout: '["localhost/prism/postgres-plugin:latest"]\n' });
     const outcome = await runPodmanBuild(options({ stage: 'debug' }), deps());
@@ -149,18 +179,40 @@ describe('runPodmanBuild', () => {
     expect(engine.callsStartingWith('image', 'ls')).toEqual([]);
     expect(engine.callsStartingWith('image', 'inspect')).toEqual([['image', 'inspect', '--format', '{{json .RepoTags}}', IMAGE_ID]]);
     expect(engine.callsStartingWith('tag')).toEqual([['tag', IMAGE_ID, 'prism/postgres-plugin:debug']]);
-    expect(outcome).toMatchObject({ status: 'up-to-date', record: { history: [{ inputHash: HASH, imageId: IMAGE_ID }, { inputHash: olderHash, imageId: older }] } });
+    expect(outcome).toMatchObject({
+      status: 'up-to-date',
+      record: {
+        history: [
+          { inputHash: HASH, imageId: IMAGE_ID },
+          { inputHash: olderHash, imageId: older },
+        ],
+      },
+    });
     expect(outcome).toMatchObject({ status: 'up-to-date', record: { imageId: IMAGE_ID, stage: 'debug', inputHash: HASH } });
     expect(records.saved.get('postgres/debug')?.imageId).toBe(IMAGE_ID);
     expect(out).toBe('INFO image up to date plugin=postgres stage=debug image=aaaaaaaaaaaa\n');
   });
 
   it('with a record that does not know the hash, builds without searching the store', async () => {
-    await records.write({ version: 1, project: 'postgres', stage: 'production', imageId: 'sha256:' + 'd'.repeat(64), tags: [], inputHash: 'e'.repeat(64), file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z' });
+    await records.write({
+      version: 1,
+      project: 'postgres',
+      stage: 'production',
+      imageId: 'sha256:' + 'd'.repeat(64),
+      tags: [],
+      inputHash: 'e'.repeat(64),
+      file: '',
+      context: '',
+      platforms: [],
+      builtAt: '2020-01-01T00:00:00.000Z',
+    });
     buildSucceeds(engine);
     expect((await runPodmanBuild(options(), deps())).status).toBe('built');
     expect(engine.callsStartingWith('image', 'ls')).toEqual([]);
-    expect(records.saved.get('postgres/production')?.history).toEqual([{ inputHash: HASH, imageId: IMAGE_ID }, { inputHash: 'e'.repeat(64), imageId: 'sha256:' + 'd'.repeat(64) }]);
+    expect(records.saved.get('postgres/production')?.history).toEqual([
+      { inputHash: HASH, imageId: IMAGE_ID },
+      { inputHash: 'e'.repeat(64), imageId: 'sha256:' + 'd'.repeat(64) },
+    ]);
   });
 
   it('does not take an untagged intermediate-stage image that carries the same hash label for the built image', async () => {
@@ -196,13 +248,27 @@ describe('runPodmanBuild', () => {
 
   it('prefers the recorded image when several carry the hash, and keeps its build time', async () => {
     const other = 'sha256:' + 'b'.repeat(64);
-    await records.write({ version: 1, project: 'postgres', stage: 'production', imageId: other, tags: [], inputHash: HASH, file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z' });
+    await records.write({
+      version: 1,
+      project: 'postgres',
+      stage: 'production',
+      imageId: other,
+      tags: [],
+      inputHash: HASH,
+      file: '',
+      context: '',
+      platforms: [],
+      builtAt: '2020-01-01T00:00:00.000Z',
+    });
     engine.on(['image', 'ls'], { stdout: `${IMAGE_ID} <none>:<none>\n${other} <none>:<none>\n` });
     const outcome = await runPodmanBuild(options(), deps());
     expect(outcome).toMatchObject({ status: 'up-to-date', record: { imageId: other, builtAt: '2020-01-01T00:00:00.000Z' } });
   });
 
-  it.each([['force', { force: true }], ['noCache', { noCache: true }]] as const)('rebuilds with %s without asking for an up-to-date image', async (_name, schema) => {
+  it.each([
+    ['force', { force: true }],
+    ['noCache', { noCache: true }],
+  ] as const)('rebuilds with %s without asking for an up-to-date image', async (_name, schema) => {
     engine.on(['image', 'ls'], { stdout: `${IMAGE_ID}\n` });
     buildSucceeds(engine);
     const outcome = await runPodmanBuild(options(schema), deps());
@@ -234,7 +300,10 @@ describe('runPodmanBuild', () => {
     });
     const outcome = await runPodmanBuild(options({ quiet: true }), deps());
     expect(out).not.toContain('STEP 1/3');
-    expect(outcome).toMatchObject({ status: 'failed', message: 'podman build failed for "postgres" (exit 1): Error: boom\nRun with --verbose for the full output.' });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      message: 'podman build failed for "postgres" (exit 1): Error: boom\nRun with --verbose for the full output.',
+    });
   });
 
   it('fails before podman for an unknown stage, naming the stages there are', async () => {
@@ -254,7 +323,8 @@ describe('runPodmanBuild', () => {
     const outcome = await runPodmanBuild(options({ file: 'plugins/postgres/Nope' }), deps());
     expect(outcome).toMatchObject({
       status: 'failed',
-      message: 'No Containerfile for "postgres": plugins/postgres/Nope does not exist. Create it, or set the "file" option to the Containerfile\'s path (default: Containerfile, else Dockerfile, in plugins/postgres).',
+      message:
+        'No Containerfile for "postgres": plugins/postgres/Nope does not exist. Create it, or set the "file" option to the Containerfile\'s path (default: Containerfile, else Dockerfile, in plugins/postgres).',
     });
     expect(engine.calls).toEqual([]);
   });
@@ -288,14 +358,26 @@ describe('runPodmanBuild', () => {
     buildSucceeds(engine);
     const outcome = await runPodmanBuild(options({ tags: ['prism/postgres:{shortCommitSha}'], buildArgs: { REV: '{shortCommitSha}' } }), deps({ git }));
     const build = engine.callsStartingWith('build')[0];
-    expect(build).toEqual(expect.arrayContaining(['--tag', 'prism/postgres:ccccccc', '--build-arg', 'REV=ccccccc', '--label', `org.opencontainers.image.revision=${'c'.repeat(40)}`]));
+    expect(build).toEqual(
+      expect.arrayContaining([
+        '--tag',
+        'prism/postgres:ccccccc',
+        '--build-arg',
+        'REV=ccccccc',
+        '--label',
+        `org.opencontainers.image.revision=${'c'.repeat(40)}`,
+      ]),
+    );
     expect(hasher.requests[0].buildArgs).toEqual({ REV: 'ccccccc' });
     expect(outcome).toMatchObject({ status: 'built', record: { tags: ['prism/postgres:ccccccc'] } });
   });
 
   it('fails before podman when {shortCommitSha} is used outside a git repository', async () => {
     const outcome = await runPodmanBuild(options({ tags: ['prism/postgres:{shortCommitSha}'] }), deps());
-    expect(outcome).toMatchObject({ status: 'failed', message: expect.stringContaining('Option "tags[0]" ("prism/postgres:{shortCommitSha}") uses {shortCommitSha} but') });
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      message: expect.stringContaining('Option "tags[0]" ("prism/postgres:{shortCommitSha}") uses {shortCommitSha} but'),
+    });
     expect(engine.calls).toEqual([]);
   });
 
@@ -318,7 +400,10 @@ describe('runPodmanBuild', () => {
   it('pushes every tag after the build, or once to a destination', async () => {
     buildSucceeds(engine);
     await runPodmanBuild(options({ push: true }), deps());
-    expect(engine.callsStartingWith('push')).toEqual([['push', 'prism/postgres-plugin:production'], ['push', 'prism/postgres-plugin:latest']]);
+    expect(engine.callsStartingWith('push')).toEqual([
+      ['push', 'prism/postgres-plugin:production'],
+      ['push', 'prism/postgres-plugin:latest'],
+    ]);
 
     engine.calls.length = 0;
     engine.on(['image', 'ls'], { stdout: `${IMAGE_ID}\n` });
@@ -336,7 +421,9 @@ describe('runPodmanBuild', () => {
       'Push to registry registry.example.com failed: registry.example.com refused the credentials (unauthorized). Log in first: podman login registry.example.com (in CI: echo "$TOKEN" | podman login --username "$USER" --password-stdin registry.example.com).',
     );
     expect(message[1]).toMatch(/^podman push registry.example.com\/prism\/postgres:v1 failed for "postgres" \(exit 125\): Error: trying to reuse blob/);
-    expect(message.at(-1)).toBe(`The image ${IMAGE_ID.slice(7, 19)} stays in local storage; once fixed, run the build again: it is up to date and only pushes.`);
+    expect(message.at(-1)).toBe(
+      `The image ${IMAGE_ID.slice(7, 19)} stays in local storage; once fixed, run the build again: it is up to date and only pushes.`,
+    );
     expect(engine.callsStartingWith('rmi')).toEqual([]);
     expect(engine.callsStartingWith('push')).toHaveLength(1);
   });
@@ -347,13 +434,18 @@ describe('runPodmanBuild', () => {
     engine.on(['manifest', 'inspect'], {
       stdout: JSON.stringify({ manifests: [{ platform: { os: 'linux', architecture: 'amd64' } }, { platform: { os: 'linux', architecture: 'arm64' } }] }),
     });
-    engine.on(['image', 'ls', '--no-trunc', '--filter', `reference=localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`], { stdout: `${listId}\n` });
+    engine.on(['image', 'ls', '--no-trunc', '--filter', `reference=localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`], {
+      stdout: `${listId}\n`,
+    });
     const outcome = await runPodmanBuild(options({ platforms: ['linux/amd64', 'linux/arm64'] }), deps());
 
     const manifest = `localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`;
     expect(engine.callsStartingWith('build')[0]).toEqual(expect.arrayContaining(['--platform', 'linux/amd64,linux/arm64', '--manifest', manifest]));
     expect(engine.callsStartingWith('tag')).toEqual([['tag', manifest, 'prism/postgres-plugin:production', 'prism/postgres-plugin:latest']]);
-    expect(engine.callsStartingWith('manifest', 'rm')).toEqual([['manifest', 'rm', manifest], ['manifest', 'rm', manifest]]);
+    expect(engine.callsStartingWith('manifest', 'rm')).toEqual([
+      ['manifest', 'rm', manifest],
+      ['manifest', 'rm', manifest],
+    ]);
     expect(outcome).toMatchObject({ status: 'built', record: { imageId: listId, platforms: ['linux/amd64', 'linux/arm64'] } });
   });
 
@@ -376,7 +468,9 @@ describe('runPodmanBuild', () => {
       const arches = inspections === 1 ? ['amd64'] : ['amd64', 'arm64'];
       return { stdout: JSON.stringify({ manifests: arches.map((architecture) => ({ platform: { os: 'linux', architecture } })) }) };
     });
-    engine.on(['image', 'ls', '--no-trunc', '--filter', `reference=localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`], { stdout: 'sha256:' + 'd'.repeat(64) + '\n' });
+    engine.on(['image', 'ls', '--no-trunc', '--filter', `reference=localhost/nx-podman-manifest/postgres-production:${HASH.slice(0, 16)}`], {
+      stdout: 'sha256:' + 'd'.repeat(64) + '\n',
+    });
     const outcome = await runPodmanBuild(options({ platforms: ['linux/amd64', 'linux/arm64'] }), deps());
     expect(outcome.status).toBe('built');
     expect(engine.callsStartingWith('manifest', 'rm')).toHaveLength(3); // before each build, then the temporary name
@@ -384,7 +478,18 @@ describe('runPodmanBuild', () => {
 
   it('is up to date for several platforms when the recorded list with the same hash still exists', async () => {
     const listId = 'sha256:' + 'd'.repeat(64);
-    await records.write({ version: 1, project: 'postgres', stage: 'production', imageId: listId, tags: [], inputHash: HASH, file: '', context: '', platforms: [], builtAt: '2020-01-01T00:00:00.000Z' });
+    await records.write({
+      version: 1,
+      project: 'postgres',
+      stage: 'production',
+      imageId: listId,
+      tags: [],
+      inputHash: HASH,
+      file: '',
+      context: '',
+      platforms: [],
+      builtAt: '2020-01-01T00:00:00.000Z',
+    });
     const outcome = await runPodmanBuild(options({ platforms: ['linux/amd64', 'linux/arm64'] }), deps());
     expect(engine.callsStartingWith('image', 'exists')).toEqual([['image', 'exists', listId]]);
     expect(outcome).toMatchObject({ status: 'up-to-date', record: { imageId: listId } });

@@ -166,7 +166,12 @@ async function findUpToDateImage(
   return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
 }
 
-function failure(options: NormalizedPodmanBuildOptions, what: string, result: ProcessResult, streamed: boolean): Extract<PodmanBuildOutcome, { status: 'failed' }> {
+function failure(
+  options: NormalizedPodmanBuildOptions,
+  what: string,
+  result: ProcessResult,
+  streamed: boolean,
+): Extract<PodmanBuildOutcome, { status: 'failed' }> {
   const outputTail = lastLines(result.stderr.trim() ? result.stderr : result.stdout, OUTPUT_TAIL_LINES);
   const lines = [`${what} failed for "${options.projectName}" (exit ${result.exitCode}): ${outputTail || '(no output)'}`];
   if (!streamed) lines.push('Run with --verbose for the full output.');
@@ -176,10 +181,7 @@ function failure(options: NormalizedPodmanBuildOptions, what: string, result: Pr
 /** Errors that mean "the build could not start": reported as a `failed` outcome, never thrown. */
 function isNotStarted(error: unknown): error is Error {
   return (
-    error instanceof BuildNotStarted ||
-    error instanceof PodmanUnavailableError ||
-    error instanceof UnsupportedPodmanError ||
-    error instanceof ContextReadError
+    error instanceof BuildNotStarted || error instanceof PodmanUnavailableError || error instanceof UnsupportedPodmanError || error instanceof ContextReadError
   );
 }
 
@@ -254,7 +256,12 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     const local = resolved.pushDestination?.match(/^(?:dir|oci|oci-archive|docker-archive):([^:]+)/);
     // podman does not create the parent folder of a file destination.
     if (local) await fileReader.makeDirectory(dirname(local[1]));
-    for (const args of buildPodmanPushArgs({ tags: record.tags, imageId: record.imageId, platforms: options.platforms, destination: resolved.pushDestination })) {
+    for (const args of buildPodmanPushArgs({
+      tags: record.tags,
+      imageId: record.imageId,
+      platforms: options.platforms,
+      destination: resolved.pushDestination,
+    })) {
       logger.info('pushing image', { plugin, stage, destination: args.at(-1) });
       const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
       if (result.aborted) return { status: 'aborted' };
@@ -274,14 +281,20 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
 
   const cacheRef = options.registryCache === undefined ? undefined : registryCacheRef(options.registryCache, stage, inputHash);
   if (!options.force && !options.noCache) {
-    const existing = (await findUpToDateImage(options, deps, inputHash, previous, resolved.tags)) ?? (cacheRef ? await pullFromRegistryCache(cacheRef, inputHash, deps, plugin) : undefined);
+    const existing =
+      (await findUpToDateImage(options, deps, inputHash, previous, resolved.tags)) ??
+      (cacheRef ? await pullFromRegistryCache(cacheRef, inputHash, deps, plugin) : undefined);
     if (existing) {
       const missingTags = resolved.tags.filter((tag) => !existing.names.includes(qualifyImageName(tag)));
       const tagged = missingTags.length ? await engine.exec(['tag', existing.id, ...missingTags], { signal }) : undefined;
       if (!tagged || tagged.exitCode === 0) {
         const record = makeRecord(existing.id, previous?.imageId === existing.id ? previous.builtAt : clock.date().toISOString());
         await records.write(record);
-        logger.info('pulled' in existing ? 'image up to date (registry)' : 'image up to date', { plugin, stage, image: existing.id.replace(/^sha256:/, '').slice(0, 12) });
+        logger.info('pulled' in existing ? 'image up to date (registry)' : 'image up to date', {
+          plugin,
+          stage,
+          image: existing.id.replace(/^sha256:/, '').slice(0, 12),
+        });
         return (await push(record)) ?? { status: 'up-to-date', record };
       }
       logger.debug('tagging the up-to-date image failed; building', { plugin, stage, exit: tagged.exitCode });
@@ -294,7 +307,9 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     const multiPlatform = options.platforms.length > 1;
     // Build the list under a name of our own: --manifest adds to an existing list, and tags move only on success.
     const created = clock.date().toISOString();
-    const manifest = multiPlatform ? `localhost/nx-podman-manifest/${imageNameComponent(plugin)}-${imageNameComponent(stage)}:${inputHash.slice(0, 16)}` : undefined;
+    const manifest = multiPlatform
+      ? `localhost/nx-podman-manifest/${imageNameComponent(plugin)}-${imageNameComponent(stage)}:${inputHash.slice(0, 16)}`
+      : undefined;
     const argsFor = (noCache: boolean) =>
       buildPodmanBuildArgs(
         {
@@ -324,7 +339,11 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     for (let noCache = options.noCache; imageId === undefined; noCache = true) {
       const args = argsFor(noCache);
       if (manifest) await engine.exec(['manifest', 'rm', manifest]);
-      logger.debug('podman command', { plugin, command: formatCommand(engine.connection.podman, [...buildGlobalArgs(engine.connection), ...maskBuildArgValues(args)]), after: `${Math.round(clock.now() - started)}ms` });
+      logger.debug('podman command', {
+        plugin,
+        command: formatCommand(engine.connection.podman, [...buildGlobalArgs(engine.connection), ...maskBuildArgValues(args)]),
+        after: `${Math.round(clock.now() - started)}ms`,
+      });
       const { result, imageId: builtId } = await engine.build(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
       if (result.aborted || signal?.aborted) {
         logger.warn('build aborted', { plugin, stage });

@@ -18,26 +18,29 @@ export default async function podmanRunExecutor(options: PodmanRunExecutorSchema
     return { success: false };
   }
   const projectRoot = context.projectsConfigurations?.projects[projectName]?.root ?? '.';
-  return runUntilSignal(async ({ signal }) => {
-    try {
-      const normalized = normalizePodmanRunOptions(options, { projectName, projectRoot, workspaceRoot: context.root, env: process.env });
-      const engine = createPodmanEngine(normalized.connection);
-      await engine.version();
-      const outcome = await runPodmanRun(normalized, {
-        engine,
-        logger,
-        records: createBuildRecordStore(context.root),
-        probe: createHealthProbe({ engine }),
-        clock: createSystemClock(),
-        signal,
-      });
-      if (outcome.status === 'healthy') return { success: true };
-      logger.error(outcome.message === 'aborted' ? `podman-run for "${projectName}" was interrupted` : outcome.message);
-      return { success: false };
-    } catch (error) {
-      logger.error((error as Error).message);
-      return { success: false };
-    }
-    // sentinel: Nx signals a task's leaf processes first, the sentinel hears it for us (see process-signals.ts).
-  }, { sentinel: true });
+  return runUntilSignal(
+    async ({ signal }) => {
+      try {
+        const normalized = normalizePodmanRunOptions(options, { projectName, projectRoot, workspaceRoot: context.root, env: process.env });
+        const engine = createPodmanEngine(normalized.connection);
+        await engine.version();
+        const outcome = await runPodmanRun(normalized, {
+          engine,
+          logger,
+          records: createBuildRecordStore(context.root),
+          probe: createHealthProbe({ engine }),
+          clock: createSystemClock(),
+          signal,
+        });
+        if (outcome.status === 'healthy') return { success: true };
+        logger.error(outcome.message === 'aborted' ? `podman-run for "${projectName}" was interrupted` : outcome.message);
+        return { success: false };
+      } catch (error) {
+        logger.error((error as Error).message);
+        return { success: false };
+      }
+      // sentinel: Nx signals a task's leaf processes first, the sentinel hears it for us (see process-signals.ts).
+    },
+    { sentinel: true },
+  );
 }

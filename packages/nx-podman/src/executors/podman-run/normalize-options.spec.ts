@@ -81,7 +81,10 @@ describe('normalizePodmanRunOptions', () => {
     const dir = createTempDir();
     try {
       writeFileSync(join(dir.path, '.env.local'), 'A=1\n');
-      const options = normalizePodmanRunOptions({ volumes: ['./data:/data:ro', 'cache:/cache', '/abs:/abs', 'conf/x.yaml:/etc/x.yaml'], envFile: '.env.local' }, { ...ctx, workspaceRoot: dir.path });
+      const options = normalizePodmanRunOptions(
+        { volumes: ['./data:/data:ro', 'cache:/cache', '/abs:/abs', 'conf/x.yaml:/etc/x.yaml'], envFile: '.env.local' },
+        { ...ctx, workspaceRoot: dir.path },
+      );
       expect(options.container.volumes).toEqual([`${dir.path}/data:/data:ro`, 'cache:/cache', '/abs:/abs', `${dir.path}/conf/x.yaml:/etc/x.yaml`]);
       expect(options.container.envFiles).toEqual([join(dir.path, '.env.local')]);
     } finally {
@@ -94,7 +97,11 @@ describe('normalizePodmanRunOptions', () => {
     ['ports', { ports: ['localhost:80:80'] }, /"localhost" in "localhost:80:80" is not an IPv4 address/],
     ['envFile', { envFile: 'missing.env' }, /"envFile": "missing\.env"\. No such file at \/ws\/missing\.env/],
     ['labels', { labels: { 'io.prism.nx-podman.stage': 'x' } }, /prefix is reserved/],
-    ['command', { command: 'serve --port 1' as never }, /"command": "serve --port 1"\. Expected an array of strings \(the command is not run through a shell\)/],
+    [
+      'command',
+      { command: 'serve --port 1' as never },
+      /"command": "serve --port 1"\. Expected an array of strings \(the command is not run through a shell\)/,
+    ],
     ['extraArgs', { extraArgs: '--init' as never }, /"extraArgs": "--init"\. Expected an array of strings/],
     ['stopTimeout', { stopTimeout: -1 }, /"stopTimeout": -1/],
     ['stopTimeout', { stopTimeout: 1.5 }, /whole number/],
@@ -119,7 +126,10 @@ describe('normalizePodmanRunOptions', () => {
     [{ tcp: 'db.local:5432' }, { kind: 'tcp', host: 'db.local', port: 5432 }],
     [{ tcp: '[::1]:5432' }, { kind: 'tcp', host: '::1', port: 5432 }],
     [{ grpc: '127.0.0.1:9090' }, { kind: 'grpc', address: '127.0.0.1:9090', service: '' }],
-    [{ grpc: 'localhost:9090', service: 'plugin' }, { kind: 'grpc', address: 'localhost:9090', service: 'plugin' }],
+    [
+      { grpc: 'localhost:9090', service: 'plugin' },
+      { kind: 'grpc', address: 'localhost:9090', service: 'plugin' },
+    ],
     [{ command: ['/bin/check', '-q'] }, { kind: 'command', command: ['/bin/check', '-q'] }],
     ['image', { kind: 'image' }],
     [{ image: true }, { kind: 'image' }],

@@ -32,7 +32,26 @@ export interface PodmanRunContext {
 }
 
 /** `extraArgs` that configure the network: in a pod they belong to the pod, so podman refuses them on its container. */
-const NETWORK_ARGS = ['-p', '--publish', '-P', '--publish-all', '--network', '--net', '--pod', '--pod-id-file', '--add-host', '--dns', '--dns-option', '--dns-search', '--ip', '--ip6', '--mac-address', '--network-alias', '--no-hosts', '--http-proxy'];
+const NETWORK_ARGS = [
+  '-p',
+  '--publish',
+  '-P',
+  '--publish-all',
+  '--network',
+  '--net',
+  '--pod',
+  '--pod-id-file',
+  '--add-host',
+  '--dns',
+  '--dns-option',
+  '--dns-search',
+  '--ip',
+  '--ip6',
+  '--mac-address',
+  '--network-alias',
+  '--no-hosts',
+  '--http-proxy',
+];
 
 /**
  * Why the container cannot join a pod ({@link ContainerRunSpec.pod}), or undefined when it can: a network with no
@@ -106,7 +125,8 @@ function normalizeHealthCheck(value: PodmanRunExecutorSchema['healthCheck']): He
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('healthCheck', value, example);
   const option = value as HealthCheckObjectOption;
   const kinds = (['http', 'tcp', 'grpc', 'command', 'image'] as const).filter((kind) => option[kind] !== undefined && option[kind] !== false);
-  if (kinds.length !== 1) fail('healthCheck', value, `Give exactly one of http, tcp, grpc, command or image (got ${kinds.length === 0 ? 'none' : kinds.join(', ')}). ${example}`);
+  if (kinds.length !== 1)
+    fail('healthCheck', value, `Give exactly one of http, tcp, grpc, command or image (got ${kinds.length === 0 ? 'none' : kinds.join(', ')}). ${example}`);
   const known = new Set(['http', 'tcp', 'grpc', 'service', 'command', 'image', 'timeout', 'interval']);
   const unknown = Object.keys(option).filter((key) => !known.has(key));
   if (unknown.length > 0) fail('healthCheck', value, `Unknown key(s) ${unknown.join(', ')}. ${example}`);
@@ -123,7 +143,8 @@ function normalizeHealthCheck(value: PodmanRunExecutorSchema['healthCheck']): He
       } catch {
         url = undefined;
       }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) fail('healthCheck.http', option.http, 'Expected an http(s) URL, e.g. "http://127.0.0.1:9090/healthz".');
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+        fail('healthCheck.http', option.http, 'Expected an http(s) URL, e.g. "http://127.0.0.1:9090/healthz".');
       check = { kind: 'http', url: url.href };
       break;
     }
@@ -141,7 +162,8 @@ function normalizeHealthCheck(value: PodmanRunExecutorSchema['healthCheck']): He
       if (typeof option.grpc !== 'string' || !/^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(option.grpc)) {
         fail('healthCheck.grpc', option.grpc, 'Expected "host:port" of a grpc.health.v1.Health service, e.g. "127.0.0.1:9090".');
       }
-      if (option.service !== undefined && typeof option.service !== 'string') fail('healthCheck.service', option.service, 'Expected a service name string ("" checks the whole server).');
+      if (option.service !== undefined && typeof option.service !== 'string')
+        fail('healthCheck.service', option.service, 'Expected a service name string ("" checks the whole server).');
       check = { kind: 'grpc', address: option.grpc, service: option.service ?? '' };
       break;
     }
@@ -176,9 +198,11 @@ export function normalizePodmanRunOptions(given: PodmanRunExecutorSchema, ctx: P
   }
   const connection: PodmanConnection = { podman, remote: options.remote === true || options.connection !== undefined, connection: options.connection };
 
-  if (options.image !== undefined && (typeof options.image !== 'string' || options.image.trim() === '')) fail('image', options.image, 'Expected an image id or a local image reference.');
+  if (options.image !== undefined && (typeof options.image !== 'string' || options.image.trim() === ''))
+    fail('image', options.image, 'Expected an image id or a local image reference.');
   const name = options.name ?? defaultContainerName(project, stage);
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) fail('name', name, 'Expected a container name of letters, digits, "_", "." and "-".');
+  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name))
+    fail('name', name, 'Expected a container name of letters, digits, "_", "." and "-".');
 
   if (options.ports !== undefined && !Array.isArray(options.ports)) fail('ports', options.ports, 'Expected an array, e.g. ["9090"].');
   const ports = (options.ports ?? []).map((port) => {
@@ -194,14 +218,20 @@ export function normalizePodmanRunOptions(given: PodmanRunExecutorSchema, ctx: P
   const env: Record<string, string> = {};
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null || Array.isArray(options.env))) {
     // Only the type is shown: the value may hold secrets.
-    throw new PodmanRunOptionsError(`Invalid podman-run option "env": expected an object of NAME: value pairs, got ${Array.isArray(options.env) ? 'an array' : typeof options.env}.`);
+    throw new PodmanRunOptionsError(
+      `Invalid podman-run option "env": expected an object of NAME: value pairs, got ${Array.isArray(options.env) ? 'an array' : typeof options.env}.`,
+    );
   }
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-      throw new PodmanRunOptionsError(`Invalid podman-run option "env": variable name ${JSON.stringify(key)} is not a valid name. Use letters, digits and "_", not starting with a digit.`);
+      throw new PodmanRunOptionsError(
+        `Invalid podman-run option "env": variable name ${JSON.stringify(key)} is not a valid name. Use letters, digits and "_", not starting with a digit.`,
+      );
     }
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      throw new PodmanRunOptionsError(`Invalid podman-run option "env": the value of ${key} must be a string, number or boolean (got ${value === null ? 'null' : typeof value}).`);
+      throw new PodmanRunOptionsError(
+        `Invalid podman-run option "env": the value of ${key} must be a string, number or boolean (got ${value === null ? 'null' : typeof value}).`,
+      );
     }
     env[key] = String(value);
   }
@@ -222,14 +252,16 @@ export function normalizePodmanRunOptions(given: PodmanRunExecutorSchema, ctx: P
     return hostPath ? [resolve(ctx.workspaceRoot, source), ...rest].join(':') : volume;
   });
 
-  if (options.network !== undefined && (typeof options.network !== 'string' || options.network === '')) fail('network', options.network, 'Expected a network name, or "host", "none", "bridge".');
+  if (options.network !== undefined && (typeof options.network !== 'string' || options.network === ''))
+    fail('network', options.network, 'Expected a network name, or "host", "none", "bridge".');
 
   const labels: Record<string, string> = {};
   if (options.labels !== undefined && (typeof options.labels !== 'object' || options.labels === null || Array.isArray(options.labels))) {
     fail('labels', options.labels, 'Expected an object of "key": "value" pairs.');
   }
   for (const [key, value] of Object.entries(options.labels ?? {})) {
-    if (key.startsWith(RESERVED_LABEL_PREFIX)) fail('labels', key, `The "${RESERVED_LABEL_PREFIX}" prefix is reserved for the labels podman-run sets itself; choose another key.`);
+    if (key.startsWith(RESERVED_LABEL_PREFIX))
+      fail('labels', key, `The "${RESERVED_LABEL_PREFIX}" prefix is reserved for the labels podman-run sets itself; choose another key.`);
     if (typeof value !== 'string') fail('labels', { [key]: value }, 'Label values must be strings.');
     labels[key] = value;
   }

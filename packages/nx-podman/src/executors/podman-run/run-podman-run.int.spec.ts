@@ -1,3 +1,5 @@
+// Why this file is long: every podman-run case that needs a real container (health check kinds, rollback, pods, ports,
+// secrets never printed) shares one image build and its clean-up; a split would build it again per file.
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -148,7 +150,12 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
   it('runs the recorded image, then replaces it with a newer one (http health, env never printed)', async () => {
     const name = `${PREFIX}-replace`;
     await recordBuild('replace', 'production', ids.v1);
-    const options = normalize('replace', { name, ports: ['19751:8080'], env: { GREETING: SECRET }, healthCheck: { http: 'http://127.0.0.1:19751/healthz', timeout: 20, interval: 0.2 } });
+    const options = normalize('replace', {
+      name,
+      ports: ['19751:8080'],
+      env: { GREETING: SECRET },
+      healthCheck: { http: 'http://127.0.0.1:19751/healthz', timeout: 20, interval: 0.2 },
+    });
 
     await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'healthy', container: name, imageId: `sha256:${ids.v1}` });
     expect(await get(19751)).toBe('v1');
@@ -157,7 +164,11 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     expect(output).toMatch(/INFO plugin healthy plugin=replace duration=\d+\.\ds check=http\n/);
     expect(podman(['exec', name, 'sh', '-c', 'echo "$GREETING"']).stdout.trim()).toBe(SECRET);
     const labels = JSON.parse(podman(['container', 'inspect', '--format', '{{json .Config.Labels}}', name]).stdout);
-    expect(labels).toMatchObject({ 'io.prism.nx-podman.project': 'replace', 'io.prism.nx-podman.stage': 'production', 'io.prism.nx-podman.image': `sha256:${ids.v1}` });
+    expect(labels).toMatchObject({
+      'io.prism.nx-podman.project': 'replace',
+      'io.prism.nx-podman.stage': 'production',
+      'io.prism.nx-podman.image': `sha256:${ids.v1}`,
+    });
     // Bound to 127.0.0.1 only.
     expect(podman(['port', name]).stdout.trim()).toBe('8080/tcp -> 127.0.0.1:19751');
     // In its own pod, whose infra container holds the port: a restart (live update) keeps the network up.
@@ -183,7 +194,12 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     const name = `${PREFIX}-downtime`;
     created.add(name);
     // stopTimeout 3: the fixture handles SIGTERM, so it only caps a stop that goes wrong (6 rounds must fit the test).
-    const base = normalize('downtime', { name, ports: ['19752:8080'], stopTimeout: 3, healthCheck: { http: 'http://127.0.0.1:19752/healthz', timeout: 20, interval: 0.1 } });
+    const base = normalize('downtime', {
+      name,
+      ports: ['19752:8080'],
+      stopTimeout: 3,
+      healthCheck: { http: 'http://127.0.0.1:19752/healthz', timeout: 20, interval: 0.1 },
+    });
     const reported: number[] = [];
     const observed: number[] = [];
     const rounds: string[] = [];
@@ -238,7 +254,9 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
   it('a container that exits at once: shows its log and rolls back to the previous image', async () => {
     const name = `${PREFIX}-rollback`;
     const health = { http: 'http://127.0.0.1:19753/healthz', timeout: 20, interval: 0.2 };
-    await expect(runPodmanRun(normalize('rollback', { name, image: IMAGES.v1, ports: ['19753:8080'], healthCheck: health }), deps())).resolves.toMatchObject({ status: 'healthy' });
+    await expect(runPodmanRun(normalize('rollback', { name, image: IMAGES.v1, ports: ['19753:8080'], healthCheck: health }), deps())).resolves.toMatchObject({
+      status: 'healthy',
+    });
 
     const outcome = await runPodmanRun(normalize('rollback', { name, image: IMAGES.exits, ports: ['19753:8080'], healthCheck: health }), deps());
     expect(outcome).toEqual({
@@ -255,7 +273,12 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
   it('a health check that never passes fails after its timeout with the last probe error', async () => {
     const name = `${PREFIX}-timeout`;
     const outcome = await runPodmanRun(
-      normalize('timeout', { name, image: IMAGES.v1, ports: ['19754:8080'], healthCheck: { http: 'http://127.0.0.1:19754/missing', timeout: 3, interval: 0.5 } }),
+      normalize('timeout', {
+        name,
+        image: IMAGES.v1,
+        ports: ['19754:8080'],
+        healthCheck: { http: 'http://127.0.0.1:19754/missing', timeout: 3, interval: 0.5 },
+      }),
       deps(),
     );
     expect(outcome).toEqual({
@@ -299,7 +322,9 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
         },
       },
     );
-    await new Promise<void>((resolve, reject) => server.bindAsync('127.0.0.1:19756', grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:19756', grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    );
     try {
       const name = `${PREFIX}-grpc`;
       await expect(
@@ -315,15 +340,27 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
   it('command health runs inside the container; a command that cannot run fails at once', async () => {
     const name = `${PREFIX}-command`;
     await expect(
-      runPodmanRun(normalize('command', { name, image: IMAGES.v1, healthCheck: { command: ['wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz'], interval: 0.2 } }), deps()),
+      runPodmanRun(
+        normalize('command', {
+          name,
+          image: IMAGES.v1,
+          healthCheck: { command: ['wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8080/healthz'], interval: 0.2 },
+        }),
+        deps(),
+      ),
     ).resolves.toMatchObject({ status: 'healthy' });
-    const broken = await runPodmanRun(normalize('command', { name, image: IMAGES.v2, rollback: false, healthCheck: { command: ['/no/such/check'], timeout: 30 } }), deps());
+    const broken = await runPodmanRun(
+      normalize('command', { name, image: IMAGES.v2, rollback: false, healthCheck: { command: ['/no/such/check'], timeout: 30 } }),
+      deps(),
+    );
     expect(broken).toMatchObject({ status: 'failed', message: expect.stringMatching(/health command \["\/no\/such\/check"\] exited 127/) });
   });
 
   it("image health uses the image's HEALTHCHECK; an image without one is a clear error", async () => {
     const name = `${PREFIX}-image`;
-    await expect(runPodmanRun(normalize('image', { name, image: IMAGES.v1, healthCheck: { image: true, interval: 0.2 } }), deps())).resolves.toMatchObject({ status: 'healthy' });
+    await expect(runPodmanRun(normalize('image', { name, image: IMAGES.v1, healthCheck: { image: true, interval: 0.2 } }), deps())).resolves.toMatchObject({
+      status: 'healthy',
+    });
     expect(output).toMatch(/check=image\n/);
     const other = `${PREFIX}-image-none`;
     const outcome = await runPodmanRun(normalize('image', { name: other, image: IMAGES.tcp, healthCheck: 'image' }), deps());
@@ -341,19 +378,31 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
   it('with no recorded build or a vanished image: tells the user to build, and podman never tries to pull', async () => {
     const name = `${PREFIX}-missing`;
     const options = normalize('missing', { name, stage: 'debug' });
-    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'failed', message: expect.stringContaining('Run "nx run missing:podman-build:debug" first') });
+    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({
+      status: 'failed',
+      message: expect.stringContaining('Run "nx run missing:podman-build:debug" first'),
+    });
     await recordBuild('missing', 'debug', 'sha256:' + '0'.repeat(64));
-    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({ status: 'failed', message: expect.stringContaining('no longer exists in podman. Run "nx run missing:podman-build:debug"') });
+    await expect(runPodmanRun(options, deps())).resolves.toMatchObject({
+      status: 'failed',
+      message: expect.stringContaining('no longer exists in podman. Run "nx run missing:podman-build:debug"'),
+    });
     expect(podman(['container', 'exists', name]).code).toBe(1);
   });
 
   it('the executor reports success and failure to Nx', async () => {
     const name = `${PREFIX}-executor`;
     created.add(name);
-    const context = { root: workspace.path, projectName: 'executor', projectsConfigurations: { version: 2, projects: { executor: { root: 'plugins/executor' } } } } as unknown as ExecutorContext;
+    const context = {
+      root: workspace.path,
+      projectName: 'executor',
+      projectsConfigurations: { version: 2, projects: { executor: { root: 'plugins/executor' } } },
+    } as unknown as ExecutorContext;
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      await expect(podmanRunExecutor({ name, image: IMAGES.v1, healthCheck: { http: 'http://127.0.0.1:19757/healthz' }, ports: ['19757:8080'] }, context)).resolves.toEqual({ success: true });
+      await expect(
+        podmanRunExecutor({ name, image: IMAGES.v1, healthCheck: { http: 'http://127.0.0.1:19757/healthz' }, ports: ['19757:8080'] }, context),
+      ).resolves.toEqual({ success: true });
       await expect(podmanRunExecutor({ name, ports: ['nope'] }, context)).resolves.toEqual({ success: false });
       const printed = write.mock.calls.map((call) => String(call[0])).join('');
       expect(printed).toContain('INFO plugin healthy plugin=executor');

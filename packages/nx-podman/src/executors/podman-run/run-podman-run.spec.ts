@@ -44,7 +44,10 @@ function setup(options: PodmanRunExecutorSchema, records: BuildRecord[], existin
       ? { stdout: JSON.stringify([{ Image: ID, State: { Status: 'running', Running: true, ExitCode: 0 } }]) }
       : { exitCode: 125, stderr: `no such container ${args[2]}` },
   );
-  const normalized = normalizePodmanRunOptions({ healthCheck: { tcp: 9090 }, ...options }, { projectName: 'postgres', projectRoot: 'plugins/postgres', workspaceRoot: '/ws' });
+  const normalized = normalizePodmanRunOptions(
+    { healthCheck: { tcp: 9090 }, ...options },
+    { projectName: 'postgres', projectRoot: 'plugins/postgres', workspaceRoot: '/ws' },
+  );
   return { engine, run: () => runPodmanRun(normalized, { engine, logger: silent, records: memoryRecords(records), probe, clock }) };
 }
 
@@ -94,7 +97,8 @@ describe('runPodmanRun', () => {
     const { run } = setup({ image: 'localhost/nope:1' }, [record('production')], [ID]);
     await expect(run()).resolves.toMatchObject({
       status: 'failed',
-      message: 'Image "localhost/nope:1" (option "image") does not exist in podman, and podman-run never pulls. Build it first (e.g. "nx run postgres:podman-build") or fix "image".',
+      message:
+        'Image "localhost/nope:1" (option "image") does not exist in podman, and podman-run never pulls. Build it first (e.g. "nx run postgres:podman-build") or fix "image".',
     });
   });
 });

@@ -22,8 +22,7 @@ export interface PodmanRunDeps {
  * new container was healthy. `rolledBack` tells whether the previous image is running again after a failure.
  */
 export type PodmanRunOutcome =
-  | { status: 'healthy'; container: string; imageId: string; durationMs: number }
-  | { status: 'failed'; message: string; rolledBack: boolean };
+  { status: 'healthy'; container: string; imageId: string; durationMs: number } | { status: 'failed'; message: string; rolledBack: boolean };
 
 function buildCommandHint(options: NormalizedPodmanRunOptions, target: string): string {
   const configuration = options.stage === 'production' ? '' : `:${options.stage}`;

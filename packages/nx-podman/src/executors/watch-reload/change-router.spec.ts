@@ -16,9 +16,13 @@ const flush = async () => {
 };
 
 async function setup(graphs: WorkspaceGraph[] = [graph()], files: Record<string, string> = {}) {
-  const options = normalizeWatchReloadOptions({ projects: ['postgres', 'kafka', 'extra'].slice(0, graphs.length > 1 ? 3 : 2) }, { projectName: 'postgres', env: {} });
+  const options = normalizeWatchReloadOptions(
+    { projects: ['postgres', 'kafka', 'extra'].slice(0, graphs.length > 1 ? 3 : 2) },
+    { projectName: 'postgres', env: {} },
+  );
   const sources = {
-    describeBuild: async (project: string) => (files[`plugins/${project}/Containerfile`] ? { file: `plugins/${project}/Containerfile`, context: 'plugins' } : undefined),
+    describeBuild: async (project: string) =>
+      files[`plugins/${project}/Containerfile`] ? { file: `plugins/${project}/Containerfile`, context: 'plugins' } : undefined,
     readFile: async (path: string) => files[path],
   };
   const lines: string[] = [];
@@ -89,7 +93,7 @@ describe('createChangeRouter', () => {
 
   it.each([
     ['a COPY added to the Containerfile', 'plugins/postgres/Containerfile', 'FROM scratch\nCOPY postgres/main.go /x\nCOPY postgres/config.yaml /etc/plugin/\n'],
-    ['a rule removed from the context\'s .containerignore', 'plugins/.containerignore', ''],
+    ["a rule removed from the context's .containerignore", 'plugins/.containerignore', ''],
   ])('%s while watching: the input filter is refreshed, and the newly copied file is watched', async (_, file, text) => {
     const files: Record<string, string> = { 'plugins/postgres/Containerfile': 'FROM scratch\nCOPY postgres/main.go /x\n' };
     if (file.endsWith('.containerignore')) {

@@ -8,7 +8,14 @@ import { normalizeWatchReloadOptions } from './normalize-options';
 
 const PROJECTS = ['a', 'b', 'c'];
 const RUNS = 300;
-const quietLogger: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
+const quietLogger: Logger = {
+  verbose: false,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  output: () => undefined,
+};
 
 /** One podman-side operation in flight: it ends when the simulation says so. */
 interface Pending {
@@ -54,7 +61,9 @@ function simulate(seed: number, onBusyUpdate: OnBusyUpdate) {
       await begin(project, 'build', signal);
       end(project);
       if (signal.aborted) return { status: 'aborted' };
-      return random.chance(0.8) ? { status: 'built', imageId: `sha256:${String(++tick).padStart(64, '0')}`, durationMs: 1 } : { status: 'failed', exitCode: 1, message: 'x', outputTail: '' };
+      return random.chance(0.8)
+        ? { status: 'built', imageId: `sha256:${String(++tick).padStart(64, '0')}`, durationMs: 1 }
+        : { status: 'failed', exitCode: 1, message: 'x', outputTail: '' };
     },
     async run(project, { imageId, signal }): Promise<WatchRunOutcome> {
       await begin(project, 'run', signal);
@@ -86,7 +95,10 @@ function simulate(seed: number, onBusyUpdate: OnBusyUpdate) {
       close: async () => undefined,
     },
   };
-  const options = normalizeWatchReloadOptions({ reload: true, onBusyUpdate, concurrency: 1 + random.int(3), debounce: random.pick([0, 100]) }, { projectName: 'a', env: {} });
+  const options = normalizeWatchReloadOptions(
+    { reload: true, onBusyUpdate, concurrency: 1 + random.int(3), debounce: random.pick([0, 100]) },
+    { projectName: 'a', env: {} },
+  );
   const runner = createJobRunner({ options, targets, logger: quietLogger });
   const scheduler = createReloadScheduler(
     { debounceMs: options.debounceMs, maxWaitMs: options.maxWaitMs, concurrency: options.concurrency, onBusyUpdate },

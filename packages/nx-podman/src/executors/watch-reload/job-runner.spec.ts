@@ -8,7 +8,10 @@ const HEX = 'c'.repeat(64);
 
 const OFF = { reload: true, liveUpdate: 'off' as const };
 
-function setup(schema: Record<string, unknown> = { reload: true }, script: { build?: WatchBuildOutcome[]; run?: WatchRunOutcome[]; live?: LiveUpdateOutcome[] } = {}) {
+function setup(
+  schema: Record<string, unknown> = { reload: true },
+  script: { build?: WatchBuildOutcome[]; run?: WatchRunOutcome[]; live?: LiveUpdateOutcome[] } = {},
+) {
   const lines: string[] = [];
   const logger: Logger = {
     verbose: false,
@@ -33,7 +36,9 @@ function setup(schema: Record<string, unknown> = { reload: true }, script: { bui
     run: async (project, { imageId, signal }) => {
       calls.push(`run ${project} ${imageId}`);
       await runGate;
-      return signal.aborted ? { status: 'failed', message: 'aborted', aborted: true } : (script.run?.shift() ?? { status: 'healthy', imageId: imageId ?? 'none' });
+      return signal.aborted
+        ? { status: 'failed', message: 'aborted', aborted: true }
+        : (script.run?.shift() ?? { status: 'healthy', imageId: imageId ?? 'none' });
     },
     prune: async (project) => {
       calls.push(`prune ${project}`);
@@ -55,7 +60,15 @@ function setup(schema: Record<string, unknown> = { reload: true }, script: { bui
     new Promise<BuildResultKind>((resolve) => {
       runner.start({ project, files, fullReason }, resolve);
     });
-  return { runner, runJob, calls, lines, signals, hold: (promise: Promise<void>) => (gate = promise), holdRun: (promise: Promise<void>) => (runGate = promise) };
+  return {
+    runner,
+    runJob,
+    calls,
+    lines,
+    signals,
+    hold: (promise: Promise<void>) => (gate = promise),
+    holdRun: (promise: Promise<void>) => (runGate = promise),
+  };
 }
 
 describe('createJobRunner', () => {
@@ -79,7 +92,13 @@ describe('createJobRunner', () => {
 
   it('an up-to-date image the container already runs is not run again, whatever the id form (sha256: prefix or not)', async () => {
     // podman-run reports the bare hex (podman inspect), the build record the sha256: form.
-    const { runJob, calls, lines } = setup(OFF, { build: [{ status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 }, { status: 'up-to-date', imageId: `sha256:${HEX}` }], run: [{ status: 'healthy', imageId: HEX }] });
+    const { runJob, calls, lines } = setup(OFF, {
+      build: [
+        { status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 },
+        { status: 'up-to-date', imageId: `sha256:${HEX}` },
+      ],
+      run: [{ status: 'healthy', imageId: HEX }],
+    });
     await runJob('p');
     await expect(runJob('p')).resolves.toBe('succeeded');
     expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'prune p', 'build p']);
@@ -141,7 +160,14 @@ describe('createJobRunner', () => {
       },
       stop: async () => undefined,
     };
-    const silent: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
+    const silent: Logger = {
+      verbose: false,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+      output: () => undefined,
+    };
     const runner = createJobRunner({ options: normalizeWatchReloadOptions(OFF, { projectName: 'a', env: {} }), targets, logger: silent });
     const tick = () => new Promise(setImmediate);
     runner.start({ project: 'a', files: [] }, () => undefined);
@@ -186,7 +212,13 @@ describe('createJobRunner', () => {
     it('a fallback logs its reason and takes the full path; the reason sticks until a full reload succeeds', async () => {
       const { runJob, calls, lines } = setup(
         { reload: true },
-        { live: [{ status: 'fallback', reason: 'p/go.mod changed' }, { status: 'fallback', reason: 'p/go.mod changed' }], build: [{ status: 'failed', exitCode: 1, message: 'x', outputTail: '' }] },
+        {
+          live: [
+            { status: 'fallback', reason: 'p/go.mod changed' },
+            { status: 'fallback', reason: 'p/go.mod changed' },
+          ],
+          build: [{ status: 'failed', exitCode: 1, message: 'x', outputTail: '' }],
+        },
       );
       await expect(runJob('p', ['p/go.mod'])).resolves.toBe('failed');
       expect(lines).toContain('INFO full rebuild');
@@ -209,7 +241,14 @@ describe('createJobRunner', () => {
       const noRecipe = { status: 'fallback', reason: 'the final stage copies no binary from a build stage', noRecipe: true } as const;
       const { runJob, calls, lines } = setup(
         { reload: true },
-        { live: [noRecipe, noRecipe], build: [{ status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 }, { status: 'up-to-date', imageId: `sha256:${HEX}` }], run: [{ status: 'healthy', imageId: HEX }] },
+        {
+          live: [noRecipe, noRecipe],
+          build: [
+            { status: 'built', imageId: `sha256:${HEX}`, durationMs: 1 },
+            { status: 'up-to-date', imageId: `sha256:${HEX}` },
+          ],
+          run: [{ status: 'healthy', imageId: HEX }],
+        },
       );
       await expect(runJob('p', ['p/main.go'])).resolves.toBe('succeeded');
       // `touch p/main.go`: the image is up to date and the container runs it.

@@ -57,9 +57,7 @@ interface CompileServer {
 }
 
 /** How one compile ended: podman's result and where the binary is on the host, or why the builder could not run it. */
-export type CompileResult =
-  | { kind: 'done'; result: ProcessResult; hostFile: string; hostDir: string; durationMs: number }
-  | { kind: 'error'; message: string };
+export type CompileResult = { kind: 'done'; result: ProcessResult; hostFile: string; hostDir: string; durationMs: number } | { kind: 'error'; message: string };
 
 /** The builders of one watcher, what compiles in them, and their removal. */
 export interface BuilderPool {
@@ -69,7 +67,15 @@ export interface BuilderPool {
    */
   builderFor(info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts?: readonly LiveUpdateMount[]): Promise<Builder>;
   /** Compiles `recipe` for `project` behind the builder's gate; `onStart` once it runs or waits; `since` for the hot path log. */
-  compile(builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult>;
+  compile(
+    builder: Builder,
+    info: LiveProject,
+    recipe: LiveUpdateRecipe,
+    project: string,
+    signal: AbortSignal,
+    onStart?: () => void,
+    since?: number,
+  ): Promise<CompileResult>;
   /**
    * Starts compile servers until `count` wait in the builder. Called once an update is over, not when its compile
    * starts (podman's start-up would take CPU from the compile and the restart on two cores), and after the warm-up with
@@ -101,7 +107,12 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
   /** Names of this workspace's builder containers podman has (running or not). */
   const buildersIn = async (engine: PodmanEngine) => {
     const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
-    return left.exitCode === 0 ? left.stdout.split('\n').map((line) => line.trim()).filter(Boolean) : [];
+    return left.exitCode === 0
+      ? left.stdout
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean)
+      : [];
   };
 
   /**
@@ -120,7 +131,12 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
    * The builder for a project: one shared by every project with the same image, context, env and user, with all their
    * source directories mounted (`mounts`: the union prepare computed), else one of its own.
    */
-  const builderFor = async (info: LiveProject, recipe: LiveUpdateRecipe, image: ImageConfig, mounts: readonly LiveUpdateMount[] = recipe.mounts): Promise<Builder> => {
+  const builderFor = async (
+    info: LiveProject,
+    recipe: LiveUpdateRecipe,
+    image: ImageConfig,
+    mounts: readonly LiveUpdateMount[] = recipe.mounts,
+  ): Promise<Builder> => {
     const key = builderKey(recipe, image.id, info.context, info.buildVolumes);
     const existing = builders.find((builder) => builder.key === key && coversMounts(builder.spec.mounts, recipe.mounts));
     if (existing) return existing;
@@ -253,7 +269,15 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
    * compile goes to a waiting compile server, so no podman process starts on the way. An abort gives the compile up at
    * once; its server finishes it (Go cannot be stopped from here without killing the server) and waits again.
    */
-  const compile = async (builder: Builder, info: LiveProject, recipe: LiveUpdateRecipe, project: string, signal: AbortSignal, onStart?: () => void, since?: number): Promise<CompileResult> => {
+  const compile = async (
+    builder: Builder,
+    info: LiveProject,
+    recipe: LiveUpdateRecipe,
+    project: string,
+    signal: AbortSignal,
+    onStart?: () => void,
+    since?: number,
+  ): Promise<CompileResult> => {
     const startupError = await builder.ready;
     if (startupError) {
       onStart?.();
@@ -331,7 +355,10 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
           // Removed or stopped by hand: the next save starts a new builder; this one takes the full build.
           const index = builders.indexOf(builder);
           if (index >= 0) builders.splice(index, 1);
-          return { kind: 'error' as const, message: `the live update builder "${builder.spec.name}" is gone (${result.stderr.trim().split('\n')[0]}); the next save starts a new one` };
+          return {
+            kind: 'error' as const,
+            message: `the live update builder "${builder.spec.name}" is gone (${result.stderr.trim().split('\n')[0]}); the next save starts a new one`,
+          };
         }
         return { kind: 'done' as const, result, hostFile: join(hostDir, name), hostDir, durationMs: clock.now() - started };
       } finally {

@@ -25,10 +25,21 @@ const BUILDER_IMAGE = 'b'.repeat(64);
 /** The builder's answer to a compile: through a compile server, the output and its done line; else a plain exec's result. */
 function compiler(exitCode: number, output: string) {
   return (args: readonly string[], options?: RunProcessOptions) =>
-    args.at(-1) === COMPILE_SERVER_PROGRAM && typeof options?.input === 'string' ? { stdout: `${output}${compileRequestToken(options.input)} ${exitCode}\n` } : { exitCode, stderr: output };
+    args.at(-1) === COMPILE_SERVER_PROGRAM && typeof options?.input === 'string'
+      ? { stdout: `${output}${compileRequestToken(options.input)} ${exitCode}\n` }
+      : { exitCode, stderr: output };
 }
 
-function setup(options: { container?: 'running' | 'missing' | 'other-image'; compileExit?: number; binary?: string; rootfs?: string; replaceRefused?: string; proc?: Map<string, string> } = {}) {
+function setup(
+  options: {
+    container?: 'running' | 'missing' | 'other-image';
+    compileExit?: number;
+    binary?: string;
+    rootfs?: string;
+    replaceRefused?: string;
+    proc?: Map<string, string>;
+  } = {},
+) {
   const engine = new FakeEngine();
   const lines: string[] = [];
   const logger: Logger = {
@@ -41,12 +52,28 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   };
   engine.on(['image', 'inspect'], { stdout: JSON.stringify([{ Id: BUILDER_IMAGE, Config: { Env: ['HOME=/tmp', 'GOFLAGS=-mod=mod'], WorkingDir: '/src' } }]) });
   const state = options.container ?? 'running';
-  engine.on(['container', 'inspect'], state === 'missing' ? { exitCode: 125, stderr: 'no such container' } : { stdout: JSON.stringify([{ Id: 'c1', Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`, State: { Status: 'running', Running: true }, GraphDriver: { Data: { MergedDir: options.rootfs } }, ConmonPidFile: '/run/c1/userdata/conmon.pid' }]) });
+  engine.on(
+    ['container', 'inspect'],
+    state === 'missing'
+      ? { exitCode: 125, stderr: 'no such container' }
+      : {
+          stdout: JSON.stringify([
+            {
+              Id: 'c1',
+              Image: state === 'running' ? IMAGE : `sha256:${'e'.repeat(64)}`,
+              State: { Status: 'running', Running: true },
+              GraphDriver: { Data: { MergedDir: options.rootfs } },
+              ConmonPidFile: '/run/c1/userdata/conmon.pid',
+            },
+          ]),
+        },
+  );
   engine.on(['exec'], compiler(options.compileExit ?? 0, options.compileExit ? '# x\n./main.go:3:1: syntax error\n' : 'prism/core\nprism/postgres\n'));
   const written: LiveUpdateRecord[] = [];
   const replaced: string[] = [];
   const files: FileReader = {
-    readText: async (path) => (path.endsWith('Containerfile') ? CONTAINERFILE : path === '/ws/plugins/postgres/go.mod' ? 'module prism/postgres\n' : options.proc?.get(path)),
+    readText: async (path) =>
+      path.endsWith('Containerfile') ? CONTAINERFILE : path === '/ws/plugins/postgres/go.mod' ? 'module prism/postgres\n' : options.proc?.get(path),
     isDirectory: async () => true,
     makeDirectory: async () => undefined,
     pathKind: async (path) => (path.endsWith('.git') ? undefined : 'dir'),
@@ -82,7 +109,7 @@ function setup(options: { container?: 'running' | 'missing' | 'other-image'; com
   return { engine, lines, updater, update, written, replaced };
 }
 
-const commands = (engine: FakeEngine) => engine.calls.map((call) => call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]);
+const commands = (engine: FakeEngine) => engine.calls.map((call) => (call[0] === 'container' || call[0] === 'image' ? `${call[0]} ${call[1]}` : call[0]));
 
 describe('createLiveUpdater', () => {
   it('compiles first, checks the container alongside, copies, restarts (stop timeout at most 2 s) and records the binary', async () => {
@@ -93,7 +120,8 @@ describe('createLiveUpdater', () => {
     // The compile server reads each compile's WORKDIR, environment and command on stdin (none of it on a command line).
     expect(engine.callsStartingWith('exec')[0]).toEqual(['exec', '-i', expect.stringMatching(/^nx-podman-builder-/), '/bin/sh', '-c', COMPILE_SERVER_PROGRAM]);
     const server = engine.calls.findIndex((call) => call[0] === 'exec');
-    const request = /^(nx-podman-compile-[\w-]+)\n\/src\/postgres\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.\n\1\n$/;
+    const request =
+      /^(nx-podman-compile-[\w-]+)\n\/src\/postgres\nGOFLAGS=-mod=mod -v\n\ngo build -trimpath -o \/nx-podman\/out\/postgres-\d+\/plugin \.\n\1\n$/;
     expect(engine.inputs.get(server)).toMatch(request);
     // The next compile goes to the same server: no podman process starts for it.
     await update(['plugins/postgres/main.go']);
@@ -101,7 +129,11 @@ describe('createLiveUpdater', () => {
     const [first, second] = engine.inputs.get(server)!.split(/(?<=\n)(?=nx-podman-compile-[\w-]+\n\/src)/);
     expect([first, second]).toEqual([expect.stringMatching(request), expect.stringMatching(request)]);
     expect(compileRequestToken(first)).not.toBe(compileRequestToken(second));
-    expect(engine.callsStartingWith('cp')[0]).toEqual(['cp', expect.stringMatching(/\/ws\/\.nx\/podman\/live\/out\/\w+\/postgres-\d+\/plugin$/), 'postgres-plugin:/plugin']);
+    expect(engine.callsStartingWith('cp')[0]).toEqual([
+      'cp',
+      expect.stringMatching(/\/ws\/\.nx\/podman\/live\/out\/\w+\/postgres-\d+\/plugin$/),
+      'postgres-plugin:/plugin',
+    ]);
     expect(engine.callsStartingWith('restart')[0]).toEqual(['restart', '--time', '2', 'postgres-plugin']);
     expect(written).toEqual([expect.objectContaining({ project: 'postgres', containerId: 'c1', imageId: IMAGE, binarySha256: 'f'.repeat(64) })]);
     expect(updater.liveContainers()).toEqual([{ project: 'postgres', container: 'postgres-plugin' }]);
@@ -111,7 +143,10 @@ describe('createLiveUpdater', () => {
 
   it('after one inspect, a live conmon of the same container stands for it: the next update inspects nothing', async () => {
     // conmon's pid file and command line, as podman leaves them for a running container.
-    const proc = new Map([['/run/c1/userdata/conmon.pid', '4242\n'], ['/proc/4242/cmdline', '/usr/bin/conmon\0--api-version\x001\0-c\0c1\0-u\0c1\0']]);
+    const proc = new Map([
+      ['/run/c1/userdata/conmon.pid', '4242\n'],
+      ['/proc/4242/cmdline', '/usr/bin/conmon\0--api-version\x001\0-c\0c1\0-u\0c1\0'],
+    ]);
     const { engine, update } = setup({ proc });
     await update(['plugins/postgres/main.go']);
     expect(commands(engine).filter((command) => command === 'container inspect')).toHaveLength(2);
@@ -163,7 +198,10 @@ describe('createLiveUpdater', () => {
     const gomod = setup();
     await expect(gomod.update(['plugins/postgres/go.mod'])).resolves.toEqual({ status: 'fallback', reason: 'plugins/postgres/go.mod changed' });
     expect(commands(gomod.engine)).toEqual(['image inspect']);
-    await expect(setup({ container: 'missing' }).update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: 'no running container "postgres-plugin"' });
+    await expect(setup({ container: 'missing' }).update(['plugins/postgres/main.go'])).resolves.toEqual({
+      status: 'fallback',
+      reason: 'no running container "postgres-plugin"',
+    });
     const other = await setup({ container: 'other-image' }).update(['plugins/postgres/main.go']);
     expect(other).toEqual({ status: 'fallback', reason: expect.stringContaining('not the image last built for this project') });
   });
@@ -184,7 +222,12 @@ describe('createLiveUpdater', () => {
   it('a builder removed by hand: that save takes the full build, saying why, and the next one starts a new builder', async () => {
     const { engine, update } = setup();
     engine.on(['exec'], { exitCode: 125, stderr: 'Error: no container with name or ID "nx-podman-builder-x" found: no such container\n' });
-    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: expect.stringMatching(/^the live update builder "nx-podman-builder-\w+-\w+" is gone \(Error: no container with name or ID .*\); the next save starts a new one$/) });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({
+      status: 'fallback',
+      reason: expect.stringMatching(
+        /^the live update builder "nx-podman-builder-\w+-\w+" is gone \(Error: no container with name or ID .*\); the next save starts a new one$/,
+      ),
+    });
     expect(commands(engine).filter((command) => command === 'run')).toHaveLength(1);
     engine.on(['exec'], compiler(0, 'prism/postgres\n'));
     await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
@@ -219,7 +262,7 @@ describe('createLiveUpdater', () => {
     expect(refused).toBe(-1);
   });
 
-  it('close during prepare: no builder container is started after it, and the workspace\'s builders are swept by label', async () => {
+  it("close during prepare: no builder container is started after it, and the workspace's builders are swept by label", async () => {
     const { engine, updater } = setup();
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));

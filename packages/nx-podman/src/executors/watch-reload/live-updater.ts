@@ -86,7 +86,6 @@ export interface LiveUpdaterDeps {
   concurrency?: number;
 }
 
-
 interface Prepared {
   text: string;
   inference: RecipeInference;
@@ -190,7 +189,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     if (!state || !state.running) return { reason: `no running container "${info.container.name}"` };
     const record = await deps.records.read(info.project, info.stage);
     if (!record || !sameImage(record.imageId, state.imageId)) {
-      return { reason: `container "${info.container.name}" runs image ${shortImageId(state.imageId)}, not the image last built for this project${record ? ` (${shortImageId(record.imageId)})` : ''}` };
+      return {
+        reason: `container "${info.container.name}" runs image ${shortImageId(state.imageId)}, not the image last built for this project${record ? ` (${shortImageId(record.imageId)})` : ''}`,
+      };
     }
     return { state };
   };
@@ -239,13 +240,23 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     }
   };
 
-  const compileAndUpdate = async (project: string, request: LiveUpdateRequest, info: LiveProject, recipe: LiveUpdateRecipe, builder: Builder, begin: number): Promise<LiveUpdateOutcome> => {
+  const compileAndUpdate = async (
+    project: string,
+    request: LiveUpdateRequest,
+    info: LiveProject,
+    recipe: LiveUpdateRecipe,
+    builder: Builder,
+    begin: number,
+  ): Promise<LiveUpdateOutcome> => {
     logger.info('live update', { plugin: project, files: request.files.length });
     // The compile is the first process (the hot path: change set closed → compile running); the container check
     // starts once the compile runs (or waits behind another one) and runs alongside it.
     let started!: () => void;
     const compileStarted = new Promise<void>((resolve) => (started = resolve));
-    const [compiled, checked] = await Promise.all([compile(builder, info, recipe, project, request.signal, started, begin), compileStarted.then(() => checkContainer(info))]);
+    const [compiled, checked] = await Promise.all([
+      compile(builder, info, recipe, project, request.signal, started, begin),
+      compileStarted.then(() => checkContainer(info)),
+    ]);
     if (compiled.kind === 'error') return request.signal.aborted ? { status: 'aborted' } : { status: 'fallback', reason: compiled.message };
     // Whatever happens next, the binary's host directory goes (the container gets a copy).
     try {
@@ -334,7 +345,10 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
             engines.add(info.engine);
             const prepared = await recipeFor(info);
             if (!prepared.inference.ok || !prepared.image) {
-              logger.info('no live update; every change takes the full build', { plugin: project, reason: prepared.inference.ok ? 'no builder image' : prepared.inference.reason });
+              logger.info('no live update; every change takes the full build', {
+                plugin: project,
+                reason: prepared.inference.ok ? 'no builder image' : prepared.inference.reason,
+              });
               return;
             }
             ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });

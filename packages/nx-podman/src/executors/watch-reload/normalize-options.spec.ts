@@ -74,7 +74,10 @@ describe('normalizeWatchReloadOptions', () => {
     [{ debounce: '1s' }, 'Invalid watch-reload option "debounce": "1s".'],
     [{ maxWait: 10, debounce: 100 }, 'Invalid watch-reload option "maxWait": 10. maxWait must be at least debounce (100 ms).'],
     [{ concurrency: 0 }, 'Invalid watch-reload option "concurrency": 0. Expected a whole number >= 1, e.g. 2.'],
-    [{ liveUpdate: 'on' }, 'Invalid watch-reload option "liveUpdate": "on". Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).'],
+    [
+      { liveUpdate: 'on' },
+      'Invalid watch-reload option "liveUpdate": "on". Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).',
+    ],
     [{ keepImages: -1 }, 'Invalid watch-reload option "keepImages": -1. Expected a whole number >= 0 (0 keeps every image), e.g. 3.'],
     [{ keepImages: 1.5 }, 'Invalid watch-reload option "keepImages": 1.5. Expected a whole number >= 0 (0 keeps every image), e.g. 3.'],
     [{ onBusyUpdate: 'kill' }, 'Invalid watch-reload option "onBusyUpdate": "kill". Expected "queue" or "restart".'],
@@ -84,7 +87,10 @@ describe('normalizeWatchReloadOptions', () => {
     [{ include: [''] }, 'Invalid watch-reload option "include": [""].'],
     [{ projects: [] }, 'Invalid watch-reload option "projects": [].'],
     [{ reload: 'yes' }, 'Invalid watch-reload option "reload": "yes". Expected true or false.'],
-    [{ statusPort: 70000 }, 'Invalid watch-reload option "statusPort": 70000. Expected a port number from 1 to 65535, 0 for any free port, or false for no status page.'],
+    [
+      { statusPort: 70000 },
+      'Invalid watch-reload option "statusPort": 70000. Expected a port number from 1 to 65535, 0 for any free port, or false for no status page.',
+    ],
     [{ statusPort: 'web' }, 'Invalid watch-reload option "statusPort": "web".'],
   ])('rejects %j naming the option, the value and the fix', (options, message) => {
     expect(() => normalizeWatchReloadOptions(options as never, ctx)).toThrow(message);

@@ -86,7 +86,11 @@ function globs(option: string, value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   const list = typeof value === 'string' ? value.split(',') : value;
   if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item.trim() === '')) {
-    throw new WatchReloadOptionsError(option, value, 'Expected an array of non-empty glob strings relative to the project root, e.g. ["**/*.go", "config/*.yaml"].');
+    throw new WatchReloadOptionsError(
+      option,
+      value,
+      'Expected an array of non-empty glob strings relative to the project root, e.g. ["**/*.go", "config/*.yaml"].',
+    );
   }
   return list.map((item: string) => item.trim().replace(/^\.\//, ''));
 }
@@ -111,7 +115,11 @@ export function normalizeWatchReloadOptions(
   }
   const projects = rawProjects?.map((p) => p.trim()) ?? (ctx.projectName ? [ctx.projectName] : []);
   if (projects.length === 0) {
-    throw new WatchReloadOptionsError('projects', options.projects ?? null, 'Name what to watch, e.g. "projects": ["tag:plugin"] (a target without a project has no default).');
+    throw new WatchReloadOptionsError(
+      'projects',
+      options.projects ?? null,
+      'Name what to watch, e.g. "projects": ["tag:plugin"] (a target without a project has no default).',
+    );
   }
   const debounceMs = milliseconds('debounce', options.debounce, WATCH_RELOAD_DEFAULTS.debounce);
   const maxWaitMs = milliseconds('maxWait', options.maxWait, WATCH_RELOAD_DEFAULTS.maxWait);
@@ -132,7 +140,11 @@ export function normalizeWatchReloadOptions(
   }
   const liveUpdate = options.liveUpdate ?? WATCH_RELOAD_DEFAULTS.liveUpdate;
   if (liveUpdate !== 'auto' && liveUpdate !== 'off') {
-    throw new WatchReloadOptionsError('liveUpdate', options.liveUpdate, 'Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).');
+    throw new WatchReloadOptionsError(
+      'liveUpdate',
+      options.liveUpdate,
+      'Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).',
+    );
   }
   const statusPort = parseStatusPort(options.statusPort);
   const logFormat = options.logFormat ?? WATCH_RELOAD_DEFAULTS.logFormat;
@@ -147,12 +159,14 @@ export function normalizeWatchReloadOptions(
   }
   const connectionOverrides: { -readonly [K in keyof TargetOverrides]: TargetOverrides[K] } = { stage };
   if (options.podman !== undefined) {
-    if (typeof options.podman !== 'string' || options.podman === '') throw new WatchReloadOptionsError('podman', options.podman, 'Expected the podman binary name or path.');
+    if (typeof options.podman !== 'string' || options.podman === '')
+      throw new WatchReloadOptionsError('podman', options.podman, 'Expected the podman binary name or path.');
     connectionOverrides.podman = options.podman;
   }
   if (options.remote !== undefined) connectionOverrides.remote = flag('remote', options.remote, false);
   if (options.connection !== undefined) {
-    if (typeof options.connection !== 'string' || options.connection === '') throw new WatchReloadOptionsError('connection', options.connection, 'Expected a name from "podman system connection list".');
+    if (typeof options.connection !== 'string' || options.connection === '')
+      throw new WatchReloadOptionsError('connection', options.connection, 'Expected a name from "podman system connection list".');
     connectionOverrides.connection = options.connection;
   }
   return Object.freeze({

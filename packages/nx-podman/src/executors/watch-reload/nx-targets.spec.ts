@@ -159,7 +159,12 @@ describe('createNxWatchTargets', () => {
     for (let i = 0; i < 20 && clock.pendingTimers === 0; i++) await new Promise((resolve) => setImmediate(resolve));
     clock.advance(250);
     await stopping;
-    expect(engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual(['kill --signal SIGTERM', 'kill --signal SIGTERM', 'wait --condition stopped', 'kill --signal SIGKILL']);
+    expect(engine.calls.map((call) => call.slice(0, 3).join(' '))).toEqual([
+      'kill --signal SIGTERM',
+      'kill --signal SIGTERM',
+      'wait --condition stopped',
+      'kill --signal SIGKILL',
+    ]);
   });
 
   it('stopping a container that does not run waits for nothing (its pod is stopped all the same)', async () => {

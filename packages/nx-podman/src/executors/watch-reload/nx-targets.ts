@@ -77,7 +77,9 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     return { context, root: config.root, targets: config.targets ?? {} };
   };
   const read = <T>(project: string, target: string, context: ExecutorContext): T =>
-    (deps.readOptions ? deps.readOptions(project, target, context) : readTargetOptions({ project, target, configuration: context.configurationName }, context)) as T;
+    (deps.readOptions
+      ? deps.readOptions(project, target, context)
+      : readTargetOptions({ project, target, configuration: context.configurationName }, context)) as T;
   const buildOptions = (project: string, quiet: boolean) => {
     const { context, root } = projectInfo(project);
     const normalized = normalizePodmanBuildOptions(read<PodmanBuildExecutorSchema>(project, options.buildTarget, context), {
@@ -91,15 +93,23 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
   const runOptions = (project: string, image: string | undefined) => {
     const { context, root } = projectInfo(project);
     const raw = read<PodmanRunExecutorSchema>(project, options.runTarget, context);
-    return normalizePodmanRunOptions(image ? { ...raw, image } : raw, { projectName: project, projectRoot: root, workspaceRoot: context.root, env: process.env, overrides: options.overrides });
+    return normalizePodmanRunOptions(image ? { ...raw, image } : raw, {
+      projectName: project,
+      projectRoot: root,
+      workspaceRoot: context.root,
+      env: process.env,
+      overrides: options.overrides,
+    });
   };
   const workspaceRoot = deps.getContext().root;
   const live = createLiveUpdater({
     workspaceRoot,
     describe(project) {
       const { targets } = projectInfo(project);
-      if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
-      if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR) throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
+      if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR)
+        throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
+      if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR)
+        throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
       const build = buildOptions(project, true);
       const run = runOptions(project, undefined);
       return {
@@ -148,7 +158,8 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       const engines = new Set<PodmanEngine>();
       for (const project of projects) {
         try {
-          if (projectInfo(project).targets[options.buildTarget]?.executor === PODMAN_BUILD_EXECUTOR) engines.add(engineFor(buildOptions(project, true).connection));
+          if (projectInfo(project).targets[options.buildTarget]?.executor === PODMAN_BUILD_EXECUTOR)
+            engines.add(engineFor(buildOptions(project, true).connection));
         } catch {
           // reported when the project is built
         }

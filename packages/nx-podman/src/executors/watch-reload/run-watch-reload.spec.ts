@@ -51,7 +51,10 @@ function harness(
 ) {
   const clock = new FakeClock();
   const lines: string[] = [];
-  const logger = createLogger({ verbose: opts.verbose ?? true, stream: { write: (chunk: string) => (lines.push(...chunk.split('\n').filter(Boolean)), true) } as never });
+  const logger = createLogger({
+    verbose: opts.verbose ?? true,
+    stream: { write: (chunk: string) => (lines.push(...chunk.split('\n').filter(Boolean)), true) } as never,
+  });
   const graphs = opts.graphs ?? [workspace()];
   let graphReads = 0;
   const builds: { project: string; quiet: boolean; signal: AbortSignal; result: Deferred<WatchBuildOutcome> }[] = [];
@@ -160,8 +163,15 @@ describe('runWatchReload: startup', () => {
   it('watches the selected project and what it depends on, from their parent directory, and says when ready', async () => {
     const h = harness({});
     await h.start();
-    expect(h.lines[0]).toBe('DEBUG options projects=postgres debounce=1000 maxWait=10000 concurrency=2 onBusyUpdate=queue stage=production build=true reload=false ignore=**/*_test.go,**/testdata/**');
-    expect(h.lines.slice(1)).toEqual(['INFO watching plugin plugin=core path=plugins/core', 'INFO watching plugin plugin=postgres path=plugins/postgres', 'INFO status page url=http://127.0.0.1:4000/?token=t0k', 'INFO watcher ready projects=2 debounce=1000ms']);
+    expect(h.lines[0]).toBe(
+      'DEBUG options projects=postgres debounce=1000 maxWait=10000 concurrency=2 onBusyUpdate=queue stage=production build=true reload=false ignore=**/*_test.go,**/testdata/**',
+    );
+    expect(h.lines.slice(1)).toEqual([
+      'INFO watching plugin plugin=core path=plugins/core',
+      'INFO watching plugin plugin=postgres path=plugins/postgres',
+      'INFO status page url=http://127.0.0.1:4000/?token=t0k',
+      'INFO watcher ready projects=2 debounce=1000ms',
+    ]);
     expect(h.watcher.paths).toEqual([join(ROOT, 'plugins')]);
     expect(h.watcher.usePolling).toBe(false);
     expect(h.watcher.ignored!(join(ROOT, 'plugins/postgres/node_modules'))).toBe(true);
@@ -235,7 +245,14 @@ describe('runWatchReload: what a change builds (semantics 1, 2, 5)', () => {
   it('deletions count; tests, docs, temp files and files outside projects do not', async () => {
     const h = harness({}, { autoFinish: true });
     await h.start();
-    for (const path of ['plugins/postgres/main_test.go', 'plugins/postgres/README.md', 'plugins/postgres/.main.go.swp', 'plugins/x.go', 'plugins/postgres/sub', 'plugins/postgres/foo.mod']) {
+    for (const path of [
+      'plugins/postgres/main_test.go',
+      'plugins/postgres/README.md',
+      'plugins/postgres/.main.go.swp',
+      'plugins/x.go',
+      'plugins/postgres/sub',
+      'plugins/postgres/foo.mod',
+    ]) {
       h.change(path);
     }
     await h.advance(5000);
@@ -513,7 +530,11 @@ describe('runWatchReload: the status page', () => {
     await h.start();
     expect(h.lines).toContain('INFO status page url=http://127.0.0.1:4000/?token=t0k');
     expect(h.status.port).toBe(0);
-    expect(h.status.board.snapshot().projects.map((p) => [p.name, p.state])).toEqual([['kafka', 'idle'], ['postgres', 'idle'], ['redis', 'idle']]);
+    expect(h.status.board.snapshot().projects.map((p) => [p.name, p.state])).toEqual([
+      ['kafka', 'idle'],
+      ['postgres', 'idle'],
+      ['redis', 'idle'],
+    ]);
     h.change('plugins/postgres/main.go');
     expect(state(h, 'postgres')).toMatchObject({ state: 'pending', pendingFiles: ['plugins/postgres/main.go'], pendingUntil: h.clock.now() + 1000 });
     await h.advance(1000);
@@ -527,7 +548,15 @@ describe('runWatchReload: the status page', () => {
     await flush();
     const postgres = state(h, 'postgres');
     expect(postgres).toMatchObject({ state: 'healthy', imageId: 'sha256:abc', current: undefined });
-    expect(postgres.history[0]).toMatchObject({ files: ['plugins/postgres/main.go'], path: 'full', result: 'succeeded', healthy: true, buildMs: 2000, reloadMs: 500, saveToHealthyMs: 3500 });
+    expect(postgres.history[0]).toMatchObject({
+      files: ['plugins/postgres/main.go'],
+      path: 'full',
+      result: 'succeeded',
+      healthy: true,
+      buildMs: 2000,
+      reloadMs: 500,
+      saveToHealthyMs: 3500,
+    });
     await h.stop();
     expect(h.statusClosed).toBe(1);
   });
@@ -539,7 +568,10 @@ describe('runWatchReload: the status page', () => {
     await h.advance(1000);
     h.builds[0].result.resolve({ status: 'failed', exitCode: 1, message: 'podman build exited with 1', outputTail: './main.go:3:1: syntax error' });
     await flush();
-    expect(state(h, 'postgres')).toMatchObject({ state: 'failed', history: [{ result: 'failed', failure: { step: 'build', message: 'podman build exited with 1', output: './main.go:3:1: syntax error' } }] });
+    expect(state(h, 'postgres')).toMatchObject({
+      state: 'failed',
+      history: [{ result: 'failed', failure: { step: 'build', message: 'podman build exited with 1', output: './main.go:3:1: syntax error' } }],
+    });
     await h.stop();
   });
 
@@ -562,7 +594,7 @@ describe('runWatchReload: the status page', () => {
     await h.stop();
   });
 
-  it('pause holds a project\'s changes (nothing is dropped) and resume builds them; other projects go on', async () => {
+  it("pause holds a project's changes (nothing is dropped) and resume builds them; other projects go on", async () => {
     const h = harness({ projects: ['tag:plugin'] }, { autoFinish: true });
     await h.start();
     h.status.actions.pause('postgres');

@@ -200,11 +200,14 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     warmingDone = options.build ? targets.warm?.([...router.model.buildable].sort()).catch(() => undefined) : undefined;
     if (targets.live && isLiveUpdateOn(options)) {
       // Builders start in the background, so that the first live update finds one warm.
-      preparing = targets.live.prepare([...router.model.buildable].sort()).then((stale) => {
-        if (stale.length === 0 || stopping) return;
-        logger.warn('containers run code of an earlier live update; rebuilding them', { plugins: stale.join(',') });
-        scheduler.requestBuild(stale, 'the container runs code of an earlier live update');
-      }).catch((error: Error) => logger.warn('live update builders not prepared; the first live update starts them', { reason: error.message }));
+      preparing = targets.live
+        .prepare([...router.model.buildable].sort())
+        .then((stale) => {
+          if (stale.length === 0 || stopping) return;
+          logger.warn('containers run code of an earlier live update; rebuilding them', { plugins: stale.join(',') });
+          scheduler.requestBuild(stale, 'the container runs code of an earlier live update');
+        })
+        .catch((error: Error) => logger.warn('live update builders not prepared; the first live update starts them', { reason: error.message }));
     }
   }
 

@@ -84,7 +84,9 @@ export async function buildWatchModel(graph: WorkspaceGraph, options: Normalized
         const containerfile = await sources.readFile(described.file);
         if (!fromUser && containerfile !== undefined) {
           const copied = parseContainerfile(containerfile).copies.flatMap((copy) => copy.sources);
-          include = [...new Set([...(include ?? DEFAULT_INCLUDE), ...globsFromCopySources(copied, { buildContext: described.context, projectRoot: project.root })])];
+          include = [
+            ...new Set([...(include ?? DEFAULT_INCLUDE), ...globsFromCopySources(copied, { buildContext: described.context, projectRoot: project.root })]),
+          ];
         }
         const ignoreText =
           (await sources.readFile(`${described.file}.containerignore`)) ??

@@ -28,10 +28,7 @@ describe('init generator', () => {
     expect(tree.read('nx.json', 'utf-8')).toBe(nxJson);
     expect(tree.read('.gitignore', 'utf-8')).toBe(gitignore);
     expect(report.changed).toEqual([]);
-    expect(report.skipped).toEqual([
-      '@prism/nx-podman is already registered in nx.json; kept its options',
-      '.gitignore already ignores .nx/podman',
-    ]);
+    expect(report.skipped).toEqual(['@prism/nx-podman is already registered in nx.json; kept its options', '.gitignore already ignores .nx/podman']);
   });
 
   it('keeps an existing registration with its options and the other plugins', async () => {

@@ -41,9 +41,7 @@ function registerPlugin(tree: Tree, options: InitGeneratorSchema, report: InitRe
   const nxJson = readNxJson(tree) ?? {};
   const plugins = (nxJson.plugins ?? []) as PluginEntry[];
   const requested = Object.fromEntries(
-    (['buildTargetName', 'runTargetName', 'watchTargetName'] as const)
-      .filter((key) => options[key] !== undefined)
-      .map((key) => [key, options[key] as string]),
+    (['buildTargetName', 'runTargetName', 'watchTargetName'] as const).filter((key) => options[key] !== undefined).map((key) => [key, options[key] as string]),
   );
   if (plugins.some(isOurEntry)) {
     const note = Object.keys(requested).length
@@ -59,12 +57,16 @@ function registerPlugin(tree: Tree, options: InitGeneratorSchema, report: InitRe
 
 // A .gitignore line covers the records directory when it names it or one of its parents (".nx", "/.nx/", ".nx/**").
 function coversRecordsDir(line: string): boolean {
-  const pattern = line.trim().replace(/^\//, '').replace(/\/\*\*$/, '').replace(/\/$/, '');
+  const pattern = line
+    .trim()
+    .replace(/^\//, '')
+    .replace(/\/\*\*$/, '')
+    .replace(/\/$/, '');
   return pattern === '.nx' || pattern === BUILD_RECORDS_DIR;
 }
 
 function ignoreBuildRecords(tree: Tree, report: InitReport): void {
-  const current = tree.exists('.gitignore') ? tree.read('.gitignore', 'utf-8') ?? '' : '';
+  const current = tree.exists('.gitignore') ? (tree.read('.gitignore', 'utf-8') ?? '') : '';
   if (current.split(/\r?\n/).some(coversRecordsDir)) {
     report.skipped.push(`.gitignore already ignores ${BUILD_RECORDS_DIR}`);
     return;

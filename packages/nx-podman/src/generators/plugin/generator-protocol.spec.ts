@@ -33,13 +33,17 @@ describe('plugin generator protocols', () => {
     // The README says how to call it and how to regenerate the code.
     const readme = tree.read('plugins/postgres/README.md', 'utf-8')!;
     expect(readme).toContain('grpcurl -plaintext 127.0.0.1:9090 grpc.health.v1.Health/Check');
-    expect(readme).toContain('protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/plugin/v1/plugin.proto');
+    expect(readme).toContain(
+      'protoc --go_out=. --go_opt=paths=source_relative --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/plugin/v1/plugin.proto',
+    );
   });
 
   it('protocol=http keeps the HTTP/JSON plugin: stdlib only, /healthz, an http health check', async () => {
     await pluginGenerator(tree, { name: 'legacy', protocol: 'http', skipFormat: true });
 
-    expect(tree.read('plugins/legacy/go.mod', 'utf-8')).toBe('module prism/legacy\n\ngo 1.26.0\n\nrequire prism/core v0.0.0\n\nreplace prism/core => ../core\n');
+    expect(tree.read('plugins/legacy/go.mod', 'utf-8')).toBe(
+      'module prism/legacy\n\ngo 1.26.0\n\nrequire prism/core v0.0.0\n\nreplace prism/core => ../core\n',
+    );
     const main = tree.read('plugins/legacy/main.go', 'utf-8')!;
     expect(main).toContain('mux.Handle("/healthz", core.HealthHandler(name))');
     expect(main).toContain('core.Serve(cfg, mux, logger)');

@@ -83,7 +83,11 @@ describe('generated gRPC code', () => {
     const committed = generated.map((file) => readFileSync(file, 'utf8'));
     for (const file of generated) rmSync(file);
 
-    const result = spawnSync(command[0], command.slice(1), { cwd: plugin, encoding: 'utf8', env: { ...process.env, PATH: `${bins.join(':')}:${process.env.PATH}` } });
+    const result = spawnSync(command[0], command.slice(1), {
+      cwd: plugin,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bins.join(':')}:${process.env.PATH}` },
+    });
 
     expect(result.stderr).toBe('');
     expect(generated.map((file) => readFileSync(file, 'utf8'))).toEqual(committed);

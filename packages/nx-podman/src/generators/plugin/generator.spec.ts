@@ -1,3 +1,5 @@
+// Why this file is long: the generator writes one project with many files (Containerfile, Go sources, launch.json, nx.json
+// entries); each is checked here against the same generated tree.
 import { addProjectConfiguration, parseJson, readJson, readNxJson, readProjectConfiguration, updateNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseContainerfile, parseInstructions } from '../../core/containerfile';
@@ -74,22 +76,37 @@ describe('plugin generator', () => {
       });
       expect(parseContainerfile(text).stages.map((stage) => stage.name)).toEqual(['sources', 'builder', 'debug-builder', 'delve', 'debug', 'production']);
       // go.mod and go.sum first (the module download layer), then the sources.
-      expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['core/go.mod', 'core/go.sum*'], ['postgres/go.mod', 'postgres/go.sum*'], ['core/'], ['postgres/']]);
-      expect(text).toContain('COPY postgres/go.mod postgres/go.sum* /src/postgres/\nRUN --mount=type=cache,target=/tmp/gomodcache go mod download\nCOPY core/ /src/core/\n');
+      expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([
+        ['core/go.mod', 'core/go.sum*'],
+        ['postgres/go.mod', 'postgres/go.sum*'],
+        ['core/'],
+        ['postgres/'],
+      ]);
+      expect(text).toContain(
+        'COPY postgres/go.mod postgres/go.sum* /src/postgres/\nRUN --mount=type=cache,target=/tmp/gomodcache go mod download\nCOPY core/ /src/core/\n',
+      );
       expect(text).toContain('ARG GOPROXY= GOPRIVATE= GONOPROXY= GONOSUMDB= GOSUMDB= GOFLAGS=\n');
       expect(text).toContain('WORKDIR /src/postgres\n');
       expect(text).toContain('ENV CGO_ENABLED=0 GOCACHE=/tmp/gocache GOMODCACHE=/tmp/gomodcache GOTOOLCHAIN=local\n');
-      expect(text).toContain('RUN --mount=type=cache,target=/tmp/gocache --mount=type=cache,target=/tmp/gomodcache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n');
+      expect(text).toContain(
+        'RUN --mount=type=cache,target=/tmp/gocache --mount=type=cache,target=/tmp/gomodcache GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags="-s -w" -o /out/plugin .\n',
+      );
       // The builder runs natively and cross-compiles (no emulation for other platforms).
-      expect(text).toContain('FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.26 AS sources\n# Empty defaults: no "missing build argument" warnings; podman\'s platform values and passed build args override them.\nARG TARGETOS= TARGETARCH=\n');
+      expect(text).toContain(
+        'FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.26 AS sources\n# Empty defaults: no "missing build argument" warnings; podman\'s platform values and passed build args override them.\nARG TARGETOS= TARGETARCH=\n',
+      );
       expect(text.match(/^USER 65532:65532$/gm)).toHaveLength(2);
       expect(text.match(/^EXPOSE 9090$/gm)).toHaveLength(1);
       // Debug: an unoptimized build (no -trimpath: the debugger maps /src to the workspace) run under headless Delve.
       expect(text).toContain('go build -buildvcs=false -gcflags="all=-N -l" -o /out/plugin-debug .\n');
-      expect(text).toContain('go install github.com/go-delve/delve/cmd/dlv@v1.27.2 && mkdir -p /out && find /go/bin -name dlv -type f -exec cp {} /out/dlv \\;\n');
+      expect(text).toContain(
+        'go install github.com/go-delve/delve/cmd/dlv@v1.27.2 && mkdir -p /out && find /go/bin -name dlv -type f -exec cp {} /out/dlv \\;\n',
+      );
       expect(text).toContain('COPY --from=delve /out/dlv /usr/local/bin/dlv\nCOPY --from=debug-builder /out/plugin-debug /plugin\n');
       expect(text).toContain('EXPOSE 9090 2345\n');
-      expect(text).toContain('ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/plugin", "--headless", "--listen=:2345", "--api-version=2", "--accept-multiclient", "--continue"]\n');
+      expect(text).toContain(
+        'ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/plugin", "--headless", "--listen=:2345", "--api-version=2", "--accept-multiclient", "--continue"]\n',
+      );
     });
 
     it('every stage that uses a platform or module setting declares its ARG (an ARG is scoped to its stage)', () => {
@@ -113,12 +130,15 @@ describe('plugin generator', () => {
       const text = tree.read('plugins/postgres/Containerfile', 'utf-8')!;
       const kindOf = (path: string) => (['core', 'postgres'].includes(path) ? 'dir' : path.endsWith('go.mod') ? 'file' : undefined);
       const debug = inferLiveUpdateRecipe(text, { stage: 'debug', kindOf });
-      expect(debug).toMatchObject({ ok: true, recipe: { builderStage: 'debug-builder', artifact: '/out/plugin-debug', destination: '/plugin', workdir: '/src/postgres' } });
+      expect(debug).toMatchObject({
+        ok: true,
+        recipe: { builderStage: 'debug-builder', artifact: '/out/plugin-debug', destination: '/plugin', workdir: '/src/postgres' },
+      });
       const production = inferLiveUpdateRecipe(text, { stage: 'production', kindOf });
       expect(production).toMatchObject({ ok: true, recipe: { builderStage: 'builder', artifact: '/out/plugin', destination: '/plugin' } });
     });
 
-    it('writes a VS Code attach entry for the plugin\'s Delve', () => {
+    it("writes a VS Code attach entry for the plugin's Delve", () => {
       expect(JSON.parse(tree.read('.vscode/launch.json', 'utf-8')!)).toEqual({
         version: '0.2.0',
         configurations: [
@@ -160,8 +180,8 @@ describe('plugin generator', () => {
 
     it('gives the next plugin the next port and leaves core and the first plugin alone', async () => {
       tree.write('plugins/core/version.go', 'package core\n\nconst Version = "9.9.9"\n');
-      const before = ['plugins/core/version.go', 'plugins/postgres/main.go', 'plugins/postgres/project.json', 'plugins/.containerignore'].map(
-        (path) => tree.read(path, 'utf-8'),
+      const before = ['plugins/core/version.go', 'plugins/postgres/main.go', 'plugins/postgres/project.json', 'plugins/.containerignore'].map((path) =>
+        tree.read(path, 'utf-8'),
       );
 
       const second = await generate(tree, { name: 'kafka' });
@@ -218,8 +238,9 @@ describe('plugin generator', () => {
     await expect(generate(tree, { name: 'kafka', delve: 'apt' as never })).rejects.toThrow('Invalid plugin generator option "delve": expected "install"');
   });
 
-  it('adds its entry to an existing launch.json, keeping the user\'s entries and comments; a second plugin gets its own port', async () => {
-    const user = '{\n  // mine\n  "version": "0.2.0",\n  "configurations": [\n    { "name": "Launch tool", "type": "go", "request": "launch", "program": "${workspaceFolder}/tool" }\n  ]\n}\n';
+  it("adds its entry to an existing launch.json, keeping the user's entries and comments; a second plugin gets its own port", async () => {
+    const user =
+      '{\n  // mine\n  "version": "0.2.0",\n  "configurations": [\n    { "name": "Launch tool", "type": "go", "request": "launch", "program": "${workspaceFolder}/tool" }\n  ]\n}\n';
     tree.write('.vscode/launch.json', user);
     await generate(tree, { name: 'redis', port: 9300 });
     await generate(tree, { name: 'kafka', port: 9400 });
@@ -254,7 +275,12 @@ describe('plugin generator', () => {
     expect(options.context).toBe('.');
     expect(tree.read('plugins/orders/go.mod', 'utf-8')).toContain('replace prism/core => ../../libs/core\n');
     const text = tree.read('plugins/orders/Containerfile', 'utf-8')!;
-    expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([['libs/core/go.mod', 'libs/core/go.sum*'], ['plugins/orders/go.mod', 'plugins/orders/go.sum*'], ['libs/core/'], ['plugins/orders/']]);
+    expect(parseContainerfile(text).copies.map((copy) => copy.sources)).toEqual([
+      ['libs/core/go.mod', 'libs/core/go.sum*'],
+      ['plugins/orders/go.mod', 'plugins/orders/go.sum*'],
+      ['libs/core/'],
+      ['plugins/orders/'],
+    ]);
     expect(text).toContain('WORKDIR /src/plugins/orders\n');
     expect(tree.exists('.containerignore')).toBe(true);
   });
@@ -334,8 +360,14 @@ describe('plugin generator', () => {
       [{ name: 'db', module: 'bad module' }, 'Invalid plugin generator option "module"'],
       [{ name: 'db', builderImage: 'golang 1.23' }, 'Invalid plugin generator option "builderImage"'],
       [{ name: 'db', healthCheck: 'soap' as never }, 'Invalid plugin generator option "healthCheck": expected one of grpc, http, tcp, command, none'],
-      [{ name: 'db', healthCheck: 'http' }, 'Invalid plugin generator option "healthCheck": expected a check the plugin answers (the grpc plugin serves no http health check'],
-      [{ name: 'db', protocol: 'http', healthCheck: 'grpc' }, 'the http plugin serves no grpc health check: leave healthCheck out (it follows protocol), or choose http, tcp, command or none'],
+      [
+        { name: 'db', healthCheck: 'http' },
+        'Invalid plugin generator option "healthCheck": expected a check the plugin answers (the grpc plugin serves no http health check',
+      ],
+      [
+        { name: 'db', protocol: 'http', healthCheck: 'grpc' },
+        'the http plugin serves no grpc health check: leave healthCheck out (it follows protocol), or choose http, tcp, command or none',
+      ],
       [{ name: 'db', protocol: 'thrift' as never }, 'Invalid plugin generator option "protocol": expected one of grpc, http, received "thrift"'],
       [{ name: 'core' }, `Invalid plugin generator option "name": expected a name other than the core module's ("core", at "plugins/core")`],
       [{ name: 'db', core: 'plugins/db/lib' }, 'Invalid plugin generator option "core": expected a directory that neither contains nor is inside'],

@@ -1,13 +1,4 @@
-import {
-  addProjectConfiguration,
-  formatFiles,
-  generateFiles,
-  logger,
-  OverwriteStrategy,
-  parseJson,
-  type ProjectConfiguration,
-  type Tree,
-} from '@nx/devkit';
+import { addProjectConfiguration, formatFiles, generateFiles, logger, OverwriteStrategy, parseJson, type ProjectConfiguration, type Tree } from '@nx/devkit';
 import { join } from 'node:path';
 import { initGenerator } from '../init/generator';
 import { normalizePluginOptions, type NormalizedPluginOptions } from './normalize-options';
@@ -109,13 +100,18 @@ function addLaunchConfiguration(tree: Tree, options: NormalizedPluginOptions): v
   try {
     parsed = parseJson(text) as typeof parsed;
   } catch (error) {
-    logger.warn(`nx-podman plugin: ${LAUNCH_JSON} is not valid JSON (${(error as Error).message}); add the Delve attach entry by hand: ${JSON.stringify(entry)}`);
+    logger.warn(
+      `nx-podman plugin: ${LAUNCH_JSON} is not valid JSON (${(error as Error).message}); add the Delve attach entry by hand: ${JSON.stringify(entry)}`,
+    );
     return;
   }
   if (parsed.configurations?.some((existing) => existing.name === entry.name)) return;
   const open = /"configurations"\s*:\s*\[/.exec(text);
   if (!open || !Array.isArray(parsed.configurations)) {
-    tree.write(LAUNCH_JSON, `${JSON.stringify({ ...parsed, version: (parsed as { version?: string }).version ?? '0.2.0', configurations: [entry] }, null, 2)}\n`);
+    tree.write(
+      LAUNCH_JSON,
+      `${JSON.stringify({ ...parsed, version: (parsed as { version?: string }).version ?? '0.2.0', configurations: [entry] }, null, 2)}\n`,
+    );
     return;
   }
   const at = open.index + open[0].length;
@@ -136,9 +132,8 @@ export async function pluginGenerator(tree: Tree, schema: PluginGeneratorSchema)
   if (!options.skipFormat) await formatFiles(tree);
   const created = options.coreExists ? '' : ` and the core module in ${options.coreRoot}`;
   logger.info(`nx-podman plugin: created ${options.name} in ${options.projectRoot}${created} (port ${options.port}).`);
-  const tryIt = options.protocol === 'grpc'
-    ? `grpcurl -plaintext 127.0.0.1:${options.port} prism.plugin.v1.Plugin/Info`
-    : `curl http://127.0.0.1:${options.port}/`;
+  const tryIt =
+    options.protocol === 'grpc' ? `grpcurl -plaintext 127.0.0.1:${options.port} prism.plugin.v1.Plugin/Info` : `curl http://127.0.0.1:${options.port}/`;
   logger.info(`  next: nx run ${options.name}:podman-build && nx run ${options.name}:podman-run, then ${tryIt}`);
   return options;
 }
@@ -146,4 +141,3 @@ export async function pluginGenerator(tree: Tree, schema: PluginGeneratorSchema)
 export default async function (tree: Tree, schema: PluginGeneratorSchema): Promise<void> {
   await pluginGenerator(tree, schema);
 }
-

@@ -81,8 +81,31 @@ export class PluginGeneratorError extends Error {
 }
 
 const GO_KEYWORDS = new Set([
-  'break', 'case', 'chan', 'const', 'continue', 'default', 'defer', 'else', 'fallthrough', 'for', 'func', 'go', 'goto',
-  'if', 'import', 'interface', 'map', 'package', 'range', 'return', 'select', 'struct', 'switch', 'type', 'var',
+  'break',
+  'case',
+  'chan',
+  'const',
+  'continue',
+  'default',
+  'defer',
+  'else',
+  'fallthrough',
+  'for',
+  'func',
+  'go',
+  'goto',
+  'if',
+  'import',
+  'interface',
+  'map',
+  'package',
+  'range',
+  'return',
+  'select',
+  'struct',
+  'switch',
+  'type',
+  'var',
 ]);
 // Lower-case letters and digits: a Go package name by convention, a container name and an Nx project name at once.
 const PLUGIN_NAME = /^[a-z][a-z0-9]{0,49}$/;
@@ -101,7 +124,11 @@ function invalid(option: string, value: unknown, expected: string): never {
 
 function validateName(name: unknown): string {
   if (typeof name !== 'string' || !PLUGIN_NAME.test(name)) {
-    invalid('name', name, 'a Go package name that is also a container and Nx project name: lower-case letters and digits, starting with a letter, at most 50 characters (e.g. "postgres")');
+    invalid(
+      'name',
+      name,
+      'a Go package name that is also a container and Nx project name: lower-case letters and digits, starting with a letter, at most 50 characters (e.g. "postgres")',
+    );
   }
   if (GO_KEYWORDS.has(name)) invalid('name', name, 'a name that is not a Go keyword');
   return name;
@@ -196,12 +223,18 @@ function usedPorts(tree: Tree, projects: Map<string, ProjectConfiguration>, goMo
 function choosePort(requested: unknown, used: Map<number, string>): number {
   if (requested !== undefined) {
     if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < MIN_PORT || requested > MAX_PORT) {
-      invalid('port', requested, `an integer from ${MIN_PORT} to ${MAX_PORT} (the debug container publishes port + ${DEBUG_PORT_OFFSET}, and Delve on port + ${DELVE_PORT_OFFSET})`);
+      invalid(
+        'port',
+        requested,
+        `an integer from ${MIN_PORT} to ${MAX_PORT} (the debug container publishes port + ${DEBUG_PORT_OFFSET}, and Delve on port + ${DELVE_PORT_OFFSET})`,
+      );
     }
     for (const port of portsOf(requested)) {
       const owner = used.get(port);
       if (owner !== undefined) {
-        throw new PluginGeneratorError(`Invalid plugin generator option "port": ${port} is already used by "${owner}". Choose another --port or leave it out to take the next free one.`);
+        throw new PluginGeneratorError(
+          `Invalid plugin generator option "port": ${port} is already used by "${owner}". Choose another --port or leave it out to take the next free one.`,
+        );
       }
     }
     return requested;
@@ -215,7 +248,10 @@ function choosePort(requested: unknown, used: Map<number, string>): number {
 function parseTags(value: unknown): string[] {
   if (value === undefined) return [PLUGIN_TAG];
   if (typeof value !== 'string') invalid('tags', value, 'comma-separated tags such as "team:data,db"');
-  const tags = value.split(',').map((tag) => tag.trim()).filter((tag) => tag !== '');
+  const tags = value
+    .split(',')
+    .map((tag) => tag.trim())
+    .filter((tag) => tag !== '');
   return [...new Set([PLUGIN_TAG, ...tags])];
 }
 
@@ -269,7 +305,9 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
   const goModuleDirectories = findGoModuleDirectories(tree);
   const inferred = goModuleDirectories.find((directory) => posix.basename(directory) === name && directory !== projectRoot);
   if (inferred !== undefined) {
-    throw new PluginGeneratorError(`A Go project named "${name}" already exists at "${inferred}" (its go.mod makes it a project). Choose another name for the plugin.`);
+    throw new PluginGeneratorError(
+      `A Go project named "${name}" already exists at "${inferred}" (its go.mod makes it a project). Choose another name for the plugin.`,
+    );
   }
   if (tree.exists(projectRoot)) {
     throw new PluginGeneratorError(`Directory "${projectRoot}" already exists. Choose another name or --directory, or remove the directory first.`);
@@ -283,7 +321,9 @@ export function normalizePluginOptions(tree: Tree, options: PluginGeneratorSchem
     if (!declared) throw new PluginGeneratorError(`"${coreGoMod}" has no module line. Fix it, or pass --core with the directory of your core module.`);
     coreModule = declared;
   } else if (tree.exists(coreRoot)) {
-    throw new PluginGeneratorError(`Core directory "${coreRoot}" exists but has no go.mod. Pass --core with the directory of your core Go module, or remove "${coreRoot}".`);
+    throw new PluginGeneratorError(
+      `Core directory "${coreRoot}" exists but has no go.mod. Pass --core with the directory of your core Go module, or remove "${coreRoot}".`,
+    );
   }
 
   const port = choosePort(options.port, usedPorts(tree, projects, goModuleDirectories));
