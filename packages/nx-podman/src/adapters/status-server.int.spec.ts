@@ -1,14 +1,14 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { createLogger } from './logger';
-import { createStatusBoard, type StatusPage } from '../core/status-board';
+import { createWatchState, type StatusPage } from '../core/watch-state';
 import { startStatusServer } from './status-server';
 
 // A real HTTP server on 127.0.0.1 and real requests; the page in a browser is e2e/status-page.e2e.spec.ts.
 const logger = createLogger({ verbose: false, stream: { write: () => true } as never });
 
 function setup() {
-  const board = createStatusBoard({ now: () => 5000, stage: 'production', reload: true });
+  const board = createWatchState({ now: () => 5000, stage: 'production', reload: true });
   board.setProjects(['postgres']);
   const calls: string[] = [];
   const actions = {
@@ -46,7 +46,7 @@ describe('status server', () => {
 
   it('listens on 127.0.0.1 and prints a URL with a token; without it, or with another, every route is 403', async () => {
     const { board, actions } = setup();
-    page = await startStatusServer({ board, actions, port: 0, logger });
+    page = await startStatusServer({ state: board, actions, port: 0, logger });
     const url = new URL(page.url);
     expect(url.hostname).toBe('127.0.0.1');
     const token = url.searchParams.get('token')!;
@@ -63,7 +63,7 @@ describe('status server', () => {
 
   it('refuses a request whose Host is not the loopback address (DNS rebinding), even with the token', async () => {
     const { board, actions } = setup();
-    page = await startStatusServer({ board, actions, port: 0, logger });
+    page = await startStatusServer({ state: board, actions, port: 0, logger });
     const url = new URL(page.url);
     const response = await request(page.url, { headers: { Host: `evil.example:${url.port}` } });
     expect(response.status).toBe(403);
@@ -72,7 +72,7 @@ describe('status server', () => {
 
   it('serves the page with a CSP nonce and no referrer, and the board as JSON', async () => {
     const { board, actions } = setup();
-    page = await startStatusServer({ board, actions, port: 0, logger });
+    page = await startStatusServer({ state: board, actions, port: 0, logger });
     const html = await request(page.url);
     expect(html.status).toBe(200);
     const nonce = /script-src 'nonce-([^']+)'/.exec(String(html.headers['content-security-policy']))![1];
@@ -84,7 +84,7 @@ describe('status server', () => {
 
   it('streams the board as Server-Sent Events: the current one at once, then one per change', async () => {
     const { board, actions } = setup();
-    page = await startStatusServer({ board, actions, port: 0, logger });
+    page = await startStatusServer({ state: board, actions, port: 0, logger });
     const events: Record<string, unknown>[] = [];
     const got = (count: number) =>
       new Promise<void>((resolve) => {
@@ -108,7 +108,7 @@ describe('status server', () => {
     });
     req.on('error', () => undefined);
     await got(1);
-    board.changed(['postgres'], 'plugins/postgres/main.go', 6000);
+    board.changed(['postgres'], 'plugins/postgres/main.go');
     await got(2);
     expect(events[1]).toMatchObject({ projects: [{ name: 'postgres', state: 'pending', pendingFiles: ['plugins/postgres/main.go'] }] });
     // Closing the page ends the stream: the client sees the end.
@@ -120,7 +120,7 @@ describe('status server', () => {
 
   it('actions need POST and a known project; they reach the watcher', async () => {
     const { board, actions, calls } = setup();
-    page = await startStatusServer({ board, actions, port: 0, logger });
+    page = await startStatusServer({ state: board, actions, port: 0, logger });
     const url = new URL(page.url);
     const token = url.searchParams.get('token')!;
     const base = `http://127.0.0.1:${url.port}/api/projects`;
@@ -140,7 +140,7 @@ describe('status server', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     try {
       const { board, actions } = setup();
-      await expect(startStatusServer({ board, actions, port, logger })).rejects.toThrow(
+      await expect(startStatusServer({ state: board, actions, port, logger })).rejects.toThrow(
         `Invalid watch-reload option "statusPort": ${port}. The status page cannot listen on 127.0.0.1:${port}: another process listens there; choose another port, or 0 for any free one. Or set statusPort to false for no page.`,
       );
     } finally {

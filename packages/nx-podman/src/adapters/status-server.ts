@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../core/ports';
-import type { StatusActions, StatusBoard, StatusPage } from '../core/status-board';
+import type { StatusActions, StatusPage, WatchStateView } from '../core/watch-state';
 import { renderStatusPage } from './status-page-html';
 
 /** Comment line on the event stream this often, so that a proxy or the browser does not drop an idle stream. */
@@ -28,13 +28,13 @@ export class StatusPageError extends Error {
  * whole board per change), `POST /api/projects/<name>/<build|rebuild|pause|resume>`.
  */
 export async function startStatusServer(deps: {
-  board: StatusBoard;
+  state: WatchStateView;
   actions: StatusActions;
   port: number;
   logger: Logger;
   token?: string;
 }): Promise<StatusPage> {
-  const { board, actions, logger } = deps;
+  const { state: board, actions, logger } = deps;
   const token = deps.token ?? randomBytes(24).toString('base64url');
   const expected = Buffer.from(token);
   const streams = new Set<ServerResponse>();

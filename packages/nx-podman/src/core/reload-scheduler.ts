@@ -1,4 +1,5 @@
 import type { TimerClock as Clock, TimerHandle } from './ports';
+import { createWatchState, type BuildRequest, type JobReport, type JobResult, type ProjectState, type WatchState } from './watch-state';
 
 /**
  * What to do with a change to a project whose image is being built.
@@ -19,40 +20,29 @@ export interface ReloadSchedulerOptions {
   onBusyUpdate: OnBusyUpdate;
 }
 
-/**
- * Where a project stands:
- * `idle` (nothing to do), `pending` (changed; waiting for the change set to close or for a free build slot),
- * `building`, `building+dirty` (building, and changed since that build started: one more build follows).
- */
-export type ProjectState = 'idle' | 'pending' | 'building' | 'building+dirty';
+/** How a build the scheduler started ended (the job's result), as reported by the driver. */
+export type BuildResultKind = JobResult;
+export type { BuildRequest, ProjectState };
 
-/** How a build the scheduler started ended, as reported by the driver. */
-export type BuildResultKind = 'succeeded' | 'failed' | 'aborted';
-
-/** One build the scheduler asks for. */
-export interface BuildRequest {
-  /** Unique per scheduler, increasing. */
-  id: number;
-  project: string;
-  /** Changed files (as given to `notify`) this build covers; empty for a build asked for with `requestBuild`. */
-  files: string[];
-  /** Set when the build covers a `requestBuild` (its reason): the changed files alone do not say what changed. */
-  fullReason?: string;
-}
-
-/** The side that carries out what the scheduler decides (the watch-reload runner, or a test). */
+/** The side that carries out what the scheduler decides (the job runner, or a test). */
 export interface SchedulerDriver {
   /** A change set closed and touched `project` (called once per project per change set, before any build starts). */
   changesDetected?(project: string, files: readonly string[]): void;
-  /** Start building; report the end with {@link ReloadScheduler.buildFinished}. May report synchronously. */
-  startBuild(request: BuildRequest): void;
+  /**
+   * Start building; report the end by calling `finished` (or {@link ReloadScheduler.buildFinished}) once, with the
+   * job's report (the job runner) or its result alone (a test). May report synchronously.
+   */
+  startBuild(request: BuildRequest, finished: (outcome: JobReport | BuildResultKind) => void): void;
   /** Abort a running build (its inputs changed and `onBusyUpdate` is `restart`, or the scheduler is disposed). */
   abortBuild(project: string, buildId: number): void;
 }
 
-/** Decides when to build which project. Pure: time comes from the injected clock, effects go to the driver. */
+/**
+ * Decides when to build which project, over the watch state (`core/watch-state.ts`, which holds every change set,
+ * queue and job): the scheduler owns only its timer. Pure: time comes from the injected clock, effects go to the driver.
+ */
 export interface ReloadScheduler {
-  /** Inputs of these (already affected-expanded) projects changed; `file` is kept for logs. */
+  /** Inputs of these (already affected-expanded) projects changed; `file` is kept for logs. Paused projects hold it. */
   notify(projects: Iterable<string>, file?: string): void;
   /** Build these projects now, without debounce (the initial build); `reason` is passed on as the request's `fullReason`. */
   requestBuild(projects: Iterable<string>, reason?: string): void;
@@ -61,10 +51,14 @@ export interface ReloadScheduler {
    * debounce; with no change waiting, a build asked for with `reason`. A project already waiting for a slot keeps its place.
    */
   buildNow(project: string, reason: string): void;
+  /** Holds the project's changes (in order) until {@link resume}; false when it was paused already. */
+  pause(project: string): boolean;
+  /** Lets the held changes through, in order; returns how many files were held, undefined when it was not paused. */
+  resume(project: string): number | undefined;
   /** When the open change set closes (clock time), or undefined when none is open. */
   closesAt(): number | undefined;
   /** The driver reports the end of the build it was asked to start for `project`. Unknown projects are ignored. */
-  buildFinished(project: string, result: BuildResultKind): void;
+  buildFinished(project: string, outcome: JobReport | BuildResultKind): void;
   state(project: string): ProjectState;
   /** Projects being built right now. */
   building(): string[];
@@ -74,67 +68,17 @@ export interface ReloadScheduler {
   dispose(): string[];
 }
 
-interface ProjectEntry {
-  /** Sequence number of the last change notified for this project. */
-  lastChangeSeq: number;
-  /** Files of the open change set. */
-  windowFiles?: Set<string>;
-  pending: boolean;
-  pendingFiles: Set<string>;
-  /** The reason of a `requestBuild` the next build covers. */
-  pendingFull?: string;
-  building?: { id: number; startedSeq: number; abortRequested: boolean };
-  dirty: boolean;
-  dirtyFiles: Set<string>;
-  dirtyFull?: string;
-}
-
-/** Creates a {@link ReloadScheduler}. Options are validated by the caller (normalize-options). */
-export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { clock: Clock; driver: SchedulerDriver }): ReloadScheduler {
+/** Creates a {@link ReloadScheduler}; without a `state`, one of its own. Options are validated by the caller (normalize-options). */
+export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { clock: Clock; driver: SchedulerDriver; state?: WatchState }): ReloadScheduler {
   const { clock, driver } = ports;
-  const entries = new Map<string, ProjectEntry>();
-  const queue: string[] = [];
-  // Orders changes and build starts; a build covers every change with a smaller sequence number.
-  let seq = 0;
-  let buildId = 0;
-  let window: { firstAt: number; projects: Set<string> } | undefined;
+  const state = ports.state ?? createWatchState({ now: () => clock.now() });
   let timer: TimerHandle | undefined;
   let closesAt: number | undefined;
   let disposed = false;
   let pumping = false;
   let pumpAgain = false;
 
-  const entry = (project: string): ProjectEntry => {
-    let found = entries.get(project);
-    if (!found) {
-      found = { lastChangeSeq: 0, pending: false, pendingFiles: new Set(), dirty: false, dirtyFiles: new Set() };
-      entries.set(project, found);
-    }
-    return found;
-  };
-  const runningCount = () => [...entries.values()].filter((e) => e.building).length;
-
-  const enqueue = (project: string, files: Iterable<string>, fullReason?: string) => {
-    const e = entry(project);
-    for (const file of files) e.pendingFiles.add(file);
-    e.pendingFull ??= fullReason;
-    if (!e.pending) {
-      e.pending = true;
-      queue.push(project);
-    }
-  };
-
-  const start = (project: string) => {
-    const e = entry(project);
-    const files = [...e.pendingFiles];
-    const fullReason = e.pendingFull;
-    e.pending = false;
-    e.pendingFiles = new Set();
-    e.pendingFull = undefined;
-    e.building = { id: ++buildId, startedSeq: ++seq, abortRequested: false };
-    driver.startBuild({ id: e.building.id, project, files, fullReason });
-  };
-
+  /** Starts queued projects while slots are free; a driver reporting synchronously re-enters through buildFinished. */
   const pump = () => {
     if (pumping) {
       pumpAgain = true;
@@ -144,8 +88,9 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
     try {
       do {
         pumpAgain = false;
-        while (!disposed && queue.length > 0 && runningCount() < options.concurrency) {
-          start(queue.shift()!);
+        while (!disposed && state.queued() > 0 && state.running().length < options.concurrency) {
+          const request = state.startNext()!;
+          driver.startBuild(request, (outcome) => scheduler.buildFinished(request.project, outcome));
         }
       } while (pumpAgain);
     } finally {
@@ -155,75 +100,80 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
 
   /** A project's change set closed (after the debounce, or asked for now): queue it, or mark its build dirty. */
   const closeFor = (project: string) => {
-    const e = entry(project);
-    const files = e.windowFiles ?? new Set<string>();
-    e.windowFiles = undefined;
-    driver.changesDetected?.(project, [...files]);
-    if (e.building) {
-      // A build that started after the change (it was waiting for a slot) sees the changed tree, but its request did
-      // not list these files: one more build follows with them, so that what depends on which files changed (a live
-      // update or the full path) is decided on every file. An image build then finds its image up to date.
-      e.dirty = true;
-      for (const file of files) e.dirtyFiles.add(file);
-    } else {
-      enqueue(project, files);
-    }
+    const files = state.settle(project);
+    driver.changesDetected?.(project, files);
   };
 
-  /** Ends the open change set: no timer, no countdown. */
-  const closeWindow = () => {
+  const stopTimer = () => {
     if (timer !== undefined) clock.clearTimer(timer);
     timer = undefined;
     closesAt = undefined;
-    window = undefined;
+    state.setClosesAt(undefined);
   };
 
   const flush = () => {
-    const closed = window;
-    closeWindow();
-    if (!closed || disposed) return;
-    for (const project of closed.projects) closeFor(project);
+    const closed = state.closeWindow();
+    stopTimer();
+    if (disposed) return;
+    for (const project of closed) closeFor(project);
     pump();
   };
 
-  return {
+  const notifyActive = (projects: Iterable<string>, file: string | undefined) => {
+    const joined = state.changed(projects, file);
+    if (options.onBusyUpdate === 'restart') {
+      for (const project of joined) {
+        const id = state.requestAbort(project);
+        if (id !== undefined) driver.abortBuild(project, id);
+      }
+    }
+    const window = state.openWindow();
+    if (!window) return;
+    if (timer !== undefined) clock.clearTimer(timer);
+    const now = clock.now();
+    const delay = Math.max(0, Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now));
+    closesAt = now + delay;
+    timer = clock.setTimer(flush, delay);
+    state.setClosesAt(closesAt);
+  };
+
+  const scheduler: ReloadScheduler = {
     notify(projects, file) {
       if (disposed) return;
-      const now = clock.now();
-      const changeSeq = ++seq;
-      window ??= { firstAt: now, projects: new Set() };
+      const active: string[] = [];
+      let held = false;
       for (const project of projects) {
-        const e = entry(project);
-        e.lastChangeSeq = changeSeq;
-        e.windowFiles ??= new Set();
-        if (file !== undefined) e.windowFiles.add(file);
-        window.projects.add(project);
-        if (options.onBusyUpdate === 'restart' && e.building && !e.building.abortRequested) {
-          e.building.abortRequested = true;
-          driver.abortBuild(project, e.building.id);
-        }
+        if (state.isPaused(project)) {
+          held = true;
+          if (file !== undefined) state.hold(project, file);
+        } else active.push(project);
       }
-      if (window.projects.size === 0) {
-        window = undefined;
-        return;
-      }
-      if (timer !== undefined) clock.clearTimer(timer);
-      const delay = Math.max(0, Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now));
-      closesAt = now + delay;
-      timer = clock.setTimer(flush, delay);
+      // A change only paused projects hold leaves the open change set alone; any other restarts its quiet period.
+      if (active.length > 0 || !held) notifyActive(active, file);
+    },
+
+    pause(project) {
+      return state.setPaused(project, true);
+    },
+
+    resume(project) {
+      if (!state.isPaused(project)) return undefined;
+      const files = state.takeHeld(project);
+      state.setPaused(project, false);
+      for (const file of files) scheduler.notify([project], file);
+      return files.length;
     },
 
     buildNow(project, reason) {
       if (disposed) return;
-      if (window?.projects.has(project)) {
-        window.projects.delete(project);
-        if (window.projects.size === 0) closeWindow();
+      if (state.closeWindow(project).length > 0) {
+        if (state.openWindow() === undefined) stopTimer();
         closeFor(project);
         pump();
         return;
       }
-      if (entry(project).pending) return;
-      this.requestBuild([project], reason);
+      if (state.stateOf(project) === 'pending') return;
+      scheduler.requestBuild([project], reason);
     },
 
     closesAt() {
@@ -232,71 +182,39 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
 
     requestBuild(projects, reason = 'build requested') {
       if (disposed) return;
-      for (const project of projects) {
-        const e = entry(project);
-        if (e.building) {
-          e.dirty = true;
-          e.dirtyFull ??= reason;
-        } else {
-          enqueue(project, [], reason);
-        }
-      }
+      for (const project of projects) state.requestFull(project, reason);
       pump();
     },
 
-    buildFinished(project, _result) {
-      const e = entries.get(project);
-      if (!e?.building) return;
-      e.building = undefined;
-      if (e.dirty) {
-        e.dirty = false;
-        const files = e.dirtyFiles;
-        const fullReason = e.dirtyFull;
-        e.dirtyFiles = new Set();
-        e.dirtyFull = undefined;
-        if (!disposed) enqueue(project, files, fullReason);
-      }
+    buildFinished(project, outcome) {
+      if (!state.running().includes(project)) return;
+      // The job's report goes into the state here, once: the page and the next decision read the same end.
+      state.ended(project, typeof outcome === 'string' ? { result: outcome, path: 'full' } : outcome, !disposed);
       pump();
     },
 
     state(project) {
-      const e = entries.get(project);
-      if (!e) return 'idle';
-      if (e.building) {
-        const changedSince = e.windowFiles !== undefined && e.lastChangeSeq > e.building.startedSeq;
-        return e.dirty || changedSince ? 'building+dirty' : 'building';
-      }
-      return e.pending || e.windowFiles !== undefined ? 'pending' : 'idle';
+      return state.stateOf(project);
     },
 
     building() {
-      return [...entries].filter(([, e]) => e.building).map(([project]) => project);
+      return state.running();
     },
 
     isIdle() {
-      return window === undefined && queue.length === 0 && runningCount() === 0;
+      return state.isIdle();
     },
 
     dispose() {
       disposed = true;
-      closeWindow();
-      queue.length = 0;
-      const aborted: string[] = [];
-      for (const [project, e] of entries) {
-        e.pending = false;
-        e.dirty = false;
-        e.pendingFull = undefined;
-        e.dirtyFull = undefined;
-        e.windowFiles = undefined;
-        if (e.building) {
-          aborted.push(project);
-          if (!e.building.abortRequested) {
-            e.building.abortRequested = true;
-            driver.abortBuild(project, e.building.id);
-          }
-        }
+      stopTimer();
+      const running = state.clearWork();
+      for (const project of running) {
+        const id = state.requestAbort(project);
+        if (id !== undefined) driver.abortBuild(project, id);
       }
-      return aborted;
+      return running;
     },
   };
+  return scheduler;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/ports';
-import type { BuildResultKind } from '../../core/reload-scheduler';
+import type { JobResult } from '../../core/watch-state';
 import type { LiveUpdateOutcome } from './live-updater';
 import { createJobRunner, type WatchBuildOutcome, type WatchRunOutcome, type WatchTargets } from './job-runner';
 import { normalizeWatchReloadOptions } from './normalize-options';
@@ -57,8 +57,8 @@ function setup(
   };
   const runner = createJobRunner({ options: normalizeWatchReloadOptions(schema, { projectName: 'p', env: {} }), targets, logger });
   const runJob = (project: string, files: string[] = [], fullReason?: string) =>
-    new Promise<BuildResultKind>((resolve) => {
-      runner.start({ project, files, fullReason }, resolve);
+    new Promise<JobResult>((resolve) => {
+      runner.startBuild({ project, files, fullReason }, (report) => resolve(report.result));
     });
   return {
     runner,
@@ -113,12 +113,12 @@ describe('createJobRunner', () => {
   });
 
   it('abort during the build aborts it; during the reload it is left to finish unless shutting down', async () => {
-    const { runner, runJob, calls, signals, hold, holdRun } = setup(OFF);
+    const { runner, runJob, calls, signals, hold, holdRun, lines } = setup(OFF);
     let release!: () => void;
     hold(new Promise<void>((resolve) => (release = resolve)));
     const first = runJob('p');
     await new Promise(setImmediate);
-    runner.abort('p');
+    runner.abortBuild('p');
     expect(signals[0].aborted).toBe(true);
     release();
     await expect(first).resolves.toBe('aborted');
@@ -129,15 +129,17 @@ describe('createJobRunner', () => {
     const second = runJob('p');
     await new Promise(setImmediate);
     expect(calls.at(-1)).toBe(`run p sha256:${HEX}`);
-    runner.abort('p');
+    runner.abortBuild('p');
     expect(signals[1].aborted).toBe(false);
     runner.beginShutdown();
-    runner.abort('p');
+    runner.abortBuild('p');
     expect(signals[1].aborted).toBe(true);
     releaseRun();
     await expect(second).resolves.toBe('aborted');
     await runner.idle();
-    expect(runner.running).toEqual([]);
+    const logged = lines.length;
+    runner.abortBuild('p');
+    expect(lines.length).toBe(logged);
   });
 
   it('image retention never overlaps an image build: a prune waits for running builds, a build for a running prune', async () => {
@@ -170,8 +172,8 @@ describe('createJobRunner', () => {
     };
     const runner = createJobRunner({ options: normalizeWatchReloadOptions(OFF, { projectName: 'a', env: {} }), targets, logger: silent });
     const tick = () => new Promise(setImmediate);
-    runner.start({ project: 'a', files: [] }, () => undefined);
-    runner.start({ project: 'b', files: [] }, () => undefined);
+    runner.startBuild({ project: 'a', files: [] }, () => undefined);
+    runner.startBuild({ project: 'b', files: [] }, () => undefined);
     await tick();
     gates.get('build a')!();
     await tick();
@@ -180,7 +182,7 @@ describe('createJobRunner', () => {
     gates.get('build b')!();
     await tick();
     expect(events).toEqual(['build a', 'build b', 'built a', 'built b', 'prune a']);
-    runner.start({ project: 'c', files: [] }, () => undefined);
+    runner.startBuild({ project: 'c', files: [] }, () => undefined);
     await tick();
     // c's build waits for a's prune.
     expect(events).toEqual(['build a', 'build b', 'built a', 'built b', 'prune a']);

@@ -1,7 +1,7 @@
 import { sameImage } from '../../core/image-id';
 import type { Logger } from '../../core/ports';
-import type { BuildRequest, BuildResultKind } from '../../core/reload-scheduler';
-import type { JobPhase, JobReport, StatusContainer } from '../../core/status-board';
+import type { SchedulerDriver } from '../../core/reload-scheduler';
+import type { BuildRequest, JobPhase, JobReport, JobResult, StatusContainer, WatchState } from '../../core/watch-state';
 import type { LiveUpdateTargets } from './live-updater';
 import { isLiveUpdateOn, type NormalizedWatchReloadOptions } from './normalize-options';
 
@@ -41,17 +41,17 @@ export interface WatchTargets {
  * A job in its reload phase is not aborted by a change (a half-done replacement would leave no container), only by
  * shutdown.
  */
-export interface JobRunner {
-  /** Starts the job of `request.project`; `onEnd` is called once with how it ended. */
-  start(request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, onEnd: (result: BuildResultKind) => void): void;
+export interface JobRunner extends SchedulerDriver {
+  /** Logs the closed change set of `project`. */
+  changesDetected(project: string, files: readonly string[]): void;
+  /** Starts the job of `request.project`; `finished` is called once with the job's report. */
+  startBuild(request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, finished: (report: JobReport) => void): void;
   /** Aborts the job of `project` (its inputs changed, `onBusyUpdate: restart`); a reload is left to finish. */
-  abort(project: string): void;
+  abortBuild(project: string): void;
   /** From now on every abort is final (reloads too) and no result is acted on. */
   beginShutdown(): void;
   /** Resolves once every running job has ended. */
   idle(): Promise<void>;
-  /** Projects with a running job. */
-  readonly running: readonly string[];
 }
 
 interface Job {
@@ -63,18 +63,20 @@ interface Job {
   report: Omit<JobReport, 'result'>;
 }
 
-/** Who hears of job phases and ends (the status board). */
-export interface JobObserver {
-  phase(project: string, phase: JobPhase, detail?: { fallbackReason?: string }): void;
-  ended(project: string, report: JobReport): void;
-}
-
-/** Creates the job runner over the project targets. */
-export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; targets: WatchTargets; logger: Logger; observer?: JobObserver }): JobRunner {
-  const { options, targets, logger, observer } = deps;
+/**
+ * Creates the job runner over the project targets. Phases go into the watch `state` as they happen; the end goes to
+ * whoever started the job (the scheduler), which records it there.
+ */
+export function createJobRunner(deps: {
+  options: NormalizedWatchReloadOptions;
+  targets: WatchTargets;
+  logger: Logger;
+  state?: Pick<WatchState, 'phase'>;
+}): JobRunner {
+  const { options, targets, logger, state } = deps;
   const enter = (project: string, job: Job, phase: JobPhase, detail?: { fallbackReason?: string }) => {
     job.phase = phase;
-    observer?.phase(project, phase, detail);
+    state?.phase(project, phase, detail);
   };
   const jobs = new Map<string, Job>();
   /** The image each project's container was last made healthy with, by this watcher. */
@@ -118,7 +120,7 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   };
 
   /** The live path; undefined when the job takes the full path. */
-  const liveUpdate = async (request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, job: Job): Promise<BuildResultKind | undefined> => {
+  const liveUpdate = async (request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, job: Job): Promise<JobResult | undefined> => {
     const { project } = request;
     const live = targets.live!;
     enter(project, job, 'live');
@@ -161,7 +163,7 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     }
   };
 
-  const buildAndReload = async (project: string, job: Job): Promise<BuildResultKind> => {
+  const buildAndReload = async (project: string, job: Job): Promise<JobResult> => {
     const signal = job.controller.signal;
     if (!options.build) {
       logger.info('build disabled; would build', { plugin: project, stage: options.stage });
@@ -209,12 +211,15 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
   };
 
   return {
-    start(request, onEnd) {
+    changesDetected(project, files) {
+      logger.info('detected changes', { plugin: project, files: files.length });
+    },
+    startBuild(request, finished) {
       const { project } = request;
       const job: Job = { controller: new AbortController(), phase: 'build', done: Promise.resolve(), report: { path: 'full' } };
       jobs.set(project, job);
       job.done = (async () => {
-        let result: BuildResultKind = 'failed';
+        let result: JobResult = 'failed';
         try {
           result = (liveOn ? await liveUpdate(request, job) : undefined) ?? (await buildAndReload(project, job));
         } catch (error) {
@@ -222,12 +227,11 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
           job.report.failure = { step: job.phase === 'reload' ? 'reload' : 'build', message: (error as Error).message };
         } finally {
           jobs.delete(project);
-          observer?.ended(project, { ...job.report, result });
-          onEnd(result);
+          finished({ ...job.report, result });
         }
       })();
     },
-    abort(project) {
+    abortBuild(project) {
       const job = jobs.get(project);
       if (!job) return;
       if (job.phase === 'reload' && !stopping) {
@@ -242,9 +246,6 @@ export function createJobRunner(deps: { options: NormalizedWatchReloadOptions; t
     },
     async idle() {
       await Promise.all([...jobs.values()].map((job) => job.done));
-    },
-    get running() {
-      return [...jobs.keys()];
     },
   };
 }

@@ -11,7 +11,7 @@ import { buildVolumes, goEnvValues } from '../../core/build-args';
 import type { PodmanConnection } from '../../core/podman-version';
 import { execRetryingSignals } from '../../core/podman-retry';
 import { buildKillArgs, buildWaitStoppedArgs, podInfraName } from '../../core/run-args';
-import { describePublishedPort } from '../../core/status-board';
+import { describePublishedPort } from '../../core/watch-state';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
 import { pruneSupersededImages } from '../podman-build/image-retention';
 import { runPodmanBuild } from '../podman-build/run-podman-build';

@@ -523,14 +523,14 @@ describe('runWatchReload: shutdown (semantic 8) and watcher fallback (semantic 9
 });
 
 describe('runWatchReload: the status page', () => {
-  const state = (h: ReturnType<typeof harness>, project: string) => h.status.board.snapshot().projects.find((p) => p.name === project)!;
+  const state = (h: ReturnType<typeof harness>, project: string) => h.status.state.snapshot().projects.find((p) => p.name === project)!;
 
   it('prints its URL, shows the buildable projects, follows a change through pending, building and reloading to healthy, and closes on stop', async () => {
     const h = harness({ projects: ['tag:plugin'], reload: true });
     await h.start();
     expect(h.lines).toContain('INFO status page url=http://127.0.0.1:4000/?token=t0k');
     expect(h.status.port).toBe(0);
-    expect(h.status.board.snapshot().projects.map((p) => [p.name, p.state])).toEqual([
+    expect(h.status.state.snapshot().projects.map((p) => [p.name, p.state])).toEqual([
       ['kafka', 'idle'],
       ['postgres', 'idle'],
       ['redis', 'idle'],

@@ -3,7 +3,7 @@ import { INOTIFY_LIMIT_FIX } from '../../core/errors';
 import { isAlwaysExcluded } from '../../core/file-filter';
 import type { CreateFileWatcher, Logger, TimerClock } from '../../core/ports';
 import { createReloadScheduler, type ReloadScheduler } from '../../core/reload-scheduler';
-import { createStatusBoard, type StatusActions, type StatusBoard, type StatusPage } from '../../core/status-board';
+import { createWatchState, type StatusActions, type StatusPage, type WatchStateView } from '../../core/watch-state';
 import type { WorkspaceGraph } from '../../core/workspace-graph';
 import { createChangeRouter } from './change-router';
 import { createJobRunner, type WatchTargets } from './job-runner';
@@ -29,8 +29,8 @@ export interface WatchReloadPorts {
   startStatusPage?: StartStatusPage;
 }
 
-/** Starts the status page server on `port` (0: any free port) over the board; rejects when it cannot listen. */
-export type StartStatusPage = (deps: { board: StatusBoard; actions: StatusActions; port: number; logger: Logger }) => Promise<StatusPage>;
+/** Starts the status page server on `port` (0: any free port) over the watch state; rejects when it cannot listen. */
+export type StartStatusPage = (deps: { state: WatchStateView; actions: StatusActions; port: number; logger: Logger }) => Promise<StatusPage>;
 
 /**
  * The watch lifecycle: reads the graph, starts the three units (change router: events → affected projects; the pure
@@ -71,44 +71,19 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     if (!initial.buildable.has(name)) logger.warn('no build target; watched for its dependents only', { plugin: name, target: options.buildTarget });
   }
 
-  const board = createStatusBoard({ now: () => clock.now(), stage: options.stage, reload: options.reload });
+  // Wired once, each unit to the next: router → scheduler → job runner → state. The lifecycle only starts and stops them.
+  const state = createWatchState({ now: () => clock.now(), stage: options.stage, reload: options.reload });
   const showProjects = (buildable: ReadonlySet<string>) => {
     const names = [...buildable].sort();
-    board.setProjects(names);
-    for (const name of names) board.setContainer(name, options.reload ? targets.container?.(name) : undefined);
+    state.setProjects(names);
+    for (const name of names) state.setContainer(name, options.reload ? targets.container?.(name) : undefined);
   };
   showProjects(initial.buildable);
-  const runner = createJobRunner({ options, targets, logger, observer: board });
-  const scheduler: ReloadScheduler = createReloadScheduler(
+  const runner = createJobRunner({ options, targets, logger, state });
+  const scheduler = createReloadScheduler(
     { debounceMs: options.debounceMs, maxWaitMs: options.maxWaitMs, concurrency: options.concurrency, onBusyUpdate: options.onBusyUpdate },
-    {
-      clock,
-      driver: {
-        changesDetected: (project, files) => {
-          logger.info('detected changes', { plugin: project, files: files.length });
-          board.closed(project);
-        },
-        startBuild: (request) => {
-          board.started(request.project, { files: request.files, reason: request.fullReason });
-          runner.start(request, (result) => scheduler.buildFinished(request.project, result));
-        },
-        abortBuild: (project) => runner.abort(project),
-      },
-    },
+    { clock, driver: runner, state },
   );
-  // Paused projects (status page): their changes are held, in order, and go to the scheduler on resume.
-  const held = new Map<string, string[]>();
-  const notify = (projects: readonly string[], file: string) => {
-    const active = projects.filter((project) => !held.has(project));
-    for (const project of projects.filter((name) => held.has(name))) {
-      const files = held.get(project)!;
-      if (!files.includes(file)) files.push(file);
-      board.held(project, files);
-    }
-    if (active.length === 0) return;
-    scheduler.notify(active, file);
-    board.changed(active, file, scheduler.closesAt());
-  };
   // The router announces new directories to the watcher, which is created after it (its events go to the router).
   let watcher: ReturnType<CreateFileWatcher> | undefined;
   const router = createChangeRouter(initial, {
@@ -118,8 +93,8 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     graph: ports.graph,
     clock,
     logger,
-    notify,
-    requestBuild: (projects, reason) => scheduler.requestBuild(projects, reason),
+    notify: scheduler.notify,
+    requestBuild: scheduler.requestBuild,
     watch: (paths) => watcher?.add(paths),
     modelChanged: (model) => showProjects(model.buildable),
   });
@@ -156,32 +131,9 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   });
   let statusPage: StatusPage | undefined;
   if (options.statusPort !== false && ports.startStatusPage) {
-    const actions: StatusActions = {
-      build: (project) => {
-        logger.info('build requested on the status page', { plugin: project });
-        scheduler.buildNow(project, 'build requested on the status page');
-      },
-      rebuild: (project) => {
-        logger.info('full rebuild requested on the status page', { plugin: project });
-        scheduler.requestBuild([project], 'full rebuild requested on the status page');
-      },
-      pause: (project) => {
-        if (held.has(project)) return;
-        held.set(project, []);
-        board.setPaused(project, true);
-        logger.info('paused watching', { plugin: project });
-      },
-      resume: (project) => {
-        const files = held.get(project);
-        if (!files) return;
-        held.delete(project);
-        board.setPaused(project, false);
-        logger.info('resumed watching', { plugin: project, held: files.length || undefined });
-        for (const file of files) notify([project], file);
-      },
-    };
+    const actions = statusActions(scheduler, logger);
     try {
-      statusPage = await ports.startStatusPage({ board, actions, port: options.statusPort, logger });
+      statusPage = await ports.startStatusPage({ state, actions, port: options.statusPort, logger });
       logger.info('status page', { url: statusPage.url });
     } catch (error) {
       logger.error((error as Error).message);
@@ -232,6 +184,27 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   reportLiveContainers(options, ports);
   logger.info('stopped');
   return { success: true };
+}
+
+/** What the status page's buttons do: each goes straight to the scheduler, with a log line. */
+function statusActions(scheduler: ReloadScheduler, logger: Logger): StatusActions {
+  return {
+    build: (project) => {
+      logger.info('build requested on the status page', { plugin: project });
+      scheduler.buildNow(project, 'build requested on the status page');
+    },
+    rebuild: (project) => {
+      logger.info('full rebuild requested on the status page', { plugin: project });
+      scheduler.requestBuild([project], 'full rebuild requested on the status page');
+    },
+    pause: (project) => {
+      if (scheduler.pause(project)) logger.info('paused watching', { plugin: project });
+    },
+    resume: (project) => {
+      const held = scheduler.resume(project);
+      if (held !== undefined) logger.info('resumed watching', { plugin: project, held: held || undefined });
+    },
+  };
 }
 
 /** One line naming the containers that run live-updated code, and the command that bakes that code into images. */
