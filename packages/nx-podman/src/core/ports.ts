@@ -4,10 +4,11 @@
  */
 import type { BuildRecord } from './build-record';
 import type { ParsedContainerfile } from './containerfile';
-import type { HealthCheck, ProbeResult } from './health-check';
+import type { HealthCheck, HealthSettings, ProbeResult } from './health-check';
 import type { InputHashInput } from './input-hash';
 import type { LogFields } from './log-format';
 import type { PodmanConnection, PodmanVersion } from './podman-version';
+import type { ContainerRunSpec, ContainerState } from './run-args';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Time
@@ -315,4 +316,34 @@ export interface LiveUpdateRecordStore {
 export interface BuildRecordStore {
   read(project: string, stage: string): Promise<BuildRecord | undefined>;
   write(record: BuildRecord): Promise<void>;
+}
+
+/** One new binary for a running container, as the live updater asks for it. */
+export interface ContainerUpdateRequest {
+  project: string;
+  engine: PodmanEngine;
+  container: ContainerRunSpec;
+  /** The container as last checked: it runs the project's image. */
+  state: ContainerState;
+  /** The compiled binary on the host, and where it goes in the container. */
+  hostFile: string;
+  destination: string;
+  health: HealthSettings;
+  /** Once the new process starts, only shutdown aborts (the signal then ends the health wait). */
+  signal: AbortSignal;
+  /** Called once the binary is in the container, before the process changes: from here on it holds the new code. */
+  installed(): Promise<void>;
+}
+
+/** How a container update ended: `refused` (the binary could not go in) leaves the old process running. */
+export type ContainerUpdateResult =
+  { status: 'updated' } | { status: 'refused'; reason: string } | { status: 'failed'; message: string } | { status: 'aborted' };
+
+/**
+ * Makes a running container run a new binary (the live update's last step). Today's: the binary swapped in its file
+ * system and the container restarted (`container-updaters.ts`). The next ones (a Delve restart that keeps the debug
+ * session, holding requests while the process changes) are other implementations of this one method.
+ */
+export interface ContainerUpdater {
+  update(request: ContainerUpdateRequest): Promise<ContainerUpdateResult>;
 }

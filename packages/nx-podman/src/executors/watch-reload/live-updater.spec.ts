@@ -4,6 +4,7 @@ import type { FileReader, LiveUpdateRecord, Logger } from '../../core/ports';
 import { containerRunSpec } from '../../testing/container-run-spec';
 import { FakeClock } from '../../testing/fake-clock';
 import { FakeEngine } from '../../testing/fake-engine';
+import { FakeContainerUpdater } from '../../testing/fake-container-updater';
 import { COMPILE_SERVER_PROGRAM, compileRequestToken } from '../../core/live-update-plan';
 import type { RunProcessOptions } from '../../core/ports';
 import { createLiveUpdater, type LiveProject } from './live-updater';
@@ -38,6 +39,7 @@ function setup(
     rootfs?: string;
     replaceRefused?: string;
     proc?: Map<string, string>;
+    updater?: FakeContainerUpdater;
   } = {},
 ) {
   const engine = new FakeEngine();
@@ -104,6 +106,7 @@ function setup(
     probe: () => ({ probe: async () => ({ ok: true }) }),
     clock: new FakeClock(),
     logger,
+    updater: options.updater,
   });
   const update = (files: string[], project = 'postgres') => updater.update(project, { files, fullReason: undefined, signal: new AbortController().signal });
   return { engine, lines, updater, update, written, replaced };
@@ -325,5 +328,41 @@ describe('createLiveUpdater start-up', () => {
     await updater.prepare(['postgres']);
     expect(engine.calls.slice(before).filter((call) => call[0] === 'rm')).toEqual([['rm', '--force', '--time', '0', 'nx-podman-builder-left-over']]);
     expect(engine.callsStartingWith('rm').at(-1)).toEqual(['rm', '--force', '--time', '0', 'nx-podman-builder-left-over']);
+  });
+});
+
+describe('createLiveUpdater: the container updater port', () => {
+  it('hands the updater the compiled binary, its destination and the checked container; the live record is written once the binary is in', async () => {
+    const updater = new FakeContainerUpdater();
+    const { update, written, engine } = setup({ updater });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toMatchObject({ status: 'updated' });
+    expect(updater.requests).toHaveLength(1);
+    expect(updater.requests[0]).toMatchObject({
+      project: 'postgres',
+      destination: '/plugin',
+      hostFile: expect.stringMatching(/\/postgres-\d+\/plugin$/),
+      container: { name: 'postgres-plugin' },
+      state: { id: 'c1', imageId: IMAGE },
+    });
+    expect(written).toEqual([expect.objectContaining({ containerId: 'c1', binarySha256: 'f'.repeat(64) })]);
+    // The coordination itself never copies or restarts: that is the updater's.
+    expect(commands(engine)).not.toContain('cp');
+    expect(commands(engine)).not.toContain('restart');
+  });
+
+  it('an updater that cannot put the binary in: the full path, naming why, and nothing recorded as live', async () => {
+    const updater = new FakeContainerUpdater([{ status: 'refused', reason: 'read-only file system' }]);
+    const { update, written, updater: live } = setup({ updater });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'fallback', reason: 'read-only file system' });
+    expect(written).toEqual([]);
+    expect(live.liveContainers()).toEqual([]);
+  });
+
+  it('an updater whose new process fails: a failed reload, and the container is known to hold the new binary', async () => {
+    const updater = new FakeContainerUpdater([{ status: 'failed', message: 'not healthy within 1 s' }]);
+    const { update, written, updater: live } = setup({ updater });
+    await expect(update(['plugins/postgres/main.go'])).resolves.toEqual({ status: 'failed', message: 'not healthy within 1 s' });
+    expect(written).toHaveLength(1);
+    expect(live.liveContainers()).toEqual([{ project: 'postgres', container: 'postgres-plugin' }]);
   });
 });

@@ -1,22 +1,16 @@
 import { join, relative } from 'node:path';
 import { parseContainerfile } from '../../core/containerfile';
 import { sameImage, shortImageId } from '../../core/image-id';
-import {
-  LIVE_UPDATE_STOP_TIMEOUT_SECONDS,
-  buildCopyIntoArgs,
-  builderKey,
-  liveUpdateFallbackReason,
-  mergeMounts,
-  parseCompileOutput,
-} from '../../core/live-update-plan';
+import { builderKey, liveUpdateFallbackReason, mergeMounts, parseCompileOutput } from '../../core/live-update-plan';
 import { contextPath, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
-import type { BuildRecordStore, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
-import { formatSeconds, restartContainer } from '../../core/replace-plan';
+import type { BuildRecordStore, ContainerUpdater, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
+import { formatSeconds } from '../../core/replace-plan';
 import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec, type ContainerState } from '../../core/run-args';
 import { normalizeWorkspacePath } from '../../core/workspace-paths';
 import type { HealthSettings } from '../../core/health-check';
 import { createBuilderPool, type Builder } from './live-builders';
+import { createBinarySwapUpdater } from './container-updaters';
 
 /** What the live updater needs to know of a project, from its build and run targets. */
 export interface LiveProject {
@@ -84,6 +78,8 @@ export interface LiveUpdaterDeps {
   logger: Logger;
   /** How many projects update at once (the watcher's `concurrency`): compile servers kept per builder. @default 1 */
   concurrency?: number;
+  /** Makes the running container run the new binary. @default the binary swap + restart (container-updaters.ts) */
+  updater?: ContainerUpdater;
 }
 
 interface Prepared {
@@ -98,6 +94,7 @@ interface Prepared {
 export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   const { logger, clock, files } = deps;
   const concurrency = Math.max(1, deps.concurrency ?? 1);
+  const updater = deps.updater ?? createBinarySwapUpdater({ files, probe: deps.probe, clock, logger });
   const pool = createBuilderPool({ workspaceRoot: deps.workspaceRoot, files, clock, logger, maxIdle: concurrency });
   const { builderFor, compile } = pool;
   const recipes = new Map<string, Prepared>();
@@ -196,26 +193,6 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     return { state };
   };
 
-  /**
-   * Puts the binary into the running container. Where podman runs on this host and its storage is visible here (root
-   * podman: the container's root file system is mounted at the path inspect names), the file is replaced there: a
-   * rename, no podman process. Else, or when that is refused, `podman cp` (it extracts from the host side, so it works
-   * on scratch and distroless too). Undefined when done, else why not.
-   */
-  const install = async (info: LiveProject, state: ContainerState, hostFile: string, destination: string, signal: AbortSignal): Promise<string | undefined> => {
-    const local = !info.engine.connection.remote && !info.engine.connection.connection;
-    if (local && state.rootfs) {
-      const refused = await files.replaceFileBelow(hostFile, state.rootfs, destination);
-      if (refused === undefined) {
-        logger.debug('binary replaced in the container file system', { plugin: info.project, path: destination });
-        return undefined;
-      }
-      logger.debug('binary not replaced in place; podman cp', { plugin: info.project, reason: refused });
-    }
-    const copied = await info.engine.exec(buildCopyIntoArgs(hostFile, info.container.name, destination), { signal });
-    return copied.exitCode === 0 ? undefined : `podman cp into "${info.container.name}" failed: ${(copied.stderr || copied.stdout).trim()}`;
-  };
-
   const update = async (project: string, request: LiveUpdateRequest): Promise<LiveUpdateOutcome> => {
     const begin = clock.now();
     const info = deps.describe(project);
@@ -275,29 +252,40 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
         return { status: 'unchanged' };
       }
       request.onReload?.();
-      const copyFailed = await install(info, state, compiled.hostFile, recipe.destination, request.signal);
-      if (request.signal.aborted) return { status: 'aborted' };
-      if (copyFailed !== undefined) return { status: 'fallback', reason: copyFailed };
-      const stopTimeoutSeconds = Math.min(info.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
-      // Recorded before the restart: from here on the container holds the new binary, whatever the restart does.
-      live.set(project, info.container.name);
-      await deps.liveRecords.write({
+      const updated = await updater.update({
         project,
-        stage: info.stage,
-        container: info.container.name,
-        containerId: state.id,
-        imageId: state.imageId,
-        binarySha256: sha,
-        updatedAt: clock.date().toISOString(),
+        engine: info.engine,
+        container: info.container,
+        state,
+        hostFile: compiled.hostFile,
+        destination: recipe.destination,
+        health: info.health,
+        signal: request.signal,
+        installed: async () => {
+          // Recorded before the process changes: from here on the container holds the new binary, whatever happens next.
+          live.set(project, info.container.name);
+          await deps.liveRecords.write({
+            project,
+            stage: info.stage,
+            container: info.container.name,
+            containerId: state.id,
+            imageId: state.imageId,
+            binarySha256: sha,
+            updatedAt: clock.date().toISOString(),
+          });
+          logger.info('live update completed', { plugin: project, duration: formatSeconds(clock.now() - begin), compile: formatSeconds(compiled.durationMs) });
+        },
       });
-      const durationMs = clock.now() - begin;
-      logger.info('live update completed', { plugin: project, duration: formatSeconds(durationMs), compile: formatSeconds(compiled.durationMs) });
-      const restarted = await restartContainer(
-        { container: info.container, health: info.health, stopTimeoutSeconds },
-        { engine: info.engine, probe: deps.probe(info.engine), clock, logger, signal: request.signal },
-      );
-      if (restarted.status === 'failed') return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
-      return { status: 'updated', durationMs: clock.now() - begin, compileMs: compiled.durationMs };
+      switch (updated.status) {
+        case 'updated':
+          return { status: 'updated', durationMs: clock.now() - begin, compileMs: compiled.durationMs };
+        case 'refused':
+          return { status: 'fallback', reason: updated.reason };
+        case 'aborted':
+          return { status: 'aborted' };
+        case 'failed':
+          return { status: 'failed', message: updated.message };
+      }
     } finally {
       await files.removeDirectory(compiled.hostDir);
     }

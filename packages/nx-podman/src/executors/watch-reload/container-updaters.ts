@@ -1,0 +1,54 @@
+import { buildCopyIntoArgs, LIVE_UPDATE_STOP_TIMEOUT_SECONDS } from '../../core/live-update-plan';
+import type { ContainerUpdater, FileReader, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
+import { restartContainer } from '../../core/replace-plan';
+
+/** What {@link createBinarySwapUpdater} works with. */
+export interface BinarySwapDeps {
+  files: Pick<FileReader, 'replaceFileBelow'>;
+  probe(engine: PodmanEngine): HealthProbe;
+  clock: SleepClock;
+  logger: Logger;
+}
+
+/**
+ * Today's container updater: the binary replaces the old one inside the running container, then the container
+ * restarts (stop timeout at most {@link LIVE_UPDATE_STOP_TIMEOUT_SECONDS}) and passes its health check.
+ *
+ * The binary goes in where podman runs on this host and its storage is visible here (root podman: the container's
+ * root file system is mounted at the path inspect names) as a rename in that file system, no podman process. Else, or
+ * when that is refused, `podman cp` (it extracts from the host side, so it works on scratch and distroless too).
+ */
+export function createBinarySwapUpdater(deps: BinarySwapDeps): ContainerUpdater {
+  const { files, logger, clock } = deps;
+  /** Undefined when the binary is in, else why not. */
+  const install = async (request: Parameters<ContainerUpdater['update']>[0]): Promise<string | undefined> => {
+    const { engine, state, project, container } = request;
+    const local = !engine.connection.remote && !engine.connection.connection;
+    if (local && state.rootfs) {
+      const refused = await files.replaceFileBelow(request.hostFile, state.rootfs, request.destination);
+      if (refused === undefined) {
+        logger.debug('binary replaced in the container file system', { plugin: project, path: request.destination });
+        return undefined;
+      }
+      logger.debug('binary not replaced in place; podman cp', { plugin: project, reason: refused });
+    }
+    const copied = await engine.exec(buildCopyIntoArgs(request.hostFile, container.name, request.destination), { signal: request.signal });
+    return copied.exitCode === 0 ? undefined : `podman cp into "${container.name}" failed: ${(copied.stderr || copied.stdout).trim()}`;
+  };
+
+  return {
+    async update(request) {
+      const refused = await install(request);
+      if (request.signal.aborted) return { status: 'aborted' };
+      if (refused !== undefined) return { status: 'refused', reason: refused };
+      await request.installed();
+      const stopTimeoutSeconds = Math.min(request.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
+      const restarted = await restartContainer(
+        { container: request.container, health: request.health, stopTimeoutSeconds },
+        { engine: request.engine, probe: deps.probe(request.engine), clock, logger, signal: request.signal },
+      );
+      if (restarted.status === 'healthy') return { status: 'updated' };
+      return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
+    },
+  };
+}
