@@ -19,8 +19,8 @@ const FUNCTION_REASON = 'Why this function is long:';
  */
 const LONG_FUNCTIONS_LEFT: Record<string, number> = {
   'executors/watch-reload/live-builders.ts createBuilderPool': 317,
-  'executors/watch-reload/live-updater.ts createLiveUpdater': 297,
-  'executors/watch-reload/nx-targets.ts createNxWatchTargets': 245,
+  'executors/watch-reload/live-updater.ts createLiveUpdater': 289,
+  'executors/watch-reload/nx-targets.ts createNxWatchTargets': 230,
   'executors/podman-build/run-podman-build.ts buildOrSkip': 193,
   'executors/watch-reload/job-runner.ts createJobRunner': 182,
   'core/reload-scheduler.ts createReloadScheduler': 149,

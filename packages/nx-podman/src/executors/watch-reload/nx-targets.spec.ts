@@ -34,8 +34,10 @@ describe('createNxWatchTargets', () => {
   let out: string;
   let clock: FakeClock;
 
+  let reads: string[];
+  let context: ExecutorContext;
   const setup = (schema: WatchReloadExecutorSchema, configurationName?: string, runExtra: Record<string, unknown> = {}) => {
-    const context = {
+    context = {
       root: ws.path,
       cwd: ws.path,
       isVerbose: false,
@@ -66,7 +68,10 @@ describe('createNxWatchTargets', () => {
       logger,
       git: noGit,
       clock,
-      readOptions,
+      readOptions: (project, target, current) => {
+        reads.push(`${project}:${target}`);
+        return readOptions(project, target, current);
+      },
       createEngine: (connection) => {
         const engine = new FakeEngine();
         engine.on(['image', 'ls'], { stdout: '' });
@@ -86,6 +91,7 @@ describe('createNxWatchTargets', () => {
     writeFileSync(join(ws.path, 'plugins/postgres/Containerfile'), CONTAINERFILE);
     writeFileSync(join(ws.path, 'plugins/postgres/main.go'), 'package main\n');
     engines = [];
+    reads = [];
     out = '';
     clock = new FakeClock();
   });
@@ -100,6 +106,21 @@ describe('createNxWatchTargets', () => {
     });
     expect(JSON.stringify(container)).not.toContain('s3cret');
     expect(setup({}, 'debug').container!('nope')).toBeUndefined();
+  });
+
+  it("reads a project's live update facts once per graph read, not on every save", async () => {
+    const targets = setup({ reload: true });
+    const save = () => targets.live!.update('postgres', { files: ['plugins/postgres/main.go'], fullReason: undefined, signal: new AbortController().signal });
+    await save();
+    await save();
+    await save();
+    expect(reads).toEqual(['postgres:podman-build', 'postgres:podman-run']);
+    // A graph refresh gives a new context: the facts are read again, once.
+    context = { ...context };
+    await save();
+    await save();
+    expect(reads).toEqual(['postgres:podman-build', 'postgres:podman-run', 'postgres:podman-build', 'postgres:podman-run']);
+    await targets.live!.close();
   });
 
   it('describes the build by its workspace-relative Containerfile and context', async () => {

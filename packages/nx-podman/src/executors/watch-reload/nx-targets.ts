@@ -9,8 +9,6 @@ import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import { buildVolumes, goEnvValues } from '../../core/build-args';
 import type { PodmanConnection } from '../../core/podman-version';
-import { execRetryingSignals } from '../../core/podman-retry';
-import { buildKillArgs, buildWaitStoppedArgs, podInfraName } from '../../core/run-args';
 import { describePublishedPort } from '../../core/watch-state';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
 import { pruneSupersededImages } from '../podman-build/image-retention';
@@ -18,10 +16,11 @@ import { runPodmanBuild } from '../podman-build/run-podman-build';
 import type { PodmanBuildExecutorSchema } from '../podman-build/schema';
 import { normalizePodmanRunOptions } from '../podman-run/normalize-options';
 import { runPodmanRun } from '../podman-run/run-podman-run';
+import { stopContainerAtExit } from '../podman-run/stop-container';
 import type { PodmanRunExecutorSchema } from '../podman-run/schema';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
-import { createLiveUpdater } from './live-updater';
+import { createLiveUpdater, type LiveProject } from './live-updater';
 import type { Clock, FileReader, GitReader, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
 
 /** Executors the in-process (cancellable) path knows. */
@@ -102,30 +101,43 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     });
   };
   const workspaceRoot = deps.getContext().root;
+  /**
+   * A project's live update facts, resolved once per graph read (the context changes with every refresh), not on
+   * every save: the options of both targets are read and normalized again only when the graph may have changed them.
+   */
+  const described = new WeakMap<ExecutorContext, Map<string, LiveProject>>();
+  const describeOnce = (project: string): LiveProject => {
+    const context = deps.getContext();
+    let known = described.get(context);
+    if (!known) described.set(context, (known = new Map()));
+    let found = known.get(project);
+    if (!found) known.set(project, (found = describeLive(project)));
+    return found;
+  };
+  const describeLive = (project: string): LiveProject => {
+    const { targets } = projectInfo(project);
+    if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR)
+      throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
+    if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR) throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
+    const build = buildOptions(project, true);
+    const run = runOptions(project, undefined);
+    return {
+      project,
+      stage: build.stage,
+      containerfile: build.file,
+      context: build.context,
+      // As podman-build passes them: GOPROXY & co. from the environment, unless a build arg sets them.
+      buildArgs: { ...goEnvValues(build.env), ...build.buildArgs },
+      buildVolumes: buildVolumes(build.extraArgs),
+      hints: build.liveUpdate,
+      container: run.container,
+      health: run.health,
+      engine: engineFor(build.connection),
+    };
+  };
   const live = createLiveUpdater({
     workspaceRoot,
-    describe(project) {
-      const { targets } = projectInfo(project);
-      if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR)
-        throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
-      if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR)
-        throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
-      const build = buildOptions(project, true);
-      const run = runOptions(project, undefined);
-      return {
-        project,
-        stage: build.stage,
-        containerfile: build.file,
-        context: build.context,
-        // As podman-build passes them: GOPROXY & co. from the environment, unless a build arg sets them.
-        buildArgs: { ...goEnvValues(build.env), ...build.buildArgs },
-        buildVolumes: buildVolumes(build.extraArgs),
-        hints: build.liveUpdate,
-        container: run.container,
-        health: run.health,
-        engine: engineFor(build.connection),
-      };
-    },
+    describe: describeOnce,
     records: createBuildRecordStore(workspaceRoot),
     liveRecords: createLiveUpdateRecordStore(workspaceRoot),
     files: deps.files ?? createFileReader(),
@@ -267,35 +279,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
 
     async stop(project, { timeoutSeconds }) {
       const normalized = runOptions(project, undefined);
-      const engine = engineFor(normalized.connection);
-      const name = normalized.container.name;
-      const seconds = Math.min(normalized.container.stopTimeoutSeconds, timeoutSeconds);
-      // Not `podman stop`: it marks the container "stopping" and owns the SIGKILL escalation, so a podman stop killed
-      // by Nx's shutdown (it signals the task's process tree) leaves the container stuck "stopping" with its port.
-      // Signals are delivered at once, and conmon cleans up on exit, whatever happens to these short podman calls.
-      // Nx signals the task's whole process tree in its first rounds after Ctrl-C, which can catch these podman calls
-      // as they start: one ended by a signal (not by its own timeout) is made again.
-      const run = (args: string[], timeoutMs?: number) =>
-        execRetryingSignals(engine, args, {
-          clock,
-          timeoutMs,
-          onRetry: (result) => logger.debug('podman call ended by a signal; again', { plugin: project, command: args[0], signal: result.signal }),
-        });
-      const stopContainer = async () => {
-        const term = await run(buildKillArgs(name, 'SIGTERM'));
-        if (term.exitCode !== 0) return; // not running (or gone): nothing to stop
-        const waited = await run(buildWaitStoppedArgs(name), seconds * 1000);
-        if (waited.exitCode === 0 && !waited.timedOut) return;
-        logger.debug('container ignored SIGTERM; killing it', { plugin: project, container: name, after: `${seconds}s` });
-        await run(buildKillArgs(name, 'SIGKILL'));
-        await run(buildWaitStoppedArgs(name), 5000);
-      };
-      await stopContainer();
-      // The pod's infra container holds the published ports: stopped too, so they are free once the watcher is gone.
-      // It only sleeps, so SIGKILL loses nothing (podman starts it again with the container), and there is nothing to
-      // wait for: the kill returns once the signal is delivered and conmon cleans up after it.
-      const pod = normalized.container.pod;
-      if (pod !== undefined) await run(buildKillArgs(podInfraName(pod), 'SIGKILL'));
+      await stopContainerAtExit(normalized.container, { engine: engineFor(normalized.connection), clock, logger, timeoutSeconds });
     },
   };
 }
