@@ -45,6 +45,16 @@ export default tseslint.config(
     },
   },
   {
+    // The status page's script runs in the browser, as a classic script.
+    files: ['packages/nx-podman/src/adapters/status-page/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['document', 'location', 'URLSearchParams', 'EventSource', 'fetch', 'alert', 'CSS', 'setInterval', 'Date'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // Scripts and Jest config are plain Node: CommonJS config files use require().
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },

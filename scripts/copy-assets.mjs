@@ -1,4 +1,5 @@
-// Copies what tsc does not emit into the plugin's dist: executor/generator schema.json files and generator templates.
+// Copies what tsc does not emit into the plugin's dist: executor/generator schema.json files, generator templates and
+// the status page's script and styles (adapters/status-page/).
 import { cpSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ function walk(dir) {
     const path = join(dir, name);
     const rel = relative(src, path);
     if (statSync(path).isDirectory()) {
-      if (name === 'files') cpSync(path, join(dist, rel), { recursive: true });
+      if (name === 'files' || name === 'status-page') cpSync(path, join(dist, rel), { recursive: true });
       else walk(path);
     } else if (name === 'schema.json') {
       cpSync(path, join(dist, rel));
