@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { decodeHealthCheckRequest, encodeHealthCheckResponse, GRPC_HEALTH_CHECK_PATH, type GrpcServingStatus } from '../core/grpc-health';
+import { GRPC_HEALTH_CHECK_PATH, type GrpcServingStatus } from '../core/grpc-health';
+import { decodeHealthCheckRequest, encodeHealthCheckResponse } from '../testing/grpc-health-messages';
 import { FakeEngine } from '../testing/fake-engine';
 import { createHealthProbe } from './health-probe';
 

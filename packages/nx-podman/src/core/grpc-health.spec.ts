@@ -1,4 +1,5 @@
-import { decodeHealthCheckRequest, decodeHealthCheckResponse, encodeHealthCheckRequest, encodeHealthCheckResponse } from './grpc-health';
+import { decodeHealthCheckRequest, encodeHealthCheckResponse } from '../testing/grpc-health-messages';
+import { decodeHealthCheckResponse, encodeHealthCheckRequest } from './grpc-health';
 
 describe('gRPC health messages', () => {
   it('encodes the request as protobuf field 1 (string)', () => {

@@ -11,9 +11,10 @@ export const GRPC_HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 /** `HealthCheckResponse.ServingStatus`. */
 export type GrpcServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
-const STATUS_NAMES: readonly GrpcServingStatus[] = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+/** The enum's values, by number. */
+export const STATUS_NAMES: readonly GrpcServingStatus[] = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
-function encodeVarint(value: number): number[] {
+export function encodeVarint(value: number): number[] {
   const bytes: number[] = [];
   let rest = value;
   while (rest > 0x7f) {
@@ -37,7 +38,7 @@ function readVarint(buffer: Uint8Array, offset: number): { value: number; next: 
 }
 
 /** Iterates the fields of a protobuf message, skipping what it does not need; throws on malformed input. */
-function readFields(buffer: Uint8Array, onField: (field: number, wireType: number, value: number | Uint8Array) => void): void {
+export function readFields(buffer: Uint8Array, onField: (field: number, wireType: number, value: number | Uint8Array) => void): void {
   let offset = 0;
   while (offset < buffer.length) {
     const key = readVarint(buffer, offset);
@@ -68,22 +69,6 @@ export function encodeHealthCheckRequest(service: string): Buffer {
   if (service === '') return Buffer.alloc(0);
   const bytes = Buffer.from(service, 'utf8');
   return Buffer.concat([Buffer.from([0x0a, ...encodeVarint(bytes.length)]), bytes]);
-}
-
-/** Decodes a `HealthCheckRequest` (used by test servers). */
-export function decodeHealthCheckRequest(buffer: Uint8Array): string {
-  let service = '';
-  readFields(buffer, (field, wireType, value) => {
-    if (field === 1 && wireType === 2) service = Buffer.from(value as Uint8Array).toString('utf8');
-  });
-  return service;
-}
-
-/** Encodes a `HealthCheckResponse` (used by test servers). */
-export function encodeHealthCheckResponse(status: GrpcServingStatus): Buffer {
-  const value = STATUS_NAMES.indexOf(status);
-  // proto3 omits a field holding its default (0 = UNKNOWN).
-  return value === 0 ? Buffer.alloc(0) : Buffer.from([0x08, ...encodeVarint(value)]);
 }
 
 /** Decodes a `HealthCheckResponse`; an unknown enum value is reported as `UNKNOWN(n)`. */

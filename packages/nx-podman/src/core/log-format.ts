@@ -40,3 +40,8 @@ export function formatLogLine(
   const label = options.colour ? `${LEVEL_COLOUR[level]}${LEVEL_LABEL[level].padEnd(5)}${RESET}` : LEVEL_LABEL[level];
   return [label, msg, ...parts].join(' ').trimEnd();
 }
+
+/** Milliseconds as seconds with one decimal, for log fields: `1.2s`. */
+export function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}

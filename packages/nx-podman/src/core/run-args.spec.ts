@@ -1,4 +1,4 @@
-import { buildPodCreateArgs, buildRunArgs, buildStopArgs, normalizePort, parseContainerInspect, parsePodConfig, PortSpecError } from './run-args';
+import { buildPodCreateArgs, buildRunArgs, normalizePort, parseContainerInspect, parsePodConfig, PortSpecError } from './run-args';
 import { containerRunSpec } from '../testing/container-run-spec';
 
 const spec = containerRunSpec;
@@ -122,12 +122,6 @@ describe('buildRunArgs', () => {
 
   it('labels the container with the image it runs, also when the reference differs from the id', () => {
     expect(buildRunArgs(spec(), 'abc123', 'sha256:abc123full').args).toContain('io.prism.nx-podman.image=sha256:abc123full');
-  });
-});
-
-describe('buildStopArgs', () => {
-  it('ignores a missing container and uses the stop timeout', () => {
-    expect(buildStopArgs('x', 7)).toEqual(['stop', '--ignore', '--time', '7', 'x']);
   });
 });
 

@@ -118,11 +118,6 @@ export function parsePodConfig(json: string): string | undefined {
   }
 }
 
-/** `stop --ignore --time N NAME`: a missing container is not an error. */
-export function buildStopArgs(name: string, stopTimeoutSeconds: number): string[] {
-  return ['stop', '--ignore', '--time', String(stopTimeoutSeconds), name];
-}
-
 /** `kill --signal SIGNAL NAME`: delivers the signal and returns (exit 125 when the container is not running). */
 export function buildKillArgs(name: string, signal: 'SIGTERM' | 'SIGKILL'): string[] {
   return ['kill', '--signal', signal, name];

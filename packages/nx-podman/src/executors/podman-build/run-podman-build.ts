@@ -22,6 +22,7 @@ import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } f
 import { formatCommand, lastLines } from '../../core/command-line';
 import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
 import { fullImageId, shortImageId } from '../../core/image-id';
+import { formatSeconds } from '../../core/log-format';
 import { buildGlobalArgs } from '../../core/podman-version';
 import { explainPushFailure, registryOf } from '../../core/push-errors';
 import { pullFromRegistryCache, pushToRegistryCache, registryCacheRef } from './registry-cache';
@@ -293,7 +294,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
         logger.info('pulled' in existing ? 'image up to date (registry)' : 'image up to date', {
           plugin,
           stage,
-          image: existing.id.replace(/^sha256:/, '').slice(0, 12),
+          image: shortImageId(existing.id),
         });
         return (await push(record)) ?? { status: 'up-to-date', record };
       }
@@ -390,7 +391,7 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     const durationMs = clock.now() - started;
     const record = makeRecord(imageId, clock.date().toISOString());
     await records.write(record);
-    logger.info('build completed', { plugin, duration: `${(durationMs / 1000).toFixed(1)}s` });
+    logger.info('build completed', { plugin, duration: formatSeconds(durationMs) });
     if (cacheRef) await pushToRegistryCache(cacheRef, imageId, deps, plugin);
     return (await push(record)) ?? { status: 'built', record, durationMs };
   }

@@ -13,8 +13,9 @@ import { createHealthProbe } from '../../adapters/health-probe';
 import { createLogger } from '../../adapters/logger';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
-import { encodeHealthCheckResponse, GRPC_HEALTH_CHECK_PATH } from '../../core/grpc-health';
-import { replaceContainer } from '../../core/replace-plan';
+import { GRPC_HEALTH_CHECK_PATH } from '../../core/grpc-health';
+import { encodeHealthCheckResponse } from '../../testing/grpc-health-messages';
+import { replaceContainer } from '../../core/container-steps';
 import { describeWithPodman } from '../../testing/podman-available';
 import { createTempDir } from '../../testing/temp-dir';
 import podmanRunExecutor from './executor';
@@ -203,6 +204,8 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
     const reported: number[] = [];
     const observed: number[] = [];
     const rounds: string[] = [];
+    const roundMs: number[] = [];
+    const clientSawNew: boolean[] = [];
     for (let round = 0; round < 6; round++) {
       const roundStart = performance.now();
       const imageId = round % 2 === 0 ? ids.v1 : ids.v2;
@@ -223,22 +226,33 @@ CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
       })();
       let result: Awaited<ReturnType<typeof replaceContainer>>;
       try {
+        // From round 1 the old container answers: the client has its first answer before the replace begins.
+        for (let waited = 0; round > 0 && lastOk === 0 && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
         result = await replaceContainer({ container: base.container, imageId, health: base.health, rollback: false }, { ...deps() });
         expect(result.status).toBe('healthy');
         // Keep polling until the client has seen the new container answer, so the gap is closed.
         const healthyAt = performance.now();
         for (let waited = 0; lastOk < healthyAt && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+        clientSawNew.push(lastOk >= healthyAt);
       } finally {
         polling = false;
         await poller;
       }
       rounds.push(`${((performance.now() - roundStart) / 1000).toFixed(1)}s`);
       if (result.status === 'healthy' && result.downtimeMs !== undefined) {
+        roundMs.push(performance.now() - roundStart);
         reported.push(result.downtimeMs);
         observed.push(longestGap);
       }
     }
+    // Round 0 starts the first container (no downtime); each later one replaces a running one.
     expect(reported).toHaveLength(5);
+    // After every replace, the outside client is answered by the new container.
+    expect(clientSawNew).toEqual([true, true, true, true, true, true]);
+    // A replace stops the old container before the new one serves: the client sees a gap every time, and the logged
+    // downtime is a real span inside the round (no timing bound: the machine's load decides how long).
+    expect(observed.every((gap) => gap > 0)).toBe(true);
+    expect(reported.every((ms, i) => ms > 0 && ms < roundMs[i]!)).toBe(true);
     // Printed, not asserted (timings on a shared 2-core machine): the logged downtime starts at the stop, when the
     // client's answers stop too (the unit test of replaceContainer pins that down); docs/podman-run.md has the numbers.
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

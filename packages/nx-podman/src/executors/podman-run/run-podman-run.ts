@@ -1,4 +1,4 @@
-import { replaceContainer } from '../../core/replace-plan';
+import { replaceContainer } from '../../core/container-steps';
 import type { NormalizedPodmanRunOptions } from './normalize-options';
 import type { BuildRecordStore, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { shortImageId } from '../../core/image-id';

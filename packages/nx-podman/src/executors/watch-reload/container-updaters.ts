@@ -1,6 +1,6 @@
 import { buildCopyIntoArgs, LIVE_UPDATE_STOP_TIMEOUT_SECONDS } from '../../core/live-update-plan';
 import type { ContainerUpdater, FileReader, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
-import { restartContainer } from '../../core/replace-plan';
+import { restartContainer } from '../../core/container-steps';
 
 /** What {@link createBinarySwapUpdater} works with. */
 export interface BinarySwapDeps {

@@ -22,7 +22,7 @@ import {
 import { goBuildPackage, type LiveUpdateMount, type LiveUpdateRecipe } from '../../core/live-update-recipe';
 import type { ImageConfig } from '../../core/podman-output';
 import type { FileReader, Logger, PodmanEngine, ProcessResult, SleepClock } from '../../core/ports';
-import type { LiveProject } from './live-updater';
+import type { LiveProject } from './live-project';
 
 /** podman's answer to an exec in a container that is not there or not running (exit 125). */
 const BUILDER_GONE = /no such container|container state improper/;

@@ -2,32 +2,17 @@ import { join, relative } from 'node:path';
 import { parseContainerfile } from '../../core/containerfile';
 import { sameImage, shortImageId } from '../../core/image-id';
 import { builderKey, liveUpdateFallbackReason, mergeMounts, parseCompileOutput } from '../../core/live-update-plan';
-import { contextPath, inferLiveUpdateRecipe, type LiveUpdateHints, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
+import { contextPath, inferLiveUpdateRecipe, type LiveUpdateRecipe, type RecipeInference } from '../../core/live-update-recipe';
 import { parseImageConfig, type ImageConfig } from '../../core/podman-output';
 import type { BuildRecordStore, ContainerUpdater, FileReader, HealthProbe, LiveUpdateRecordStore, Logger, PodmanEngine, SleepClock } from '../../core/ports';
-import { formatSeconds } from '../../core/replace-plan';
-import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec, type ContainerState } from '../../core/run-args';
+import { formatSeconds } from '../../core/log-format';
+import { buildInspectArgs, parseContainerInspect, type ContainerState } from '../../core/run-args';
 import { normalizeWorkspacePath } from '../../core/workspace-paths';
-import type { HealthSettings } from '../../core/health-check';
 import { createBuilderPool, type Builder } from './live-builders';
+import type { LiveProject } from './live-project';
 import { createBinarySwapUpdater } from './container-updaters';
 
-/** What the live updater needs to know of a project, from its build and run targets. */
-export interface LiveProject {
-  project: string;
-  stage: string;
-  /** Absolute Containerfile and context. */
-  containerfile: string;
-  context: string;
-  /** podman-build's build args, and the Go module settings (GOPROXY, ...) it passes from its environment. */
-  buildArgs: Readonly<Record<string, string>>;
-  /** Volumes podman-build's extraArgs give the build steps (`SRC:DST[:opts]`): the builder mounts them too. */
-  buildVolumes?: readonly string[];
-  hints: LiveUpdateHints | undefined;
-  container: ContainerRunSpec;
-  health: HealthSettings;
-  engine: PodmanEngine;
-}
+export type { LiveProject } from './live-project';
 
 /** One live update asked for by the job runner. */
 export interface LiveUpdateRequest {

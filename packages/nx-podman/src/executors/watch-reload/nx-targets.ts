@@ -8,6 +8,7 @@ import { createHealthProbe } from '../../adapters/health-probe';
 import { createPodmanEngine } from '../../adapters/podman-engine';
 import { createSystemClock } from '../../adapters/system-clock';
 import { buildVolumes, goEnvValues } from '../../core/build-args';
+import { formatSeconds } from '../../core/log-format';
 import type { PodmanConnection } from '../../core/podman-version';
 import { describePublishedPort } from '../../core/watch-state';
 import { normalizePodmanBuildOptions } from '../podman-build/normalize-options';
@@ -207,7 +208,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
           return { status: 'failed', exitCode: 1, message: `${options.buildTarget} failed for "${project}"`, outputTail: '' };
         }
         const durationMs = clock.now() - started;
-        logger.info('build completed', { plugin: project, duration: `${(durationMs / 1000).toFixed(1)}s` });
+        logger.info('build completed', { plugin: project, duration: formatSeconds(durationMs) });
         return { status: 'built', imageId: undefined, durationMs };
       }
       try {

@@ -2,7 +2,7 @@
 // abort in each step); they share the fake engine set-up above each describe, which a split would repeat.
 import { FakeEngine } from '../testing/fake-engine';
 import type { HealthSettings, ProbeResult } from './health-check';
-import { replaceContainer, restartContainer, type ReplaceRequest } from './replace-plan';
+import { replaceContainer, restartContainer, type ReplaceRequest } from './container-steps';
 import { containerRunSpec } from '../testing/container-run-spec';
 import type { HealthProbe, ProbeCheck, ProbeOptions, Logger, RunProcessOptions, SleepClock } from './ports';
 

@@ -1,4 +1,5 @@
 import { sameImage, shortImageId } from './image-id';
+import { formatSeconds } from './log-format';
 import { describeHealthCheck, healthCheckLabel, type HealthSettings } from './health-check';
 import {
   buildInspectArgs,
@@ -64,11 +65,6 @@ export type ReplaceResult =
       downtimeMs: number | undefined;
     }
   | { status: 'failed'; message: string; rolledBack: boolean };
-
-/** Milliseconds as seconds with one decimal, for log fields: `1.2s`. */
-export function formatSeconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
 
 type StartResult = { ok: true; healthyAt: number; startedAt: number } | { ok: false; reason: string; created: boolean; aborted: boolean };
 
