@@ -80,15 +80,16 @@ describe('runPodmanRun', () => {
       rolledBack: false,
       message: `The image last built for "postgres" (stage "production", cccccccccccc, built 2025-01-01T00:00:00.000Z) no longer exists in podman. Run "nx run postgres:podman-build" to build it again.`,
     });
-    expect(engine.calls).toEqual([['image', 'exists', ID]]);
+    // One podman process: `image inspect` (it never pulls), then nothing else.
+    expect(engine.calls).toEqual([['image', 'inspect', '--format', '{{.Id}}', ID]]);
   });
 
-  it('`image` overrides the record and is resolved to its id', async () => {
+  it('`image` overrides the record and is resolved to its id with one podman process', async () => {
     const { engine, run } = setup({ image: 'prism/postgres-plugin:latest' }, [], ['prism/postgres-plugin:latest']);
     await expect(run()).resolves.toMatchObject({ status: 'healthy', imageId: ID });
     expect(engine.calls.slice(0, 2)).toEqual([
-      ['image', 'exists', 'prism/postgres-plugin:latest'],
       ['image', 'inspect', '--format', '{{.Id}}', 'prism/postgres-plugin:latest'],
+      expect.not.arrayContaining(['image']),
     ]);
     expect(engine.callsStartingWith('run')[0]).toContain(ID);
   });

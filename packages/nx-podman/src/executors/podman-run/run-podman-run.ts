@@ -29,9 +29,11 @@ function buildCommandHint(options: NormalizedPodmanRunOptions, target: string): 
   return `nx run ${options.project}:${target}${configuration}`;
 }
 
-/** Resolves a local image reference to its full id (`sha256:…`); undefined when it does not exist (never pulls). */
+/**
+ * Resolves a local image reference to its full id (`sha256:…`); undefined when it does not exist. One `podman image
+ * inspect`, which never pulls (in the watch loop the reference is the id the build just returned: it only checks it).
+ */
 async function resolveImage(engine: PodmanEngine, ref: string): Promise<string | undefined> {
-  if (!(await engine.imageExists(ref))) return undefined;
   return engine.imageId(ref);
 }
 
