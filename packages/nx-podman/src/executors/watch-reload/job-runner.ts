@@ -3,6 +3,7 @@ import type { Logger } from '../../core/ports';
 import type { SchedulerDriver } from '../../core/reload-scheduler';
 import type { BuildRequest, JobPhase, JobReport, JobResult, StatusContainer, WatchState } from '../../core/watch-state';
 import type { LiveUpdateTargets } from './live-updater';
+import { createBuildPruneGate } from './build-prune-gate';
 import { isLiveUpdateOn, type NormalizedWatchReloadOptions } from './normalize-options';
 
 /** How one build through the build target ended; `imageId` is known when the podman-build runner did the build. */
@@ -89,34 +90,14 @@ export function createJobRunner(deps: {
   const liveOn = isLiveUpdateOn(options) && targets.live !== undefined;
   let stopping = false;
 
-  /**
-   * Image builds and image retention never overlap: removing a superseded image also removes its untagged parent
-   * layers, which another project's build may be about to use from the layer cache (`podman build` then fails with
-   * exit 125). Builds share; a prune waits until no build runs, and builds starting meanwhile wait for it.
-   */
-  let imageBuilds = 0;
-  let pruning: Promise<void> | undefined;
-  const buildsDone: (() => void)[] = [];
-  const guardedBuild = async <T>(build: () => Promise<T>): Promise<T> => {
-    while (pruning) await pruning;
-    imageBuilds++;
-    try {
-      return await build();
-    } finally {
-      imageBuilds--;
-      if (imageBuilds === 0) buildsDone.splice(0).forEach((resolve) => resolve());
-    }
-  };
+  const images = createBuildPruneGate();
+  const guardedBuild = images.build;
   const prune = async (project: string) => {
     if (options.keepImages === 0 || stopping) return;
-    while (imageBuilds > 0 || pruning) {
-      if (pruning) await pruning;
-      else await new Promise<void>((resolve) => buildsDone.push(resolve));
-    }
-    if (stopping) return;
-    pruning = targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message }));
-    await pruning;
-    pruning = undefined;
+    await images.prune(
+      () => stopping,
+      () => targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message })),
+    );
   };
 
   /** The live path; undefined when the job takes the full path. */

@@ -53,23 +53,8 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     ignore: options.ignore.join(','),
   });
   const sources = { describeBuild: (project: string) => targets.describeBuild(project), readFile: ports.readFile };
-  let initial: WatchModel;
-  try {
-    initial = await buildWatchModel(await ports.graph.read(), options, sources);
-  } catch (error) {
-    logger.error((error as Error).message);
-    return { success: false };
-  }
-  if (initial.buildable.size === 0) {
-    logger.error(
-      `Nothing to build: none of the selected projects (${initial.selected.join(', ') || 'none'}) has a "${options.buildTarget}" target (option "buildTarget"). ` +
-        'Add a Containerfile (graph inference adds the target) or a podman-build target, or select other projects with "projects".',
-    );
-    return { success: false };
-  }
-  for (const name of initial.selected) {
-    if (!initial.buildable.has(name)) logger.warn('no build target; watched for its dependents only', { plugin: name, target: options.buildTarget });
-  }
+  const initial = await readInitialModel(options, ports, sources);
+  if (!initial) return { success: false };
 
   // Wired once, each unit to the next: router → scheduler → job runner → state. The lifecycle only starts and stops them.
   const state = createWatchState({ now: () => clock.now(), stage: options.stage, reload: options.reload });
@@ -102,7 +87,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   for (const name of [...initial.watched].sort()) logger.info('watching plugin', { plugin: name, path: initial.graph.projects[name]?.root ?? '.' });
   let ready = false;
   let stopping = false;
-  let preparing: Promise<void> = Promise.resolve();
+  let preparing: Promise<void> | undefined;
   let warmingDone: Promise<void> | undefined;
   watcher = ports.createWatcher({
     paths: router.watchedDirectories,
@@ -148,19 +133,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   if (!ports.signal.aborted) {
     ready = true;
     logger.info('watcher ready', { projects: initial.watched.size, debounce: `${options.debounceMs}ms`, polling: watcher.polling ? true : undefined });
-    if (options.initialBuild) scheduler.requestBuild([...router.model.buildable].sort(), 'initial build');
-    warmingDone = options.build ? targets.warm?.([...router.model.buildable].sort()).catch(() => undefined) : undefined;
-    if (targets.live && isLiveUpdateOn(options)) {
-      // Builders start in the background, so that the first live update finds one warm.
-      preparing = targets.live
-        .prepare([...router.model.buildable].sort())
-        .then((stale) => {
-          if (stale.length === 0 || stopping) return;
-          logger.warn('containers run code of an earlier live update; rebuilding them', { plugins: stale.join(',') });
-          scheduler.requestBuild(stale, 'the container runs code of an earlier live update');
-        })
-        .catch((error: Error) => logger.warn('live update builders not prepared; the first live update starts them', { reason: error.message }));
-    }
+    ({ preparing, warmingDone } = startBackgroundWork([...router.model.buildable].sort(), options, ports, scheduler, () => stopping));
   }
 
   await stopped;
@@ -184,6 +157,60 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   reportLiveContainers(options, ports);
   logger.info('stopped');
   return { success: true };
+}
+
+/** The watch model of the first graph read; undefined (after saying why) when the watcher cannot start. */
+async function readInitialModel(
+  options: NormalizedWatchReloadOptions,
+  ports: WatchReloadPorts,
+  sources: Parameters<typeof buildWatchModel>[2],
+): Promise<WatchModel | undefined> {
+  const { logger } = ports;
+  let initial: WatchModel;
+  try {
+    initial = await buildWatchModel(await ports.graph.read(), options, sources);
+  } catch (error) {
+    logger.error((error as Error).message);
+    return undefined;
+  }
+  if (initial.buildable.size === 0) {
+    logger.error(
+      `Nothing to build: none of the selected projects (${initial.selected.join(', ') || 'none'}) has a "${options.buildTarget}" target (option "buildTarget"). ` +
+        'Add a Containerfile (graph inference adds the target) or a podman-build target, or select other projects with "projects".',
+    );
+    return undefined;
+  }
+  for (const name of initial.selected) {
+    if (!initial.buildable.has(name)) logger.warn('no build target; watched for its dependents only', { plugin: name, target: options.buildTarget });
+  }
+  return initial;
+}
+
+/**
+ * Once the watcher is ready: the initial build, and in the background what the first build and the first live update
+ * would otherwise wait for (podman's version and git's HEAD; warm live update builders). Builders whose container runs
+ * code of an earlier watcher's live update are rebuilt.
+ */
+function startBackgroundWork(
+  projects: string[],
+  options: NormalizedWatchReloadOptions,
+  ports: WatchReloadPorts,
+  scheduler: ReloadScheduler,
+  stopping: () => boolean,
+): { preparing?: Promise<void>; warmingDone?: Promise<void> } {
+  const { logger, targets } = ports;
+  if (options.initialBuild) scheduler.requestBuild(projects, 'initial build');
+  const warmingDone = options.build ? targets.warm?.(projects).catch(() => undefined) : undefined;
+  if (!targets.live || !isLiveUpdateOn(options)) return { warmingDone };
+  const preparing = targets.live
+    .prepare(projects)
+    .then((stale) => {
+      if (stale.length === 0 || stopping()) return;
+      logger.warn('containers run code of an earlier live update; rebuilding them', { plugins: stale.join(',') });
+      scheduler.requestBuild(stale, 'the container runs code of an earlier live update');
+    })
+    .catch((error: Error) => logger.warn('live update builders not prepared; the first live update starts them', { reason: error.message }));
+  return { preparing, warmingDone };
 }
 
 /** What the status page's buttons do: each goes straight to the scheduler, with a log line. */
