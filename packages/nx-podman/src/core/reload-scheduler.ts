@@ -72,8 +72,6 @@ export interface ReloadScheduler {
 export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { clock: Clock; driver: SchedulerDriver; state?: WatchState }): ReloadScheduler {
   const { clock, driver } = ports;
   const state = ports.state ?? createWatchState({ now: () => clock.now() });
-  let timer: TimerHandle | undefined;
-  let closesAt: number | undefined;
   let disposed = false;
   let pumping = false;
   let pumpAgain = false;
@@ -104,20 +102,14 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
     driver.changesDetected?.(project, files);
   };
 
-  const stopTimer = () => {
-    if (timer !== undefined) clock.clearTimer(timer);
-    timer = undefined;
-    closesAt = undefined;
-    state.setClosesAt(undefined);
-  };
-
   const flush = () => {
     const closed = state.closeWindow();
-    stopTimer();
+    timer.stop();
     if (disposed) return;
     for (const project of closed) closeFor(project);
     pump();
   };
+  const timer = createChangeSetTimer(clock, options, state, flush);
 
   const notifyActive = (projects: Iterable<string>, file: string | undefined) => {
     const joined = state.changed(projects, file);
@@ -127,27 +119,13 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
         if (id !== undefined) driver.abortBuild(project, id);
       }
     }
-    const window = state.openWindow();
-    if (!window) return;
-    if (timer !== undefined) clock.clearTimer(timer);
-    const now = clock.now();
-    const delay = Math.max(0, Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now));
-    closesAt = now + delay;
-    timer = clock.setTimer(flush, delay);
-    state.setClosesAt(closesAt);
+    timer.restart();
   };
 
   const scheduler: ReloadScheduler = {
     notify(projects, file) {
       if (disposed) return;
-      const active: string[] = [];
-      let held = false;
-      for (const project of projects) {
-        if (state.isPaused(project)) {
-          held = true;
-          if (file !== undefined) state.hold(project, file);
-        } else active.push(project);
-      }
+      const { active, held } = holdPaused(state, projects, file);
       // A change only paused projects hold leaves the open change set alone; any other restarts its quiet period.
       if (active.length > 0 || !held) notifyActive(active, file);
     },
@@ -167,7 +145,7 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
     buildNow(project, reason) {
       if (disposed) return;
       if (state.closeWindow(project).length > 0) {
-        if (state.openWindow() === undefined) stopTimer();
+        if (state.openWindow() === undefined) timer.stop();
         closeFor(project);
         pump();
         return;
@@ -177,7 +155,7 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
     },
 
     closesAt() {
-      return closesAt;
+      return timer.closesAt();
     },
 
     requestBuild(projects, reason = 'build requested') {
@@ -207,7 +185,7 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
 
     dispose() {
       disposed = true;
-      stopTimer();
+      timer.stop();
       const running = state.clearWork();
       for (const project of running) {
         const id = state.requestAbort(project);
@@ -217,4 +195,45 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
     },
   };
   return scheduler;
+}
+
+/** The paused projects among `projects` hold the change (in order); the others are returned as active. */
+function holdPaused(state: WatchState, projects: Iterable<string>, file: string | undefined): { active: string[]; held: boolean } {
+  const active: string[] = [];
+  let held = false;
+  for (const project of projects) {
+    if (state.isPaused(project)) {
+      held = true;
+      if (file !== undefined) state.hold(project, file);
+    } else active.push(project);
+  }
+  return { active, held };
+}
+
+/**
+ * The open change set's timer: after each change it closes the set `debounceMs` later, but never later than `maxWaitMs`
+ * after the set's first change. The closing time goes into the state (the page counts down to it).
+ */
+function createChangeSetTimer(clock: Clock, options: Pick<ReloadSchedulerOptions, 'debounceMs' | 'maxWaitMs'>, state: WatchState, onClose: () => void) {
+  let handle: TimerHandle | undefined;
+  let closesAt: number | undefined;
+  return {
+    restart() {
+      const window = state.openWindow();
+      if (!window) return;
+      if (handle !== undefined) clock.clearTimer(handle);
+      const now = clock.now();
+      const delay = Math.max(0, Math.min(options.debounceMs, window.firstAt + options.maxWaitMs - now));
+      closesAt = now + delay;
+      handle = clock.setTimer(onClose, delay);
+      state.setClosesAt(closesAt);
+    },
+    stop() {
+      if (handle !== undefined) clock.clearTimer(handle);
+      handle = undefined;
+      closesAt = undefined;
+      state.setClosesAt(undefined);
+    },
+    closesAt: () => closesAt,
+  };
 }

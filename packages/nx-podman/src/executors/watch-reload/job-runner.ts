@@ -2,7 +2,7 @@ import { sameImage } from '../../core/image-id';
 import type { Logger } from '../../core/ports';
 import type { SchedulerDriver } from '../../core/reload-scheduler';
 import type { BuildRequest, JobPhase, JobReport, JobResult, StatusContainer, WatchState } from '../../core/watch-state';
-import type { LiveUpdateTargets } from './live-updater';
+import type { LiveUpdateOutcome, LiveUpdateTargets } from './live-updater';
 import { createBuildPruneGate } from './build-prune-gate';
 import { isLiveUpdateOn, type NormalizedWatchReloadOptions } from './normalize-options';
 
@@ -113,37 +113,17 @@ export function createJobRunner(deps: {
       onReload: () => enter(project, job, 'reload'),
     });
     if (job.controller.signal.aborted || stopping) return 'aborted';
-    switch (outcome.status) {
-      case 'updated':
-        job.report.healthy = true;
-        return 'succeeded';
-      case 'unchanged':
-        job.report.detail = 'binary unchanged';
-        return 'succeeded';
-      case 'aborted':
-        return 'aborted';
-      case 'compile-failed':
-        // Always shown: the compiler's message is the whole point of the failure.
-        logger.error('build failed', { plugin: project, exit: outcome.exitCode });
-        if (outcome.output) logger.output(outcome.output.endsWith('\n') ? outcome.output : `${outcome.output}\n`);
-        logger.info('keeping the running container', { plugin: project });
-        job.report.failure = { step: 'compile', message: `go build exited with ${outcome.exitCode}`, output: outcome.output };
-        return 'failed';
-      case 'failed':
-        logger.error('reload failed', { plugin: project, reason: outcome.message });
-        job.report.failure = { step: 'reload', message: outcome.message };
-        return 'failed';
-      case 'fallback':
-        logger.info('full rebuild', { plugin: project, reason: outcome.reason });
-        // Remembered until a full reload succeeds: the container may run live-updated code its image does not have.
-        // A project with no recipe never does, so an image its container already runs is not run again.
-        if (!outcome.noRecipe) fullPending.set(project, outcome.reason);
-        job.report = { path: 'full', fallbackReason: outcome.reason };
-        enter(project, job, 'build', { fallbackReason: outcome.reason });
-        return undefined;
-    }
+    if (outcome.status !== 'fallback') return endOfLiveUpdate(project, outcome, job.report, logger);
+    logger.info('full rebuild', { plugin: project, reason: outcome.reason });
+    // Remembered until a full reload succeeds: the container may run live-updated code its image does not have.
+    // A project with no recipe never does, so an image its container already runs is not run again.
+    if (!outcome.noRecipe) fullPending.set(project, outcome.reason);
+    job.report = { path: 'full', fallbackReason: outcome.reason };
+    enter(project, job, 'build', { fallbackReason: outcome.reason });
+    return undefined;
   };
 
+  const reloading: ReloadUnits = { targets, logger, lastRunImage, fullPending, liveOn, enter, prune };
   const buildAndReload = async (project: string, job: Job): Promise<JobResult> => {
     const signal = job.controller.signal;
     if (!options.build) {
@@ -167,28 +147,7 @@ export function createJobRunner(deps: {
       if (built.status === 'built') await prune(project);
       return 'succeeded';
     }
-    if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId) && !fullPending.has(project)) {
-      logger.info('container already runs this image', { plugin: project });
-      job.report.detail = 'container already runs this image';
-      job.report.healthy = true;
-      return 'succeeded';
-    }
-    enter(project, job, 'reload');
-    const ran = await targets.run(project, { imageId: built.imageId, signal });
-    if (ran.status === 'healthy') {
-      job.report.imageId = ran.imageId;
-      job.report.healthy = true;
-      lastRunImage.set(project, ran.imageId);
-      fullPending.delete(project);
-      if (liveOn) targets.live?.replaced(project);
-      // After the replace: the image the old container ran is no longer in use and can go.
-      if (built.status === 'built') await prune(project);
-      return 'succeeded';
-    }
-    if (signal.aborted || ran.aborted) return 'aborted';
-    logger.error('reload failed', { plugin: project, reason: ran.message });
-    job.report.failure = { step: 'reload', message: ran.message };
-    return 'failed';
+    return reloadContainer(reloading, project, job, built);
   };
 
   return {
@@ -229,4 +188,82 @@ export function createJobRunner(deps: {
       await Promise.all([...jobs.values()].map((job) => job.done));
     },
   };
+}
+
+/** A live update that did not fall back: its result, what the report says of it, and the log lines of a failure. */
+function endOfLiveUpdate(
+  project: string,
+  outcome: Exclude<LiveUpdateOutcome, { status: 'fallback' }>,
+  report: Omit<JobReport, 'result'>,
+  logger: Logger,
+): JobResult {
+  switch (outcome.status) {
+    case 'updated':
+      report.healthy = true;
+      return 'succeeded';
+    case 'unchanged':
+      report.detail = 'binary unchanged';
+      return 'succeeded';
+    case 'aborted':
+      return 'aborted';
+    case 'compile-failed':
+      // Always shown: the compiler's message is the whole point of the failure.
+      logger.error('build failed', { plugin: project, exit: outcome.exitCode });
+      if (outcome.output) logger.output(outcome.output.endsWith('\n') ? outcome.output : `${outcome.output}\n`);
+      logger.info('keeping the running container', { plugin: project });
+      report.failure = { step: 'compile', message: `go build exited with ${outcome.exitCode}`, output: outcome.output };
+      return 'failed';
+    case 'failed':
+      logger.error('reload failed', { plugin: project, reason: outcome.message });
+      report.failure = { step: 'reload', message: outcome.message };
+      return 'failed';
+  }
+}
+
+/** What {@link reloadContainer} works with (the job runner's). */
+interface ReloadUnits {
+  targets: WatchTargets;
+  logger: Logger;
+  /** The image each project's container was last made healthy with, by this watcher. */
+  lastRunImage: Map<string, string>;
+  fullPending: Map<string, string>;
+  liveOn: boolean;
+  enter(project: string, job: Job, phase: JobPhase): void;
+  prune(project: string): Promise<void>;
+}
+
+/**
+ * The reload phase of a full job: the container is replaced with the image just built, unless it already runs it
+ * (and nothing asks for a full reload); the superseded image goes once the new container is healthy.
+ */
+async function reloadContainer(
+  units: ReloadUnits,
+  project: string,
+  job: Job,
+  built: Extract<WatchBuildOutcome, { status: 'built' | 'up-to-date' }>,
+): Promise<JobResult> {
+  const { targets, logger, lastRunImage, fullPending, liveOn, enter, prune } = units;
+  const signal = job.controller.signal;
+  if (built.imageId !== undefined && sameImage(lastRunImage.get(project), built.imageId) && !fullPending.has(project)) {
+    logger.info('container already runs this image', { plugin: project });
+    job.report.detail = 'container already runs this image';
+    job.report.healthy = true;
+    return 'succeeded';
+  }
+  enter(project, job, 'reload');
+  const ran = await targets.run(project, { imageId: built.imageId, signal });
+  if (ran.status === 'healthy') {
+    job.report.imageId = ran.imageId;
+    job.report.healthy = true;
+    lastRunImage.set(project, ran.imageId);
+    fullPending.delete(project);
+    if (liveOn) targets.live?.replaced(project);
+    // After the replace: the image the old container ran is no longer in use and can go.
+    if (built.status === 'built') await prune(project);
+    return 'succeeded';
+  }
+  if (signal.aborted || ran.aborted) return 'aborted';
+  logger.error('reload failed', { plugin: project, reason: ran.message });
+  job.report.failure = { step: 'reload', message: ran.message };
+  return 'failed';
 }

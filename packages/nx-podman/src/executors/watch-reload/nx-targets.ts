@@ -101,6 +101,13 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       overrides: options.overrides,
     });
   };
+  const viaNx = async (project: string, target: string): Promise<boolean> => {
+    const context = deps.getContext();
+    let success = false;
+    for await (const result of await runExecutor({ project, target, configuration: context.configurationName }, {}, context)) success = result.success;
+    return success;
+  };
+  const units: TargetUnits = { options, logger, clock, git, hasher, probe: deps.probe, engineFor, projectInfo, buildOptions, runOptions, viaNx };
   const workspaceRoot = deps.getContext().root;
   /**
    * A project's live update facts, resolved once per graph read (the context changes with every refresh), not on
@@ -112,29 +119,8 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     let known = described.get(context);
     if (!known) described.set(context, (known = new Map()));
     let found = known.get(project);
-    if (!found) known.set(project, (found = describeLive(project)));
+    if (!found) known.set(project, (found = liveProjectOf(units, project)));
     return found;
-  };
-  const describeLive = (project: string): LiveProject => {
-    const { targets } = projectInfo(project);
-    if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR)
-      throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
-    if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR) throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
-    const build = buildOptions(project, true);
-    const run = runOptions(project, undefined);
-    return {
-      project,
-      stage: build.stage,
-      containerfile: build.file,
-      context: build.context,
-      // As podman-build passes them: GOPROXY & co. from the environment, unless a build arg sets them.
-      buildArgs: { ...goEnvValues(build.env), ...build.buildArgs },
-      buildVolumes: buildVolumes(build.extraArgs),
-      hints: build.liveUpdate,
-      container: run.container,
-      health: run.health,
-      engine: engineFor(build.connection),
-    };
   };
   const live = createLiveUpdater({
     workspaceRoot,
@@ -147,12 +133,6 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     logger,
     concurrency: options.concurrency,
   });
-  const viaNx = async (project: string, target: string): Promise<boolean> => {
-    const context = deps.getContext();
-    let success = false;
-    for await (const result of await runExecutor({ project, target, configuration: context.configurationName }, {}, context)) success = result.success;
-    return success;
-  };
 
   return {
     live,
@@ -165,20 +145,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
         return undefined;
       }
     },
-    async warm(projects) {
-      // What the first build would otherwise wait for: `podman version` (once per connection) and git's HEAD.
-      // engineFor keeps one engine per connection, so the set holds each connection once.
-      const engines = new Set<PodmanEngine>();
-      for (const project of projects) {
-        try {
-          if (projectInfo(project).targets[options.buildTarget]?.executor === PODMAN_BUILD_EXECUTOR)
-            engines.add(engineFor(buildOptions(project, true).connection));
-        } catch {
-          // reported when the project is built
-        }
-      }
-      await Promise.all([...[...engines].map((engine) => engine.version().catch(() => undefined)), git.revision(workspaceRoot).catch(() => undefined)]);
-    },
+    warm: (projects) => warmTargets(units, projects, workspaceRoot),
     async describeBuild(project) {
       const { context, targets } = projectInfo(project);
       if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) return undefined;
@@ -186,86 +153,8 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       return { file: relative(context.root, normalized.file) || '.', context: relative(context.root, normalized.context) || '.' };
     },
 
-    async build(project, { signal, quiet }): Promise<WatchBuildOutcome> {
-      let info: ReturnType<typeof projectInfo>;
-      try {
-        info = projectInfo(project);
-      } catch (error) {
-        logger.error('build failed', { plugin: project, reason: (error as Error).message });
-        return { status: 'failed', exitCode: 1, message: (error as Error).message, outputTail: '' };
-      }
-      const executor = info.targets[options.buildTarget]?.executor;
-      if (executor !== PODMAN_BUILD_EXECUTOR) {
-        logger.debug('build target does not use podman-build: running it through Nx, which cannot be cancelled', { plugin: project, executor });
-        logger.info('building plugin', { plugin: project, stage: options.stage });
-        const started = clock.now();
-        const ok = await viaNx(project, options.buildTarget).catch((error: Error) => {
-          logger.error('build failed', { plugin: project, reason: error.message });
-          return false;
-        });
-        if (!ok) {
-          logger.error('build failed', { plugin: project, exit: 1 });
-          return { status: 'failed', exitCode: 1, message: `${options.buildTarget} failed for "${project}"`, outputTail: '' };
-        }
-        const durationMs = clock.now() - started;
-        logger.info('build completed', { plugin: project, duration: formatSeconds(durationMs) });
-        return { status: 'built', imageId: undefined, durationMs };
-      }
-      try {
-        const normalized = buildOptions(project, quiet);
-        const outcome = await runPodmanBuild(normalized, {
-          engine: engineFor(normalized.connection),
-          logger,
-          records: createBuildRecordStore(info.context.root),
-          signal,
-          git,
-          hasher,
-          clock,
-        });
-        switch (outcome.status) {
-          case 'built':
-            return { status: 'built', imageId: outcome.record.imageId, durationMs: outcome.durationMs };
-          case 'up-to-date':
-            return { status: 'up-to-date', imageId: outcome.record.imageId };
-          default:
-            return outcome;
-        }
-      } catch (error) {
-        // Bad target options or podman missing: report like a failed build and keep watching.
-        logger.error('build failed', { plugin: project, reason: (error as Error).message });
-        return { status: 'failed', exitCode: 1, message: (error as Error).message, outputTail: '' };
-      }
-    },
-
-    async run(project, { imageId, signal }): Promise<WatchRunOutcome> {
-      try {
-        const { context, targets } = projectInfo(project);
-        const target = targets[options.runTarget];
-        if (!target) {
-          return { status: 'failed', message: `Project "${project}" has no "${options.runTarget}" target (option "runTarget"): add one, or drop "reload".` };
-        }
-        if (target.executor !== PODMAN_RUN_EXECUTOR) {
-          logger.debug('run target does not use podman-run: running it through Nx, which cannot be cancelled', { plugin: project, executor: target.executor });
-          const ok = await viaNx(project, options.runTarget);
-          return ok ? { status: 'healthy', imageId: imageId ?? 'unknown' } : { status: 'failed', message: `${options.runTarget} failed for "${project}"` };
-        }
-        const normalized = runOptions(project, imageId);
-        const engine = engineFor(normalized.connection);
-        const outcome = await runPodmanRun(normalized, {
-          engine,
-          logger,
-          records: createBuildRecordStore(context.root),
-          probe: deps.probe ?? createHealthProbe({ engine }),
-          clock,
-          signal,
-          buildTargetName: options.buildTarget,
-        });
-        if (outcome.status === 'healthy') return { status: 'healthy', imageId: outcome.imageId };
-        return { status: 'failed', message: outcome.message, aborted: signal.aborted };
-      } catch (error) {
-        return { status: 'failed', message: (error as Error).message, aborted: signal.aborted };
-      }
-    },
+    build: (project, options) => buildThroughTarget(units, project, options),
+    run: (project, options) => runThroughTarget(units, project, options),
 
     async prune(project) {
       const { context, targets } = projectInfo(project);
@@ -283,4 +172,148 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       await stopContainerAtExit(normalized.container, { engine: engineFor(normalized.connection), clock, logger, timeoutSeconds });
     },
   };
+}
+
+/** What the target runners below share: the watcher's options and ports, and the project lookups of one targets object. */
+interface TargetUnits {
+  options: NormalizedWatchReloadOptions;
+  logger: Logger;
+  clock: Clock;
+  git: GitReader;
+  hasher: ReturnType<typeof createContextHasher>;
+  probe: HealthProbe | undefined;
+  engineFor(connection: PodmanConnection): PodmanEngine;
+  projectInfo(project: string): { context: ExecutorContext; root: string; targets: Record<string, { executor?: string }> };
+  buildOptions(project: string, quiet: boolean): ReturnType<typeof normalizePodmanBuildOptions> & { quiet: boolean };
+  runOptions(project: string, image: string | undefined): ReturnType<typeof normalizePodmanRunOptions>;
+  viaNx(project: string, target: string): Promise<boolean>;
+}
+
+/** What the live updater needs of a project, from its build and run targets; throws when it cannot live-update. */
+function liveProjectOf(units: TargetUnits, project: string): LiveProject {
+  const { options, projectInfo, buildOptions, runOptions, engineFor } = units;
+  const { targets } = projectInfo(project);
+  if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR)
+    throw new Error(`the "${options.buildTarget}" target does not use ${PODMAN_BUILD_EXECUTOR}`);
+  if (targets[options.runTarget]?.executor !== PODMAN_RUN_EXECUTOR) throw new Error(`the "${options.runTarget}" target does not use ${PODMAN_RUN_EXECUTOR}`);
+  const build = buildOptions(project, true);
+  const run = runOptions(project, undefined);
+  return {
+    project,
+    stage: build.stage,
+    containerfile: build.file,
+    context: build.context,
+    // As podman-build passes them: GOPROXY & co. from the environment, unless a build arg sets them.
+    buildArgs: { ...goEnvValues(build.env), ...build.buildArgs },
+    buildVolumes: buildVolumes(build.extraArgs),
+    hints: build.liveUpdate,
+    container: run.container,
+    health: run.health,
+    engine: engineFor(build.connection),
+  };
+}
+
+/** The build target, in process when it uses podman-build (cancellable), else through Nx. Never throws. */
+async function buildThroughTarget(units: TargetUnits, project: string, { signal, quiet }: { signal: AbortSignal; quiet: boolean }): Promise<WatchBuildOutcome> {
+  const { options, logger, clock, projectInfo, buildOptions, engineFor, viaNx, git, hasher } = units;
+  let info: ReturnType<typeof projectInfo>;
+  try {
+    info = projectInfo(project);
+  } catch (error) {
+    logger.error('build failed', { plugin: project, reason: (error as Error).message });
+    return { status: 'failed', exitCode: 1, message: (error as Error).message, outputTail: '' };
+  }
+  const executor = info.targets[options.buildTarget]?.executor;
+  if (executor !== PODMAN_BUILD_EXECUTOR) {
+    logger.debug('build target does not use podman-build: running it through Nx, which cannot be cancelled', { plugin: project, executor });
+    logger.info('building plugin', { plugin: project, stage: options.stage });
+    const started = clock.now();
+    const ok = await viaNx(project, options.buildTarget).catch((error: Error) => {
+      logger.error('build failed', { plugin: project, reason: error.message });
+      return false;
+    });
+    if (!ok) {
+      logger.error('build failed', { plugin: project, exit: 1 });
+      return { status: 'failed', exitCode: 1, message: `${options.buildTarget} failed for "${project}"`, outputTail: '' };
+    }
+    const durationMs = clock.now() - started;
+    logger.info('build completed', { plugin: project, duration: formatSeconds(durationMs) });
+    return { status: 'built', imageId: undefined, durationMs };
+  }
+  try {
+    const normalized = buildOptions(project, quiet);
+    const outcome = await runPodmanBuild(normalized, {
+      engine: engineFor(normalized.connection),
+      logger,
+      records: createBuildRecordStore(info.context.root),
+      signal,
+      git,
+      hasher,
+      clock,
+    });
+    switch (outcome.status) {
+      case 'built':
+        return { status: 'built', imageId: outcome.record.imageId, durationMs: outcome.durationMs };
+      case 'up-to-date':
+        return { status: 'up-to-date', imageId: outcome.record.imageId };
+      default:
+        return outcome;
+    }
+  } catch (error) {
+    // Bad target options or podman missing: report like a failed build and keep watching.
+    logger.error('build failed', { plugin: project, reason: (error as Error).message });
+    return { status: 'failed', exitCode: 1, message: (error as Error).message, outputTail: '' };
+  }
+}
+
+/** The run target, in process when it uses podman-run (cancellable), else through Nx. Never throws. */
+async function runThroughTarget(
+  units: TargetUnits,
+  project: string,
+  { imageId, signal }: { imageId: string | undefined; signal: AbortSignal },
+): Promise<WatchRunOutcome> {
+  const { options, logger, clock, projectInfo, runOptions, engineFor, viaNx } = units;
+  try {
+    const { context, targets } = projectInfo(project);
+    const target = targets[options.runTarget];
+    if (!target) {
+      return { status: 'failed', message: `Project "${project}" has no "${options.runTarget}" target (option "runTarget"): add one, or drop "reload".` };
+    }
+    if (target.executor !== PODMAN_RUN_EXECUTOR) {
+      logger.debug('run target does not use podman-run: running it through Nx, which cannot be cancelled', { plugin: project, executor: target.executor });
+      const ok = await viaNx(project, options.runTarget);
+      return ok ? { status: 'healthy', imageId: imageId ?? 'unknown' } : { status: 'failed', message: `${options.runTarget} failed for "${project}"` };
+    }
+    const normalized = runOptions(project, imageId);
+    const engine = engineFor(normalized.connection);
+    const outcome = await runPodmanRun(normalized, {
+      engine,
+      logger,
+      records: createBuildRecordStore(context.root),
+      probe: units.probe ?? createHealthProbe({ engine }),
+      clock,
+      signal,
+      buildTargetName: options.buildTarget,
+    });
+    if (outcome.status === 'healthy') return { status: 'healthy', imageId: outcome.imageId };
+    return { status: 'failed', message: outcome.message, aborted: signal.aborted };
+  } catch (error) {
+    return { status: 'failed', message: (error as Error).message, aborted: signal.aborted };
+  }
+}
+
+/** What the first build would otherwise wait for: `podman version` (once per connection) and git's HEAD. */
+async function warmTargets(units: TargetUnits, projects: readonly string[], workspaceRoot: string): Promise<void> {
+  const { options, projectInfo, buildOptions, engineFor, git } = units;
+  // What the first build would otherwise wait for: `podman version` (once per connection) and git's HEAD.
+  // engineFor keeps one engine per connection, so the set holds each connection once.
+  const engines = new Set<PodmanEngine>();
+  for (const project of projects) {
+    try {
+      if (projectInfo(project).targets[options.buildTarget]?.executor === PODMAN_BUILD_EXECUTOR) engines.add(engineFor(buildOptions(project, true).connection));
+    } catch {
+      // reported when the project is built
+    }
+  }
+  await Promise.all([...[...engines].map((engine) => engine.version().catch(() => undefined)), git.revision(workspaceRoot).catch(() => undefined)]);
 }
