@@ -73,28 +73,14 @@ export function createReloadScheduler(options: ReloadSchedulerOptions, ports: { 
   const { clock, driver } = ports;
   const state = ports.state ?? createWatchState({ now: () => clock.now() });
   let disposed = false;
-  let pumping = false;
-  let pumpAgain = false;
 
   /** Starts queued projects while slots are free; a driver reporting synchronously re-enters through buildFinished. */
-  const pump = () => {
-    if (pumping) {
-      pumpAgain = true;
-      return;
+  const pump = runOnceAtATime(() => {
+    while (!disposed && state.queued() > 0 && state.running().length < options.concurrency) {
+      const request = state.startNext()!;
+      driver.startBuild(request, (outcome) => scheduler.buildFinished(request.project, outcome));
     }
-    pumping = true;
-    try {
-      do {
-        pumpAgain = false;
-        while (!disposed && state.queued() > 0 && state.running().length < options.concurrency) {
-          const request = state.startNext()!;
-          driver.startBuild(request, (outcome) => scheduler.buildFinished(request.project, outcome));
-        }
-      } while (pumpAgain);
-    } finally {
-      pumping = false;
-    }
-  };
+  });
 
   /** A project's change set closed (after the debounce, or asked for now): queue it, or mark its build dirty. */
   const closeFor = (project: string) => {
@@ -235,5 +221,29 @@ function createChangeSetTimer(clock: Clock, options: Pick<ReloadSchedulerOptions
       state.setClosesAt(undefined);
     },
     closesAt: () => closesAt,
+  };
+}
+
+/**
+ * `run` made safe to call from inside itself: a call while it runs makes it run once more when it is done, instead of
+ * running nested (a driver that reports a build's end synchronously calls back into the scheduler).
+ */
+function runOnceAtATime(run: () => void): () => void {
+  let running = false;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        run();
+      } while (again);
+    } finally {
+      running = false;
+    }
   };
 }

@@ -1,65 +1,32 @@
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createContextHasher } from '../../adapters/context-hasher';
 import { createFileReader } from '../../adapters/file-reader';
 import { createGitReader } from '../../adapters/git';
 import { createSystemClock } from '../../adapters/system-clock';
 import {
   buildPodmanBuildArgs,
-  buildPodmanPushArgs,
   defaultLabels,
   imageNameComponent,
   qualifyImageName,
   UnsupportedPodmanError,
   expandTokens,
   goEnvBuildArgs,
-  maskBuildArgValues,
   platformBuildArgs,
   usesCommitSha,
   type TokenValues,
 } from '../../core/build-args';
-import { INPUT_HASH_LABEL, knownImageFor, nextHistory, type BuildRecord } from '../../core/build-record';
+import { INPUT_HASH_LABEL, knownImageFor, type BuildRecord } from '../../core/build-record';
 import { parseContainerfile, stageNames, stagesFor, type ParsedContainerfile } from '../../core/containerfile';
-import { formatCommand, lastLines } from '../../core/command-line';
 import { ContextReadError, PodmanUnavailableError } from '../../core/errors';
 import { fullImageId, shortImageId } from '../../core/image-id';
 import { formatSeconds } from '../../core/log-format';
-import { buildGlobalArgs } from '../../core/podman-version';
-import { explainPushFailure, registryOf } from '../../core/push-errors';
 import { pullFromRegistryCache, pushToRegistryCache, registryCacheRef } from './registry-cache';
-import type { BuildRecordStore, Clock, ContextHasher, FileReader, GitReader, GitRevision, Logger, PodmanEngine, ProcessResult } from '../../core/ports';
+import { buildRecordOf, buildUntilComplete, failure, pushRecord, workspacePath } from './podman-build-steps';
+import type { PodmanBuildDeps, PodmanBuildOutcome } from './podman-build-types';
+import type { FileReader, GitRevision } from '../../core/ports';
 import type { NormalizedPodmanBuildOptions } from './normalize-options';
 
-/**
- * How one `runPodmanBuild` ended.
- * - `built`: podman built the image; `record` was written.
- * - `up-to-date`: an image labelled with the same input hash exists; no `podman build` ran, the tags were pointed at
- *   it and `record` was refreshed.
- * - `failed`: `exitCode` is podman's, or 1 when the build could not start (no Containerfile, unknown stage, podman
- *   missing); `message` is the full user-facing message, `outputTail` the last lines of podman's output.
- * - `aborted`: `signal` aborted; podman was killed.
- */
-export type PodmanBuildOutcome =
-  | { status: 'built'; record: BuildRecord; durationMs: number }
-  | { status: 'up-to-date'; record: BuildRecord }
-  | { status: 'failed'; exitCode: number; message: string; outputTail: string }
-  | { status: 'aborted' };
-
-/** What {@link runPodmanBuild} works with; everything that touches the world is passed in. */
-export interface PodmanBuildDeps {
-  engine: PodmanEngine;
-  logger: Logger;
-  records: BuildRecordStore;
-  /** Aborting kills a running `podman build` (SIGTERM, then SIGKILL). */
-  signal?: AbortSignal;
-  /** @default createContextHasher() */
-  hasher?: ContextHasher;
-  /** @default createGitReader() */
-  git?: GitReader;
-  /** @default createFileReader() */
-  files?: FileReader;
-  /** Durations and the record's `builtAt`. @default createSystemClock() */
-  clock?: Pick<Clock, 'now' | 'date'>;
-}
+export type { PodmanBuildDeps, PodmanBuildOutcome } from './podman-build-types';
 
 /** A precondition failed before podman could build: reported as a `failed` outcome with exit 1. */
 class BuildNotStarted extends Error {
@@ -67,12 +34,6 @@ class BuildNotStarted extends Error {
     super(message, options);
     this.name = 'BuildNotStarted';
   }
-}
-
-const OUTPUT_TAIL_LINES = 20;
-
-function workspacePath(options: NormalizedPodmanBuildOptions, path: string): string {
-  return relative(options.workspaceRoot, path) || '.';
 }
 
 async function readContainerfile(options: NormalizedPodmanBuildOptions, files: FileReader): Promise<{ text: string; parsed: ParsedContainerfile }> {
@@ -167,18 +128,6 @@ async function findUpToDateImage(
   return id === undefined ? undefined : { id, names: images.get(id) ?? [] };
 }
 
-function failure(
-  options: NormalizedPodmanBuildOptions,
-  what: string,
-  result: ProcessResult,
-  streamed: boolean,
-): Extract<PodmanBuildOutcome, { status: 'failed' }> {
-  const outputTail = lastLines(result.stderr.trim() ? result.stderr : result.stdout, OUTPUT_TAIL_LINES);
-  const lines = [`${what} failed for "${options.projectName}" (exit ${result.exitCode}): ${outputTail || '(no output)'}`];
-  if (!streamed) lines.push('Run with --verbose for the full output.');
-  return { status: 'failed', exitCode: result.exitCode, message: lines.join('\n'), outputTail };
-}
-
 /** Errors that mean "the build could not start": reported as a `failed` outcome, never thrown. */
 function isNotStarted(error: unknown): error is Error {
   return (
@@ -238,47 +187,9 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
   if (signal?.aborted) return { status: 'aborted' };
 
   const previous = await previousRecord;
-  const makeRecord = (imageId: string, builtAt: string): BuildRecord => ({
-    version: 1,
-    project: plugin,
-    stage,
-    imageId,
-    tags: resolved.tags,
-    inputHash,
-    file: workspacePath(options, options.file),
-    context: workspacePath(options, options.context),
-    platforms: [...options.platforms],
-    builtAt,
-    history: nextHistory(previous, { inputHash, imageId }),
-  });
+  const makeRecord = (imageId: string, builtAt: string) => buildRecordOf(options, { tags: resolved.tags, inputHash, previous }, imageId, builtAt);
 
-  const push = async (record: BuildRecord): Promise<PodmanBuildOutcome | undefined> => {
-    if (!options.push) return undefined;
-    const local = resolved.pushDestination?.match(/^(?:dir|oci|oci-archive|docker-archive):([^:]+)/);
-    // podman does not create the parent folder of a file destination.
-    if (local) await fileReader.makeDirectory(dirname(local[1]));
-    for (const args of buildPodmanPushArgs({
-      tags: record.tags,
-      imageId: record.imageId,
-      platforms: options.platforms,
-      destination: resolved.pushDestination,
-    })) {
-      logger.info('pushing image', { plugin, stage, destination: args.at(-1) });
-      const result = await engine.exec(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
-      if (result.aborted) return { status: 'aborted' };
-      if (result.exitCode !== 0) {
-        const destination = args.at(-1)!;
-        const registry = registryOf(destination);
-        logger.error('push failed', { plugin, stage, registry, exit: result.exitCode });
-        const failed = failure(options, `podman push ${destination}`, result, !options.quiet);
-        // The build stands: a second run finds it up to date and only pushes.
-        const kept = `The image ${shortImageId(record.imageId)} stays in local storage; once fixed, run the build again: it is up to date and only pushes.`;
-        const explained = explainPushFailure(destination, `${result.stderr}\n${result.stdout}`);
-        return { ...failed, message: [explained, failed.message, kept].filter(Boolean).join('\n') };
-      }
-    }
-    return undefined;
-  };
+  const push = (record: BuildRecord) => pushRecord(options, deps, fileReader, resolved.pushDestination, record);
 
   const cacheRef = options.registryCache === undefined ? undefined : registryCacheRef(options.registryCache, stage, inputHash);
   if (!options.force && !options.noCache) {
@@ -336,51 +247,9 @@ async function buildOrSkip(options: NormalizedPodmanBuildOptions, deps: PodmanBu
     argsFor(options.noCache); // throws UnsupportedPodmanError before anything runs
 
     logger.info('building plugin', { plugin, stage });
-    let imageId: string | undefined;
-    for (let noCache = options.noCache; imageId === undefined; noCache = true) {
-      const args = argsFor(noCache);
-      if (manifest) await engine.exec(['manifest', 'rm', manifest]);
-      logger.debug('podman command', {
-        plugin,
-        command: formatCommand(engine.connection.podman, [...buildGlobalArgs(engine.connection), ...maskBuildArgValues(args)]),
-        after: `${Math.round(clock.now() - started)}ms`,
-      });
-      const { result, imageId: builtId } = await engine.build(args, { signal, onOutput: options.quiet ? undefined : (chunk) => logger.output(chunk) });
-      if (result.aborted || signal?.aborted) {
-        logger.warn('build aborted', { plugin, stage });
-        return { status: 'aborted' };
-      }
-      if (result.exitCode !== 0) {
-        logger.error('build failed', { plugin, exit: result.exitCode });
-        return failure(options, 'podman build', result, !options.quiet);
-      }
-      if (!manifest) {
-        if (builtId === undefined) return failure(options, 'podman build (no image id written)', result, !options.quiet);
-        imageId = builtId;
-        break;
-      }
-      const built = await engine.manifestPlatforms(manifest);
-      const missing = options.platforms.filter((platform) => !built?.includes(platform));
-      if (missing.length === 0) {
-        imageId = (await engine.listImages(`reference=${manifest}`))?.[0]?.id;
-        if (imageId === undefined) {
-          return { status: 'failed', exitCode: 1, message: `podman built the manifest list "${manifest}" for "${plugin}" but cannot list it.`, outputTail: '' };
-        }
-        break;
-      }
-      // Podman 4.3 builds the platforms in parallel and can take one platform's cached layers (a COPY onto
-      // `FROM scratch`) for another's, leaving the list short. Without the cache every platform gets its own image.
-      if (noCache) {
-        logger.error('build failed', { plugin, reason: 'incomplete manifest list' });
-        return {
-          status: 'failed',
-          exitCode: 1,
-          message: `podman build made an incomplete manifest list for "${plugin}": ${missing.join(', ')} missing even without the layer cache. Check that podman can build for ${missing.join(', ')} (qemu-user-static for RUN steps).`,
-          outputTail: '',
-        };
-      }
-      logger.warn('manifest list incomplete, rebuilding without the layer cache', { plugin, stage, missing: missing.join(',') });
-    }
+    const built = await buildUntilComplete(options, deps, { argsFor, manifest, clock, started });
+    if (typeof built !== 'string') return built;
+    const imageId = built;
     if (manifest) {
       const tagged = await engine.exec(['tag', manifest, ...resolved.tags]);
       if (tagged.exitCode !== 0) return failure(options, 'podman tag', tagged, false);

@@ -75,10 +75,7 @@ export function createJobRunner(deps: {
   state?: Pick<WatchState, 'phase'>;
 }): JobRunner {
   const { options, targets, logger, state } = deps;
-  const enter = (project: string, job: Job, phase: JobPhase, detail?: { fallbackReason?: string }) => {
-    job.phase = phase;
-    state?.phase(project, phase, detail);
-  };
+  const enter = (project: string, job: Job, phase: JobPhase, detail?: { fallbackReason?: string }) => enterPhase(state, project, job, phase, detail);
   const jobs = new Map<string, Job>();
   /** The image each project's container was last made healthy with, by this watcher. */
   const lastRunImage = new Map<string, string>();
@@ -266,4 +263,10 @@ async function reloadContainer(
   logger.error('reload failed', { plugin: project, reason: ran.message });
   job.report.failure = { step: 'reload', message: ran.message };
   return 'failed';
+}
+
+/** A job enters a phase: the runner knows it (what an abort means now), and the watch state shows it. */
+function enterPhase(state: Pick<WatchState, 'phase'> | undefined, project: string, job: Job, phase: JobPhase, detail?: { fallbackReason?: string }): void {
+  job.phase = phase;
+  state?.phase(project, phase, detail);
 }

@@ -94,8 +94,6 @@ export interface BuilderPool {
  */
 export function createBuilderPool(deps: { workspaceRoot: string; files: FileReader; clock: SleepClock; logger: Logger; maxIdle?: number }): BuilderPool {
   const { files, clock, logger } = deps;
-  const workspaceId = shortHash(deps.workspaceRoot);
-  const outRoot = join(deps.workspaceRoot, '.nx', 'podman', 'live', 'out');
   // One pair of volumes per machine: Go's caches are content-addressed (Go version, flags and sources are in every
   // key) and safe to share between concurrent builds, so every workspace and every watcher warms the same cache.
   const volumes = { buildCache: 'nx-podman-gocache', moduleCache: 'nx-podman-gomodcache' };
@@ -104,28 +102,8 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
   /** Every engine a builder was looked for on: close sweeps each of them. */
   const sweptEngines = new Set<PodmanEngine>();
 
-  /** Names of this workspace's builder containers podman has (running or not). */
-  const buildersIn = async (engine: PodmanEngine) => {
-    const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${deps.workspaceRoot}`, '--format', '{{.Names}}']);
-    return left.exitCode === 0
-      ? left.stdout
-          .split('\n')
-          .map((line) => line.trim())
-          .filter(Boolean)
-      : [];
-  };
-
-  /**
-   * `podman rm --force` as the watcher stops, again until it succeeds (at most 5 calls): Nx signals the task's process
-   * tree in its first rounds after Ctrl-C or SIGTERM, and podman, which traps those signals, then exits 125 itself (no
-   * signal to see) with the container still there.
-   */
-  const removeOnTheWayOut = async (engine: PodmanEngine, names: readonly string[]) => {
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const result = await execRetryingSignals(engine, ['rm', '--force', '--time', '0', ...names], { clock });
-      if (result.exitCode === 0 || result.timedOut) return;
-    }
-  };
+  const buildersIn = (engine: PodmanEngine) => builderNamesIn(engine, deps.workspaceRoot);
+  const removeOnTheWayOut = (engine: PodmanEngine, names: readonly string[]) => removeRetrying(engine, names, clock);
 
   /**
    * The builder for a project: one shared by every project with the same image, context, env and user, with all their
@@ -140,22 +118,8 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     const key = builderKey(recipe, image.id, info.context, info.buildVolumes);
     const existing = builders.find((builder) => builder.key === key && coversMounts(builder.spec.mounts, recipe.mounts));
     if (existing) return existing;
-    const gitDirs: string[] = [];
-    for (const mount of mounts) if ((await files.pathKind(join(info.context, mount.source, '.git'))) === 'dir') gitDirs.push(mount.source);
     const id = builders.length === 0 ? key : shortHash(key, String(builders.length));
-    const spec: LiveBuilderSpec = {
-      name: `nx-podman-builder-${workspaceId}-${id.slice(0, 8)}`,
-      imageId: image.id,
-      recipe,
-      mounts,
-      contextDir: info.context,
-      outDir: join(outRoot, id),
-      volumes,
-      cachePaths: goCachePaths({ ...image.env, ...recipe.env }),
-      gitDirs,
-      labels: { [BUILDER_LABEL]: deps.workspaceRoot },
-      ...(info.buildVolumes?.length && { extraVolumes: info.buildVolumes }),
-    };
+    const spec = await builderSpec({ id, info, recipe, image, mounts, workspaceRoot: deps.workspaceRoot, volumes, files });
     const builder: Builder = { key, spec, engine: info.engine, imageEnv: image.env, gate: undefined, idle: [], ready: Promise.resolve(undefined) };
     builder.ready = (async () => {
       // The watcher is stopping: no container may start now (close may already have swept).
@@ -174,81 +138,14 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     return builder;
   };
 
-  /** The import path of the package the recipe's command builds (its `go build -v` line means its dependencies are done). */
-  const mainPackages = new Map<string, Promise<string | undefined>>();
-  const mainPackageOf = (info: LiveProject, recipe: LiveUpdateRecipe): Promise<string | undefined> => {
-    const key = `${info.context}\0${recipe.workdir}\0${recipe.command}`;
-    let found = mainPackages.get(key);
-    if (!found) {
-      found = (async () => {
-        const pkg = goBuildPackage(recipe.command);
-        if (pkg === undefined) return undefined;
-        const target = posix.resolve(recipe.workdir, pkg);
-        const mount = [...recipe.mounts].reverse().find((m) => target === m.target || target.startsWith(`${m.target}/`));
-        if (!mount) return undefined;
-        // Up from the package directory to its go.mod, inside the mount.
-        for (let dir = target; dir === mount.target || dir.startsWith(`${mount.target}/`); dir = posix.dirname(dir)) {
-          const host = join(info.context, mount.source, posix.relative(mount.target, dir));
-          const module = /^module\s+(\S+)/m.exec((await files.readText(join(host, 'go.mod'))) ?? '')?.[1];
-          if (module) return posix.join(module, posix.relative(dir, target)) || module;
-          if (dir === mount.target) break;
-        }
-        return undefined;
-      })();
-      mainPackages.set(key, found);
-    }
-    return found;
-  };
+  const mainPackageOf = createMainPackageLookup(files);
 
   /** Every compile server not yet ended (killed on close). */
   const servers = new Set<CompileServer>();
   let closing = false;
   const maxIdle = Math.max(1, deps.maxIdle ?? 1);
 
-  /** Starts `podman exec` of a compile server in the builder (see {@link COMPILE_SERVER_PROGRAM}). */
-  const startServer = (builder: Builder): CompileServer => {
-    const requests = inputQueue();
-    const controller = new AbortController();
-    /** The compile running now: its token, what it wrote so far, and who waits for it. */
-    let current: { token: string; text: string; onOutput: (chunk: string) => void; resolve: (result: ProcessResult) => void } | undefined;
-    let stderr = '';
-    let endResult: ProcessResult | undefined;
-    const args = buildCompileServerArgs(builder.spec.name);
-    const onOutput = (chunk: string, stream: 'stdout' | 'stderr') => {
-      // podman's own messages (the builder is gone); the compile's all come on stdout.
-      if (stream === 'stderr') stderr = `${stderr}${chunk}`.slice(-8192);
-      if (!current || stream === 'stderr') return;
-      current.text += chunk;
-      current.onOutput(chunk);
-      const done = parseCompileDone(current.text, current.token);
-      if (!done) return;
-      const { resolve } = current;
-      current = undefined;
-      resolve({ command: args.join(' '), exitCode: done.exitCode, stdout: done.output, stderr: '', aborted: false, timedOut: false });
-    };
-    const server: CompileServer = {
-      controller,
-      get ended() {
-        return endResult !== undefined;
-      },
-      retire: () => requests.end(),
-      run: (input, listener) =>
-        new Promise<ProcessResult>((resolve) => {
-          if (endResult) return resolve({ ...endResult, stderr: stderr || endResult.stderr });
-          current = { token: compileRequestToken(input), text: '', onOutput: listener, resolve };
-          requests.push(input);
-        }),
-    };
-    servers.add(server);
-    void builder.engine.exec(args, { input: requests, signal: controller.signal, onOutput, buffer: false }).then((result) => {
-      endResult = result;
-      requests.end();
-      servers.delete(server);
-      if (current) current.resolve({ ...result, stdout: current.text, stderr: stderr || result.stderr });
-      current = undefined;
-    });
-    return server;
-  };
+  const startServer = (builder: Builder) => startCompileServer(builder, servers);
 
   /** A server waiting in the builder, if one still runs. */
   const takeIdle = (builder: Builder): CompileServer | undefined => {
@@ -263,111 +160,9 @@ export function createBuilderPool(deps: { workspaceRoot: string; files: FileRead
     else builder.idle.push(server);
   };
 
-  /**
-   * Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits.
-   * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). The
-   * compile goes to a waiting compile server, so no podman process starts on the way. An abort gives the compile up at
-   * once; its server finishes it (Go cannot be stopped from here without killing the server) and waits again.
-   */
-  const compile = async (
-    builder: Builder,
-    info: LiveProject,
-    recipe: LiveUpdateRecipe,
-    project: string,
-    signal: AbortSignal,
-    onStart?: () => void,
-    since?: number,
-  ): Promise<CompileResult> => {
-    const startupError = await builder.ready;
-    if (startupError) {
-      onStart?.();
-      return { kind: 'error' as const, message: startupError };
-    }
-    const mainPackage = await mainPackageOf(info, recipe);
-    const dir = `${project}-${++jobSeq}`;
-    const name = posix.basename(recipe.artifact);
-    const output = posix.join(BUILDER_OUT_DIR, dir, name);
-    const hostDir = join(builder.spec.outDir, dir);
-    const input = buildCompileInput(recipe, output, builder.imageEnv, `nx-podman-compile-${randomUUID()}`);
-    // A waiting server, else one started now: before the gate, so that its start-up overlaps the wait.
-    const idle = input === undefined ? undefined : takeIdle(builder);
-    const server = input === undefined ? undefined : (idle ?? startServer(builder));
-    let abandoned = false;
-    let giveUp!: () => void;
-    const aborted = new Promise<void>((resolve) => (giveUp = resolve));
-    const onAbort = () => {
-      abandoned = true;
-      giveUp();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      // The compiles that waited for one gate start together, none of them a gate for the others.
-      const waited = builder.gate;
-      if (waited) {
-        onStart?.();
-        await Promise.race([waited, aborted]);
-      }
-      let open!: () => void;
-      const gate = new Promise<void>((resolve) => (open = resolve));
-      if (!waited) builder.gate = gate;
-      const release = () => {
-        if (builder.gate === gate) builder.gate = undefined;
-        open();
-      };
-      if (abandoned) {
-        release();
-        if (server) putBack(builder, server);
-        return { kind: 'error' as const, message: 'aborted' };
-      }
-      let pending = '';
-      const onOutput = (chunk: string) => {
-        if (mainPackage === undefined) return;
-        pending += chunk;
-        const lines = pending.split('\n');
-        pending = lines.pop() ?? '';
-        if (lines.some((line) => line.trim() === mainPackage)) release();
-      };
-      const started = clock.now();
-      let running: Promise<ProcessResult>;
-      if (server && input !== undefined) {
-        running = server.run(input, onOutput);
-        // Given up or not, the server is free again once this compile is done.
-        void running.then(() => putBack(builder, server));
-      } else {
-        const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, output, builder.imageEnv);
-        running = builder.engine.exec(args, { env, signal, onOutput });
-      }
-      onStart?.();
-      logger.debug('compile started', {
-        plugin: project,
-        builder: builder.spec.name,
-        process: server ? (idle ? 'waiting' : 'new') : 'exec',
-        after: since === undefined ? undefined : `${Math.round(clock.now() - since)}ms`,
-      });
-      try {
-        const result = await Promise.race([running, aborted.then(() => undefined)]);
-        if (result === undefined) {
-          // Its binary, when it comes, is nobody's.
-          void running.then(() => files.removeDirectory(hostDir));
-          return { kind: 'error' as const, message: 'aborted' };
-        }
-        if (result.exitCode === 125 && BUILDER_GONE.test(result.stderr)) {
-          // Removed or stopped by hand: the next save starts a new builder; this one takes the full build.
-          const index = builders.indexOf(builder);
-          if (index >= 0) builders.splice(index, 1);
-          return {
-            kind: 'error' as const,
-            message: `the live update builder "${builder.spec.name}" is gone (${result.stderr.trim().split('\n')[0]}); the next save starts a new one`,
-          };
-        }
-        return { kind: 'done' as const, result, hostFile: join(hostDir, name), hostDir, durationMs: clock.now() - started };
-      } finally {
-        release();
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-    }
-  };
+  const units: CompileUnits = { files, clock, logger, builders, mainPackageOf, nextJob: () => ++jobSeq, takeIdle, putBack, startServer };
+  const compile: BuilderPool['compile'] = (builder, info, recipe, project, signal, onStart, since) =>
+    compileBehindGate(units, builder, info, recipe, project, signal, onStart, since);
 
   return {
     builderFor,
@@ -434,4 +229,252 @@ function inputQueue(): AsyncIterable<string> & { push(text: string): void; end()
       }
     },
   };
+}
+
+/** The import path of the package the recipe's command builds (its `go build -v` line means its dependencies are done). */
+function createMainPackageLookup(files: Pick<FileReader, 'readText'>) {
+  const mainPackages = new Map<string, Promise<string | undefined>>();
+  return (info: LiveProject, recipe: LiveUpdateRecipe): Promise<string | undefined> => {
+    const key = `${info.context}\0${recipe.workdir}\0${recipe.command}`;
+    let found = mainPackages.get(key);
+    if (!found) {
+      found = (async () => {
+        const pkg = goBuildPackage(recipe.command);
+        if (pkg === undefined) return undefined;
+        const target = posix.resolve(recipe.workdir, pkg);
+        const mount = [...recipe.mounts].reverse().find((m) => target === m.target || target.startsWith(`${m.target}/`));
+        if (!mount) return undefined;
+        // Up from the package directory to its go.mod, inside the mount.
+        for (let dir = target; dir === mount.target || dir.startsWith(`${mount.target}/`); dir = posix.dirname(dir)) {
+          const host = join(info.context, mount.source, posix.relative(mount.target, dir));
+          const module = /^module\s+(\S+)/m.exec((await files.readText(join(host, 'go.mod'))) ?? '')?.[1];
+          if (module) return posix.join(module, posix.relative(dir, target)) || module;
+          if (dir === mount.target) break;
+        }
+        return undefined;
+      })();
+      mainPackages.set(key, found);
+    }
+    return found;
+  };
+}
+
+/** Starts `podman exec` of a compile server in the builder (see {@link COMPILE_SERVER_PROGRAM}). */
+function startCompileServer(builder: Pick<Builder, 'spec' | 'engine'>, servers: Set<CompileServer>): CompileServer {
+  const requests = inputQueue();
+  const controller = new AbortController();
+  /** The compile running now: its token, what it wrote so far, and who waits for it. */
+  let current: { token: string; text: string; onOutput: (chunk: string) => void; resolve: (result: ProcessResult) => void } | undefined;
+  let stderr = '';
+  let endResult: ProcessResult | undefined;
+  const args = buildCompileServerArgs(builder.spec.name);
+  const onOutput = (chunk: string, stream: 'stdout' | 'stderr') => {
+    // podman's own messages (the builder is gone); the compile's all come on stdout.
+    if (stream === 'stderr') stderr = `${stderr}${chunk}`.slice(-8192);
+    if (!current || stream === 'stderr') return;
+    current.text += chunk;
+    current.onOutput(chunk);
+    const done = parseCompileDone(current.text, current.token);
+    if (!done) return;
+    const { resolve } = current;
+    current = undefined;
+    resolve({ command: args.join(' '), exitCode: done.exitCode, stdout: done.output, stderr: '', aborted: false, timedOut: false });
+  };
+  const server: CompileServer = {
+    controller,
+    get ended() {
+      return endResult !== undefined;
+    },
+    retire: () => requests.end(),
+    run: (input, listener) =>
+      new Promise<ProcessResult>((resolve) => {
+        if (endResult) return resolve({ ...endResult, stderr: stderr || endResult.stderr });
+        current = { token: compileRequestToken(input), text: '', onOutput: listener, resolve };
+        requests.push(input);
+      }),
+  };
+  servers.add(server);
+  void builder.engine.exec(args, { input: requests, signal: controller.signal, onOutput, buffer: false }).then((result) => {
+    endResult = result;
+    requests.end();
+    servers.delete(server);
+    if (current) current.resolve({ ...result, stdout: current.text, stderr: stderr || result.stderr });
+    current = undefined;
+  });
+  return server;
+}
+
+/** What {@link compileBehindGate} works with: the pool's ports, its builders and its compile servers. */
+interface CompileUnits {
+  files: Pick<FileReader, 'removeDirectory'>;
+  clock: Pick<SleepClock, 'now'>;
+  logger: Logger;
+  /** The pool's builders: a builder found gone is dropped from it. */
+  builders: Builder[];
+  mainPackageOf(info: LiveProject, recipe: LiveUpdateRecipe): Promise<string | undefined>;
+  nextJob(): number;
+  takeIdle(builder: Builder): CompileServer | undefined;
+  putBack(builder: Builder, server: CompileServer): void;
+  startServer(builder: Builder): CompileServer;
+}
+
+/**
+ * Compiles in the builder, behind the builder's gate (see {@link Builder.gate}); `onStart` once it runs or waits.
+ * `since`: when the update began (the DEBUG line says how long the way to the compile took: the hot path). The
+ * compile goes to a waiting compile server, so no podman process starts on the way. An abort gives the compile up at
+ * once; its server finishes it (Go cannot be stopped from here without killing the server) and waits again.
+ */
+async function compileBehindGate(
+  units: CompileUnits,
+  builder: Builder,
+  info: LiveProject,
+  recipe: LiveUpdateRecipe,
+  project: string,
+  signal: AbortSignal,
+  onStart?: () => void,
+  since?: number,
+): Promise<CompileResult> {
+  const { files, clock, logger, builders, mainPackageOf, takeIdle, putBack, startServer } = units;
+  const startupError = await builder.ready;
+  if (startupError) {
+    onStart?.();
+    return { kind: 'error' as const, message: startupError };
+  }
+  const mainPackage = await mainPackageOf(info, recipe);
+  const dir = `${project}-${units.nextJob()}`;
+  const name = posix.basename(recipe.artifact);
+  const output = posix.join(BUILDER_OUT_DIR, dir, name);
+  const hostDir = join(builder.spec.outDir, dir);
+  const input = buildCompileInput(recipe, output, builder.imageEnv, `nx-podman-compile-${randomUUID()}`);
+  // A waiting server, else one started now: before the gate, so that its start-up overlaps the wait.
+  const idle = input === undefined ? undefined : takeIdle(builder);
+  const server = input === undefined ? undefined : (idle ?? startServer(builder));
+  let abandoned = false;
+  let giveUp!: () => void;
+  const aborted = new Promise<void>((resolve) => (giveUp = resolve));
+  const onAbort = () => {
+    abandoned = true;
+    giveUp();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    // The compiles that waited for one gate start together, none of them a gate for the others.
+    const waited = builder.gate;
+    if (waited) {
+      onStart?.();
+      await Promise.race([waited, aborted]);
+    }
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    if (!waited) builder.gate = gate;
+    const release = () => {
+      if (builder.gate === gate) builder.gate = undefined;
+      open();
+    };
+    if (abandoned) {
+      release();
+      if (server) putBack(builder, server);
+      return { kind: 'error' as const, message: 'aborted' };
+    }
+    let pending = '';
+    const onOutput = (chunk: string) => {
+      if (mainPackage === undefined) return;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      if (lines.some((line) => line.trim() === mainPackage)) release();
+    };
+    const started = clock.now();
+    let running: Promise<ProcessResult>;
+    if (server && input !== undefined) {
+      running = server.run(input, onOutput);
+      // Given up or not, the server is free again once this compile is done.
+      void running.then(() => putBack(builder, server));
+    } else {
+      const { args, env } = buildCompileArgs({ name: builder.spec.name, recipe }, output, builder.imageEnv);
+      running = builder.engine.exec(args, { env, signal, onOutput });
+    }
+    onStart?.();
+    logger.debug('compile started', {
+      plugin: project,
+      builder: builder.spec.name,
+      process: server ? (idle ? 'waiting' : 'new') : 'exec',
+      after: since === undefined ? undefined : `${Math.round(clock.now() - since)}ms`,
+    });
+    try {
+      const result = await Promise.race([running, aborted.then(() => undefined)]);
+      if (result === undefined) {
+        // Its binary, when it comes, is nobody's.
+        void running.then(() => files.removeDirectory(hostDir));
+        return { kind: 'error' as const, message: 'aborted' };
+      }
+      if (result.exitCode === 125 && BUILDER_GONE.test(result.stderr)) {
+        // Removed or stopped by hand: the next save starts a new builder; this one takes the full build.
+        const index = builders.indexOf(builder);
+        if (index >= 0) builders.splice(index, 1);
+        return {
+          kind: 'error' as const,
+          message: `the live update builder "${builder.spec.name}" is gone (${result.stderr.trim().split('\n')[0]}); the next save starts a new one`,
+        };
+      }
+      return { kind: 'done' as const, result, hostFile: join(hostDir, name), hostDir, durationMs: clock.now() - started };
+    } finally {
+      release();
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The builder container for `id`: named after the workspace, its mounts, output directory, caches and labels. */
+async function builderSpec(input: {
+  id: string;
+  info: LiveProject;
+  recipe: LiveUpdateRecipe;
+  image: ImageConfig;
+  mounts: readonly LiveUpdateMount[];
+  workspaceRoot: string;
+  volumes: LiveBuilderSpec['volumes'];
+  files: Pick<FileReader, 'pathKind'>;
+}): Promise<LiveBuilderSpec> {
+  const { id, info, recipe, image, mounts, workspaceRoot } = input;
+  // A mounted directory holding a .git: it is hidden from the builder, as the image's context does not have it.
+  const gitDirs: string[] = [];
+  for (const mount of mounts) if ((await input.files.pathKind(join(info.context, mount.source, '.git'))) === 'dir') gitDirs.push(mount.source);
+  return {
+    name: `nx-podman-builder-${shortHash(workspaceRoot)}-${id.slice(0, 8)}`,
+    imageId: image.id,
+    recipe,
+    mounts,
+    contextDir: info.context,
+    outDir: join(workspaceRoot, '.nx', 'podman', 'live', 'out', id),
+    volumes: input.volumes,
+    cachePaths: goCachePaths({ ...image.env, ...recipe.env }),
+    gitDirs,
+    labels: { [BUILDER_LABEL]: workspaceRoot },
+    ...(info.buildVolumes?.length && { extraVolumes: info.buildVolumes }),
+  };
+}
+
+/** Names of this workspace's builder containers podman has (running or not). */
+async function builderNamesIn(engine: PodmanEngine, workspaceRoot: string): Promise<string[]> {
+  const left = await engine.exec(['ps', '-a', '--filter', `label=${BUILDER_LABEL}=${workspaceRoot}`, '--format', '{{.Names}}']);
+  return left.exitCode === 0
+    ? left.stdout
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean)
+    : [];
+}
+
+/**
+ * `podman rm --force` as the watcher stops, again until it succeeds (at most 5 calls): Nx signals the task's process
+ * tree in its first rounds after Ctrl-C or SIGTERM, and podman, which traps those signals, then exits 125 itself (no
+ * signal to see) with the container still there.
+ */
+async function removeRetrying(engine: PodmanEngine, names: readonly string[], clock: SleepClock): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const result = await execRetryingSignals(engine, ['rm', '--force', '--time', '0', ...names], { clock });
+    if (result.exitCode === 0 || result.timedOut) return;
+  }
 }

@@ -10,7 +10,7 @@ import { createBuilderPool, type Builder, type BuilderPool, type CompileResult }
 import type { LiveProject } from './live-project';
 import { createBinarySwapUpdater } from './container-updaters';
 import { createContainerCheck } from './container-check';
-import { createRecipeCache } from './recipe-cache';
+import { createRecipeCache, type Prepared } from './recipe-cache';
 
 export type { LiveProject } from './live-project';
 
@@ -153,28 +153,9 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
       // Builders a killed watcher of this workspace left behind.
       const engines = new Set<PodmanEngine>();
       await Promise.all(
-        projects.map(async (project) => {
-          try {
-            const info = deps.describe(project);
-            engines.add(info.engine);
-            const prepared = await recipeFor(info);
-            if (!prepared.inference.ok || !prepared.image) {
-              logger.info('no live update; every change takes the full build', {
-                plugin: project,
-                reason: prepared.inference.ok ? 'no builder image' : prepared.inference.reason,
-              });
-              return;
-            }
-            ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });
-            const record = await deps.liveRecords.read(project, info.stage);
-            if (record) {
-              if ((await inspectContainer(info))?.id === record.containerId) stale.push(project);
-              else await deps.liveRecords.remove(project, info.stage);
-            }
-          } catch (error) {
-            logger.debug('live update not prepared', { plugin: project, reason: (error as Error).message });
-          }
-        }),
+        projects.map((project) =>
+          prepareProject(project, { describe: deps.describe, recipeFor, inspectContainer, liveRecords: deps.liveRecords, logger, engines, ready, stale }),
+        ),
       );
       await pool.removeLeftovers(engines);
       // In project order: builders start, and warm up below, the same way on every run.
@@ -318,5 +299,45 @@ async function startSharedBuilders(
     const group = ready.filter((other) => keyOf(other) === keyOf(entry));
     const mounts = mergeMounts(...group.map((other) => other.recipe.mounts)) ?? entry.recipe.mounts;
     await pool.builderFor(entry.info, entry.recipe, entry.image, mounts);
+  }
+}
+
+/**
+ * At start, one project: its recipe and builder image (or why it has no live update), and whether its container
+ * still runs the code of an earlier watcher's live update (`stale`: rebuilt), whose record is dropped otherwise.
+ */
+async function prepareProject(
+  project: string,
+  deps: {
+    describe(project: string): LiveProject;
+    recipeFor(info: LiveProject): Promise<Prepared>;
+    inspectContainer(info: LiveProject): Promise<ContainerState | undefined>;
+    liveRecords: LiveUpdateRecordStore;
+    logger: Logger;
+    engines: Set<PodmanEngine>;
+    ready: { project: string; info: LiveProject; recipe: LiveUpdateRecipe; image: ImageConfig }[];
+    stale: string[];
+  },
+): Promise<void> {
+  const { logger } = deps;
+  try {
+    const info = deps.describe(project);
+    deps.engines.add(info.engine);
+    const prepared = await deps.recipeFor(info);
+    if (!prepared.inference.ok || !prepared.image) {
+      logger.info('no live update; every change takes the full build', {
+        plugin: project,
+        reason: prepared.inference.ok ? 'no builder image' : prepared.inference.reason,
+      });
+      return;
+    }
+    deps.ready.push({ project, info, recipe: prepared.inference.recipe, image: prepared.image });
+    const record = await deps.liveRecords.read(project, info.stage);
+    if (record) {
+      if ((await deps.inspectContainer(info))?.id === record.containerId) deps.stale.push(project);
+      else await deps.liveRecords.remove(project, info.stage);
+    }
+  } catch (error) {
+    logger.debug('live update not prepared', { plugin: project, reason: (error as Error).message });
   }
 }
