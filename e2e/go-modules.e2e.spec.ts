@@ -3,9 +3,10 @@ import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BUSYBOX_IMAGE,
+  GO_BUILDER_IMAGE,
   createE2eWorkspace,
   expectSucceeded,
-  generateLocalPlugin,
   linesAfter,
   removePodmanObjects,
   type E2eWorkspace,
@@ -40,7 +41,19 @@ describeWithPodman('Go modules e2e: a third-party module through an offline GOPR
     // Offline: the proxy directory only, no checksum database (go.sum, written below, has the hashes).
     goEnv = { GOPROXY: `file://${proxyDir}`, GONOSUMDB: 'github.com/google', GOFLAGS: '-mod=mod' };
     ws = createE2eWorkspace('go-modules');
-    generateLocalPlugin(ws, NAME, port, '--protocol=http');
+    expectSucceeded(
+      ws.nx([
+        'g',
+        '@prism/nx-podman:plugin',
+        NAME,
+        `--port=${port}`,
+        `--builderImage=${GO_BUILDER_IMAGE}`,
+        '--runtimeImage=scratch',
+        `--debugImage=${BUSYBOX_IMAGE}`,
+        '--protocol=http',
+        '--no-interactive',
+      ]),
+    );
     const main = ws.read(`plugins/${NAME}/main.go`);
     ws.write(
       `plugins/${NAME}/main.go`,

@@ -3,7 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { createE2eWorkspace, generateLocalPlugin, removePodmanObjects, type E2eWorkspace, type LongRunning } from './utils/workspace';
+import {
+  BUSYBOX_IMAGE,
+  createE2eWorkspace,
+  expectSucceeded,
+  GO_BUILDER_IMAGE,
+  removePodmanObjects,
+  type E2eWorkspace,
+  type LongRunning,
+} from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 
@@ -34,7 +42,19 @@ describeWithPodman('status page (e2e: headless Chromium, real watcher, podman an
     removePodmanObjects({ containers: PLUGINS.map((name) => `${name}-plugin`) });
     ws = createE2eWorkspace('status-page');
     for (const [index, name] of PLUGINS.entries()) {
-      generateLocalPlugin(ws, name, ports[index], '--protocol=http');
+      expectSucceeded(
+        ws.nx([
+          'g',
+          '@prism/nx-podman:plugin',
+          name,
+          `--port=${ports[index]}`,
+          `--builderImage=${GO_BUILDER_IMAGE}`,
+          '--runtimeImage=scratch',
+          `--debugImage=${BUSYBOX_IMAGE}`,
+          '--protocol=http',
+          '--no-interactive',
+        ]),
+      );
     }
     // protocolTimeout: a wait for a state may last as long as a build.
     browser = await puppeteer.launch({

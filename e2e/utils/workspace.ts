@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLongRunning } from '../../scripts/lib/long-running.mjs';
-import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
+import { NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
 
 /** Repository root. */
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -110,26 +110,6 @@ export function removePodmanObjects({ containers = [], images = [] }: { containe
 }
 
 /** Fails with the command's whole output (not just its exit code) when an `nx` run did not succeed. */
-/**
- * `nx g @prism/nx-podman:plugin NAME --port=PORT` with the local images the tests have (nothing is pulled here): the
- * machine's Go builder, a scratch runtime and busybox for debug; `flags` add to them. Fails the test when it fails.
- */
-export function generateLocalPlugin(ws: E2eWorkspace, name: string, port: number, ...flags: string[]): void {
-  expectSucceeded(
-    ws.nx([
-      'g',
-      '@prism/nx-podman:plugin',
-      name,
-      `--port=${port}`,
-      `--builderImage=${GO_BUILDER_IMAGE}`,
-      '--runtimeImage=scratch',
-      `--debugImage=${BUSYBOX_IMAGE}`,
-      ...flags,
-      '--no-interactive',
-    ]),
-  );
-}
-
 export function expectSucceeded(result: { code: number; output: string }): void {
   if (result.code !== 0) throw new Error(`expected exit 0, got ${result.code}; output:\n${result.output}`);
 }
