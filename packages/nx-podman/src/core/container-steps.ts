@@ -66,9 +66,10 @@ export type ReplaceResult =
     }
   | { status: 'failed'; message: string; rolledBack: boolean };
 
-type StartResult = { ok: true; healthyAt: number; startedAt: number } | { ok: false; reason: string; created: boolean; aborted: boolean };
+export type StartResult = { ok: true; healthyAt: number; startedAt: number } | { ok: false; reason: string; created: boolean; aborted: boolean };
 
-async function inspect(ports: ReplacePorts, name: string): Promise<ContainerState | undefined> {
+/** The container's state, or undefined when it does not exist. */
+export async function inspect(ports: ReplacePorts, name: string): Promise<ContainerState | undefined> {
   const result = await ports.engine.exec(buildInspectArgs(name));
   return result.exitCode === 0 ? parseContainerInspect(result.stdout) : undefined;
 }
@@ -123,7 +124,7 @@ async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, started
 }
 
 /** Runs the container detached and waits for health. */
-async function startAndWait(request: ReplaceRequest, ports: ReplacePorts, imageId: string): Promise<StartResult> {
+export async function startAndWait(request: ReplaceRequest, ports: ReplacePorts, imageId: string): Promise<StartResult> {
   const spec = request.container;
   const { args, env } = buildRunArgs(spec, imageId);
   const run = await ports.engine.exec(args, { env });
@@ -147,7 +148,7 @@ async function podState(ports: ReplacePorts, spec: ContainerRunSpec & { pod: str
 }
 
 /** Makes the spec's pod (after removing a stale one); the failure message, or undefined when the pod is ready. */
-async function makePod(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }, stale: boolean): Promise<string | undefined> {
+export async function makePod(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }, stale: boolean): Promise<string | undefined> {
   if (stale) {
     ports.logger.debug('pod has other ports or network; making it again', { plugin: spec.project, pod: spec.pod });
     await ports.engine.exec(buildPodRemoveArgs(spec.pod));
@@ -157,7 +158,7 @@ async function makePod(ports: ReplacePorts, spec: ContainerRunSpec & { pod: stri
   return `Could not create the pod "${spec.pod}" for "${spec.project}" (exit ${created.exitCode}): ${(created.stderr || created.stdout).trim()}. Set the podman-run option "pod" to false to run the container without a pod.`;
 }
 
-async function showLogs(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
+export async function showLogs(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
   const logs = await ports.engine.exec(buildLogsArgs(spec.name, FAILURE_LOG_LINES), { signal: ports.signal });
   const text = [logs.stdout, logs.stderr].filter((part) => part.trim() !== '').join('');
   ports.logger.info(`last ${FAILURE_LOG_LINES} lines of the container log`, {

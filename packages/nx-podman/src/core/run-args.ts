@@ -244,3 +244,8 @@ export function normalizePort(value: string | number): string {
   }
   return `${host}:${hostPort}:${containerPort}${suffix}`;
 }
+
+/** `rename OLD NEW`: a running container keeps running under its new name. */
+export function buildRenameArgs(from: string, to: string): string[] {
+  return ['rename', from, to];
+}

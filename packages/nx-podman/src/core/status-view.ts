@@ -29,6 +29,15 @@ export interface StatusRun {
   saveToHealthyMs?: number;
 }
 
+/** The gate on a project's published ports: whether it holds now, how many wait, the longest wait of the last hold. */
+export interface StatusHold {
+  holding: boolean;
+  held: number;
+  longestWaitMs: number;
+  /** Closed because they waited too long or too many waited, since the watcher started. */
+  dropped: number;
+}
+
 /** A container the project runs, for links. */
 export interface StatusContainer {
   name: string;
@@ -57,6 +66,8 @@ export interface StatusProject {
   imageId?: string;
   /** The container runs a live-updated binary (not its image's). */
   liveUpdated: boolean;
+  /** Connections the watcher holds on the published ports (`holdRequests`); undefined when it does not hold them. */
+  hold?: StatusHold;
   /** Last finished jobs, newest first. */
   history: StatusRun[];
 }

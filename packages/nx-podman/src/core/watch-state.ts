@@ -21,7 +21,7 @@ export type ProjectState = 'idle' | 'pending' | 'building' | 'building+dirty';
 /** Why a project with work to do is not building: the debounce, a free slot, a pause, its own running job. */
 export type WaitReason = 'debounce' | 'slot' | 'paused' | 'job running';
 
-import type { StatusContainer, StatusRun, WatchStateView } from './status-view';
+import type { StatusContainer, StatusHold, StatusRun, WatchStateView } from './status-view';
 
 /** A job's phase, as the job runner reports it. */
 export type JobPhase = 'build' | 'live' | 'reload';
@@ -56,7 +56,7 @@ export interface BuildRequest {
   fullReason?: string;
 }
 
-export type { StatusActions, StatusContainer, StatusPage, StatusProject, StatusRun, StatusSnapshot, WatchStateView } from './status-view';
+export type { StatusActions, StatusContainer, StatusHold, StatusPage, StatusProject, StatusRun, StatusSnapshot, WatchStateView } from './status-view';
 export { describePublishedPort } from './status-view';
 
 /** Runs kept per project. */
@@ -69,6 +69,8 @@ export interface WatchState extends WatchStateView {
   /** The projects of the model (selected, buildable), in order; others are dropped, new ones added idle. */
   setProjects(names: readonly string[]): void;
   setContainer(project: string, container: StatusContainer | undefined): void;
+  /** The project's gate on its published ports (`holdRequests`): held connections and the longest wait. */
+  setHold(project: string, hold: StatusHold): void;
   /** A change to `file` (if given) affects these projects: they join the open change set. Returns the projects that joined. */
   changed(projects: Iterable<string>, file: string | undefined): string[];
   /** When the open change set closes (clock ms), set by the scheduler with its timer. */
@@ -138,6 +140,7 @@ interface Entry {
   container?: StatusContainer;
   imageId?: string;
   liveUpdated: boolean;
+  hold: StatusHold | undefined;
   /** The container passed its last health check (and no reload failed since); compile and build failures keep it. */
   containerHealthy?: boolean;
   history: StatusRun[];
@@ -186,6 +189,7 @@ export function createWatchState(deps: { now(): number; stage?: string; reload?:
     dirty: false,
     dirtyFiles: new Set(),
     liveUpdated: false,
+    hold: undefined,
     history: [],
   });
   const setState = (e: Entry, state: StatusState) => {
@@ -230,6 +234,10 @@ export function createWatchState(deps: { now(): number; stage?: string; reload?:
     },
     setContainer(project, container) {
       entry(project).container = container;
+      emit();
+    },
+    setHold(project, hold) {
+      entry(project).hold = { ...hold };
       emit();
     },
     changed(projects, file) {
@@ -464,6 +472,7 @@ export function createWatchState(deps: { now(): number; stage?: string; reload?:
           container: e.container,
           imageId: e.imageId,
           liveUpdated: e.liveUpdated,
+          hold: e.hold ? { ...e.hold } : undefined,
           history: e.history.map((run) => ({ ...run, files: [...run.files] })),
         })),
       };

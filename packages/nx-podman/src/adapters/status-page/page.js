@@ -137,6 +137,17 @@ function card(project) {
       'container',
     );
   }
+  if (project.hold) {
+    const hold = project.hold;
+    row(
+      'held',
+      (hold.holding ? 'holding: ' + hold.held + ' waiting' : hold.held + ' waiting') +
+        ' · longest wait ' +
+        seconds(hold.longestWaitMs) +
+        (hold.dropped ? ' · ' + hold.dropped + ' closed unserved' : ''),
+      'hold',
+    );
+  }
   // The last run's failure, open; else the last failure of the history, folded.
   const failedRun = project.history.find((run) => run.failure);
   const lastFailed = last && last.failure ? last : undefined;

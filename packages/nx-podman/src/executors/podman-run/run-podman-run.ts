@@ -1,4 +1,4 @@
-import { replaceContainer } from '../../core/container-steps';
+import { replaceContainer, type ReplacePorts, type ReplaceRequest, type ReplaceResult } from '../../core/container-steps';
 import type { NormalizedPodmanRunOptions } from './normalize-options';
 import type { BuildRecordStore, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { shortImageId } from '../../core/image-id';
@@ -15,6 +15,8 @@ export interface PodmanRunDeps {
   signal?: AbortSignal;
   /** Name of the build target, for the hint in "no image" errors. @default "podman-build" */
   buildTargetName?: string;
+  /** How the container is replaced. @default replaceContainer (stop, start, wait); the watcher's held ports use a blue/green one */
+  replace?: (request: ReplaceRequest, ports: ReplacePorts) => Promise<ReplaceResult>;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function runPodmanRun(options: NormalizedPodmanRunOptions, deps: Po
       };
     }
   }
-  const result = await replaceContainer(
+  const result = await (deps.replace ?? replaceContainer)(
     { container: options.container, imageId, health: options.health, rollback: options.rollback },
     { engine, probe: deps.probe, clock: deps.clock, logger: deps.logger, signal: deps.signal },
   );

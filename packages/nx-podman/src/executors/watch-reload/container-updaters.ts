@@ -1,6 +1,8 @@
 import { buildCopyIntoArgs, LIVE_UPDATE_STOP_TIMEOUT_SECONDS } from '../../core/live-update-plan';
 import type { ContainerUpdater, FileReader, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
 import { restartContainer } from '../../core/container-steps';
+import type { GateControl } from '../../core/blue-green';
+import { backendHealth } from '../../core/held-ports';
 
 /** What {@link createBinarySwapUpdater} works with. */
 export interface BinarySwapDeps {
@@ -49,6 +51,39 @@ export function createBinarySwapUpdater(deps: BinarySwapDeps): ContainerUpdater 
       );
       if (restarted.status === 'healthy') return { status: 'updated' };
       return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
+    },
+  };
+}
+
+/** The gate a live update holds connections at: the project's, once it listens. */
+export type HoldingGate = Pick<GateControl, 'listeners' | 'listening' | 'backends' | 'serve'> & { hold(): void };
+
+/**
+ * Holds the project's new connections while another updater changes its process: the hold starts once the binary is
+ * in (just before the old process gets SIGTERM), and the held connections go to the same container once the new process
+ * passes its health check, which is aimed at the container's backend port (through the gate it would wait behind its
+ * own hold). After a failure they go there too: the job's full path takes over from there.
+ */
+export function createHoldingUpdater(inner: ContainerUpdater, gateOf: (project: string) => HoldingGate | undefined): ContainerUpdater {
+  return {
+    async update(request) {
+      const gate = gateOf(request.project);
+      const backends = gate?.listening() ? gate.backends() : undefined;
+      if (!gate || !backends) return inner.update(request);
+      let holding = false;
+      try {
+        return await inner.update({
+          ...request,
+          health: backendHealth(request.health, gate.listeners, backends),
+          installed: async () => {
+            await request.installed();
+            gate.hold();
+            holding = true;
+          },
+        });
+      } finally {
+        if (holding) gate.serve(backends);
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { HoldSnapshot } from '../../core/request-hold';
 import { sameImage } from '../../core/image-id';
 import type { Logger } from '../../core/ports';
 import type { SchedulerDriver } from '../../core/reload-scheduler';
@@ -32,6 +33,12 @@ export interface WatchTargets {
   warm?(projects: readonly string[]): Promise<void>;
   /** The project's container name and published ports (status page links); undefined when it has no run target. */
   container?(project: string): StatusContainer | undefined;
+  /** Of `projects`, those whose running container the watcher should replace to hold their requests (`holdRequests`). */
+  takeOver?(projects: readonly string[]): Promise<string[]>;
+  /** At exit: the gates stop listening; with `handBack`, podman publishes the ports of the running containers again. */
+  releasePorts?(handBack: boolean): Promise<void>;
+  /** Where the gates report held connections (the status page). */
+  observeHolds?(listener: (project: string, snapshot: HoldSnapshot) => void): void;
   /** Live update (in-place binary swap); absent where the targets cannot do it. */
   readonly live?: LiveUpdateTargets;
 }

@@ -23,10 +23,28 @@ describe('normalizeWatchReloadOptions', () => {
       ignore: ['**/*_test.go', '**/testdata/**'],
       usePolling: false,
       stopOnExit: false,
+      holdRequests: true,
+      holdTimeoutMs: 30_000,
+      maxHeldConnections: 1000,
       verbose: false,
       logFormat: 'text',
       statusPort: 0,
     });
+  });
+
+  it('reads holdRequests, holdTimeout (seconds) and maxHeldConnections, and names the option in errors', () => {
+    expect(normalizeWatchReloadOptions({ holdRequests: false, holdTimeout: 2.5, maxHeldConnections: 10 }, ctx)).toMatchObject({
+      holdRequests: false,
+      holdTimeoutMs: 2500,
+      maxHeldConnections: 10,
+    });
+    expect(() => normalizeWatchReloadOptions({ holdTimeout: 0 }, ctx)).toThrow(
+      /Invalid watch-reload option "holdTimeout": 0\. Expected a number of seconds > 0/,
+    );
+    expect(() => normalizeWatchReloadOptions({ maxHeldConnections: 1.5 }, ctx)).toThrow(
+      /Invalid watch-reload option "maxHeldConnections": 1\.5\. Expected a whole number >= 1/,
+    );
+    expect(() => normalizeWatchReloadOptions({ holdRequests: 'yes' as unknown as boolean }, ctx)).toThrow(/"holdRequests": "yes"\. Expected true or false/);
   });
 
   it.each<[unknown, number | false]>([

@@ -26,6 +26,12 @@ export interface NormalizedWatchReloadOptions {
   readonly ignore: readonly string[];
   readonly usePolling: boolean;
   readonly stopOnExit: boolean;
+  /** With reload: the watcher listens on the published ports and holds connections while a container changes. */
+  readonly holdRequests: boolean;
+  /** How long a held connection waits before it is closed. */
+  readonly holdTimeoutMs: number;
+  /** How many connections per plugin are held at once; more are closed on arrival. */
+  readonly maxHeldConnections: number;
   /** Images kept per project and stage (0: all). */
   readonly keepImages: number;
   /** `auto`: with reload, Go-only change sets update the running containers without an image build. */
@@ -68,6 +74,9 @@ export const WATCH_RELOAD_DEFAULTS = Object.freeze({
   onBusyUpdate: 'queue' as OnBusyUpdate,
   usePolling: false,
   stopOnExit: false,
+  holdRequests: true,
+  holdTimeout: 30,
+  maxHeldConnections: 1000,
   keepImages: 3,
   liveUpdate: 'auto' as LiveUpdateMode,
   verbose: false,
@@ -146,6 +155,18 @@ export function normalizeWatchReloadOptions(
       'Expected "auto" (update running containers in place when only Go sources changed) or "off" (always build the image).',
     );
   }
+  const holdTimeout = options.holdTimeout ?? WATCH_RELOAD_DEFAULTS.holdTimeout;
+  if (typeof holdTimeout !== 'number' || !Number.isFinite(holdTimeout) || holdTimeout <= 0) {
+    throw new WatchReloadOptionsError('holdTimeout', options.holdTimeout, 'Expected a number of seconds > 0 that a held connection may wait, e.g. 30.');
+  }
+  const maxHeldConnections = options.maxHeldConnections ?? WATCH_RELOAD_DEFAULTS.maxHeldConnections;
+  if (typeof maxHeldConnections !== 'number' || !Number.isInteger(maxHeldConnections) || maxHeldConnections < 1) {
+    throw new WatchReloadOptionsError(
+      'maxHeldConnections',
+      options.maxHeldConnections,
+      'Expected a whole number >= 1 of connections held per plugin, e.g. 1000.',
+    );
+  }
   const statusPort = parseStatusPort(options.statusPort);
   const logFormat = options.logFormat ?? WATCH_RELOAD_DEFAULTS.logFormat;
   if (logFormat !== 'text' && logFormat !== 'json') throw new WatchReloadOptionsError('logFormat', options.logFormat, 'Expected "text" or "json".');
@@ -186,6 +207,9 @@ export function normalizeWatchReloadOptions(
     ignore: Object.freeze(globs('ignore', options.ignore) ?? [...DEFAULT_EXCLUDE]),
     usePolling: flag('usePolling', options.usePolling, WATCH_RELOAD_DEFAULTS.usePolling),
     stopOnExit: flag('stopOnExit', options.stopOnExit, WATCH_RELOAD_DEFAULTS.stopOnExit),
+    holdRequests: flag('holdRequests', options.holdRequests, WATCH_RELOAD_DEFAULTS.holdRequests),
+    holdTimeoutMs: Math.round(holdTimeout * 1000),
+    maxHeldConnections,
     keepImages,
     liveUpdate,
     verbose: flag('verbose', options.verbose, WATCH_RELOAD_DEFAULTS.verbose) || ctx.env?.NX_VERBOSE_LOGGING === 'true',

@@ -17,11 +17,14 @@ import { runPodmanBuild } from '../podman-build/run-podman-build';
 import type { PodmanBuildExecutorSchema } from '../podman-build/schema';
 import { normalizePodmanRunOptions } from '../podman-run/normalize-options';
 import { runPodmanRun } from '../podman-run/run-podman-run';
-import { stopContainerAtExit } from '../podman-run/stop-container';
 import type { PodmanRunExecutorSchema } from '../podman-run/schema';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
 import { createLiveUpdater, type LiveProject } from './live-updater';
+import { createBinarySwapUpdater, createHoldingUpdater } from './container-updaters';
+import { createRequestGates, type RequestGates } from './request-gates';
+import { replaceBlueGreen } from '../../core/blue-green';
+import { releasePorts, stopAtExit, takeOverPorts } from './held-targets';
 import type { Clock, FileReader, GitReader, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
 
 /** Executors the in-process (cancellable) path knows. */
@@ -107,7 +110,8 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     for await (const result of await runExecutor({ project, target, configuration: context.configurationName }, {}, context)) success = result.success;
     return success;
   };
-  const units: TargetUnits = { options, logger, clock, git, hasher, probe: deps.probe, engineFor, projectInfo, buildOptions, runOptions, viaNx };
+  const gates = createRequestGates({ options, clock, logger });
+  const units: TargetUnits = { options, logger, clock, git, hasher, probe: deps.probe, engineFor, projectInfo, buildOptions, runOptions, viaNx, gates };
   const workspaceRoot = deps.getContext().root;
   /**
    * A project's live update facts, resolved once per graph read (the context changes with every refresh), not on
@@ -122,17 +126,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     if (!found) known.set(project, (found = liveProjectOf(units, project)));
     return found;
   };
-  const live = createLiveUpdater({
-    workspaceRoot,
-    describe: describeOnce,
-    records: createBuildRecordStore(workspaceRoot),
-    liveRecords: createLiveUpdateRecordStore(workspaceRoot),
-    files: deps.files ?? createFileReader(),
-    probe: (engine) => deps.probe ?? createHealthProbe({ engine }),
-    clock,
-    logger,
-    concurrency: options.concurrency,
-  });
+  const live = liveUpdaterOf(units, deps, workspaceRoot, describeOnce);
 
   return {
     live,
@@ -167,10 +161,11 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
       });
     },
 
-    async stop(project, { timeoutSeconds }) {
-      const normalized = runOptions(project, undefined);
-      await stopContainerAtExit(normalized.container, { engine: engineFor(normalized.connection), clock, logger, timeoutSeconds });
-    },
+    stop: (project, { timeoutSeconds }) => stopAtExit(units, project, timeoutSeconds),
+
+    takeOver: (projects) => takeOverPorts(units, projects),
+    releasePorts: (handBack) => releasePorts(units, handBack),
+    observeHolds: (listener) => gates.observe(listener),
   };
 }
 
@@ -187,6 +182,26 @@ interface TargetUnits {
   buildOptions(project: string, quiet: boolean): ReturnType<typeof normalizePodmanBuildOptions> & { quiet: boolean };
   runOptions(project: string, image: string | undefined): ReturnType<typeof normalizePodmanRunOptions>;
   viaNx(project: string, target: string): Promise<boolean>;
+  gates: RequestGates;
+}
+
+/** The live updater, whose container updates hold the project's connections at its gate (`holdRequests`). */
+function liveUpdaterOf(units: TargetUnits, deps: NxWatchTargetsDeps, workspaceRoot: string, describe: (project: string) => LiveProject) {
+  const { clock, logger, options, gates } = units;
+  const files = deps.files ?? createFileReader();
+  const probeFor = (engine: PodmanEngine) => deps.probe ?? createHealthProbe({ engine });
+  return createLiveUpdater({
+    workspaceRoot,
+    describe,
+    records: createBuildRecordStore(workspaceRoot),
+    liveRecords: createLiveUpdateRecordStore(workspaceRoot),
+    files,
+    probe: probeFor,
+    clock,
+    logger,
+    concurrency: options.concurrency,
+    updater: createHoldingUpdater(createBinarySwapUpdater({ files, probe: probeFor, clock, logger }), (project) => gates.get(project)),
+  });
 }
 
 /** What the live updater needs of a project, from its build and run targets; throws when it cannot live-update. */
@@ -286,7 +301,9 @@ async function runThroughTarget(
     }
     const normalized = runOptions(project, imageId);
     const engine = engineFor(normalized.connection);
+    const gate = units.gates.gateFor(project, normalized.container, normalized.connection);
     const outcome = await runPodmanRun(normalized, {
+      replace: gate ? (request, ports) => replaceBlueGreen(request, { ...ports, gate }) : undefined,
       engine,
       logger,
       records: createBuildRecordStore(context.root),

@@ -64,6 +64,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
     for (const name of names) state.setContainer(name, options.reload ? targets.container?.(name) : undefined);
   };
   showProjects(initial.buildable);
+  targets.observeHolds?.((project, hold) => state.setHold(project, hold));
   const runner = createJobRunner({ options, targets, logger, state });
   const scheduler = createReloadScheduler(
     { debounceMs: options.debounceMs, maxWaitMs: options.maxWaitMs, concurrency: options.concurrency, onBusyUpdate: options.onBusyUpdate },
@@ -147,12 +148,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   await routing;
   // The builders' warm-up and preparation are not waited for: close aborts them and removes every builder, within Nx's
   // kill window (a warm-up on a cold cache takes longer than that).
-  await Promise.all([
-    preparing,
-    warmingDone,
-    options.stopOnExit && options.reload ? stopContainers([...router.model.buildable].sort(), ports) : undefined,
-    targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),
-  ]);
+  await Promise.all([preparing, warmingDone, releaseContainers([...router.model.buildable].sort(), options, ports)]);
   await statusPage?.close();
   reportLiveContainers(options, ports);
   logger.info('stopped');
@@ -200,6 +196,12 @@ function startBackgroundWork(
 ): { preparing?: Promise<void>; warmingDone?: Promise<void> } {
   const { logger, targets } = ports;
   if (options.initialBuild) scheduler.requestBuild(projects, 'initial build');
+  else if (options.reload && targets.takeOver) {
+    // Running containers publish their ports themselves: a replace (blue/green) moves them behind the watcher's gate.
+    void targets.takeOver(projects).then((running) => {
+      if (running.length > 0 && !stopping()) scheduler.requestBuild(running, 'holding requests: the watcher takes the published ports over');
+    });
+  }
   const warmingDone = options.build ? targets.warm?.(projects).catch(() => undefined) : undefined;
   if (!targets.live || !isLiveUpdateOn(options)) return { warmingDone };
   const preparing = targets.live
@@ -244,6 +246,20 @@ function reportLiveContainers(options: NormalizedWatchReloadOptions, ports: Watc
     containers: running.map((entry) => entry.container).join(','),
     bake: `nx run-many -t ${options.buildTarget} -p ${projects}${configuration} && nx run-many -t ${options.runTarget} -p ${projects}${configuration}`,
   });
+}
+
+/**
+ * At exit: with `stopOnExit` the containers stop and the gates close; else podman publishes the held ports again (the
+ * containers keep running); and the live update builders go.
+ */
+async function releaseContainers(projects: readonly string[], options: NormalizedWatchReloadOptions, ports: WatchReloadPorts): Promise<void> {
+  const { targets, logger } = ports;
+  await Promise.all([
+    options.stopOnExit && options.reload
+      ? stopContainers(projects, ports).then(() => targets.releasePorts?.(false))
+      : targets.releasePorts?.(true).catch((error: Error) => logger.warn('could not hand the ports back to podman', { reason: error.message })),
+    targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),
+  ]);
 }
 
 /**

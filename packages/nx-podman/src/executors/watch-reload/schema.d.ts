@@ -39,6 +39,12 @@ export interface WatchReloadExecutorSchema {
   usePolling?: boolean;
   /** Stop the selected projects' containers on Ctrl-C/SIGTERM. @default false */
   stopOnExit?: boolean;
+  /** With reload: hold new connections on the published ports while a container changes (live update, blue/green replace) instead of refusing them. @default true */
+  holdRequests?: boolean;
+  /** Seconds a held connection waits before it is closed. @default 30 */
+  holdTimeout?: number;
+  /** Connections held at once per plugin; more are closed on arrival. @default 1000 */
+  maxHeldConnections?: number;
   /** Images kept per project and stage; older ones this plugin built are removed after each new build. 0: keep all. @default 3 */
   keepImages?: number;
   /** With reload: `auto` updates running containers in place for Go-only change sets; `off` always builds. @default "auto" */
