@@ -8,7 +8,7 @@
 //   --trials=N         latency trials per watch-reload row (default 10, quick 5; nx watch gets trials/2.5)
 //   --real-trials=N    real podman trials per concurrency (default 1; each is ~1 min here)
 //   --idle=SECONDS     idle CPU window (default 30 to stay under 15 minutes, quick 20; the issue asks for 60)
-//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, real, store, agents, debug
+//   --skip=a,b         skip parts: nx-watch, restart, slow-debounce, large, hold, real, store, agents, debug
 //   --only=a,b         run only these parts of the real-podman ones (real, store, agents, debug)
 //   --store-images=N   filler images for the large-store row (default 2000, quick 200)
 //   --store-saves=N    saves before the store-size row (default 300, quick 30)
@@ -24,6 +24,7 @@ import { createRealWorkspace, measureReal, removeRealObjects } from './bench/rea
 import { measureStore } from './bench/store-scenario.mjs';
 import { measureAgents } from './bench/agents-scenario.mjs';
 import { measureDebug } from './bench/debug-scenario.mjs';
+import { measureHoldOverhead } from './bench/hold-overhead.mjs';
 import {
   PLUGINS,
   measureBusy,
@@ -38,16 +39,18 @@ import {
 } from './bench/stub-scenarios.mjs';
 import { REPO_ROOT, createWorkspace, installStubPodman, prepareTemplate, writeLargeLayout, writeStubLayout } from './bench/workspace.mjs';
 
-const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'real', 'store', 'agents', 'debug'];
+const PARTS = ['nx-watch', 'restart', 'slow-debounce', 'large', 'hold', 'real', 'store', 'agents', 'debug'];
 /** The parts that need real podman (and --only can pick). */
 const REAL_PARTS = ['real', 'store', 'agents', 'debug'];
+/** What --only can pick: the real-podman parts and the gate's overhead. */
+const ONLY_PARTS = [...REAL_PARTS, 'hold'];
 
 function parseArgs(argv) {
   const value = (name) => argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
   for (const arg of argv) {
     if (!['--quick', '--keep', '--no-doc', '--help'].includes(arg) && !/^--(trials|real-trials|idle|skip|only|tarball|store-images|store-saves)=/.test(arg)) {
       throw new Error(
-        `unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=${REAL_PARTS.join(',')}, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`,
+        `unknown bench option "${arg}". Options: --quick, --trials=N, --real-trials=N, --idle=SECONDS, --skip=${PARTS.join(',')}, --only=${ONLY_PARTS.join(',')}, --store-images=N, --store-saves=N, --tarball=PATH, --keep, --no-doc`,
       );
     }
   }
@@ -62,7 +65,7 @@ function parseArgs(argv) {
   const skipped = (value('skip') ?? '').split(',').filter(Boolean);
   for (const part of skipped) if (!PARTS.includes(part)) throw new Error(`--skip: unknown part "${part}"; parts: ${PARTS.join(', ')}`);
   const only = (value('only') ?? '').split(',').filter(Boolean);
-  for (const part of only) if (!REAL_PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${REAL_PARTS.join(', ')}`);
+  for (const part of only) if (!ONLY_PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${ONLY_PARTS.join(', ')}`);
   // --only runs just the named real-podman parts: everything else is skipped.
   if (only.length) skipped.push(...PARTS.filter((part) => !only.includes(part)), 'stub');
   return {
@@ -219,6 +222,10 @@ async function main() {
     }
 
     if (!options.skipped.includes('stub')) await stubParts(work, template, options, results);
+    if (!options.skipped.includes('hold')) {
+      say('holding requests: what the gate adds to each request (HTTP on 127.0.0.1, direct and through the gate, alternating)');
+      results.holdOverhead = await measureHoldOverhead(template, { count: options.quick ? 500 : 1500, rate: 300, log: say });
+    }
 
     if (!options.skipped.includes('real')) {
       say('real podman: generating core + 3 Go plugins with the plugin generator');
@@ -226,13 +233,16 @@ async function main() {
       try {
         const real = await createRealWorkspace(join(work, 'real'), template, say);
         // The full path and live update side by side, same workspace, same run.
-        for (const [concurrency, live] of [
-          [1, false],
-          [2, false],
-          [2, true],
-          [3, true],
+        // With and without holding requests (holdRequests) at concurrency 2, each path, side by side.
+        for (const [concurrency, live, hold] of [
+          [1, false, true],
+          [2, false, true],
+          [2, false, false],
+          [2, true, true],
+          [2, true, false],
+          [3, true, true],
         ]) {
-          results.real.push(await measureReal(real, { concurrency, live, trials: options.realTrials, log: say }));
+          results.real.push(await measureReal(real, { concurrency, live, hold, trials: options.realTrials, log: say }));
           removeRealObjects();
         }
       } finally {

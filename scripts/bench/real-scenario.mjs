@@ -1,6 +1,7 @@
 // Measurement 6: real podman, real Go plugins made by the plugin generator (core + 3 plugins, builder
 // localhost/prism/go-builder:1.19, production FROM scratch). Save → new container healthy, warm cache.
 import { spawnSync } from 'node:child_process';
+import { startHttpLoad } from '../lib/load-client.mjs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { choosePorts } from '../lib/ports.mjs';
 import { join } from 'node:path';
@@ -50,7 +51,7 @@ export async function createRealWorkspace(root, templateDir, log) {
     writeFileSync(path, JSON.stringify(project, null, 2));
   }
   writeWatchProject(ws, { projects: REAL_PLUGINS, extra: { reload: true, initialBuild: true } });
-  return ws;
+  return Object.assign(ws, { ports });
 }
 
 const healthyLine = (name) => new RegExp(`(INFO\\s+plugin healthy|ERROR\\s+(build|reload) failed)\\s+plugin=${name}\\b`);
@@ -65,18 +66,31 @@ async function waitHealthy(proc, name, from, timeoutMs) {
  * One watcher run at `concurrency`: initial build + run of all three (not measured beyond its total), then
  * `trials` × (edit a plugin's greeting → that plugin healthy) and (edit core's Version → all three healthy).
  */
-export async function measureReal(ws, { concurrency, trials, log, live = false }) {
+export async function measureReal(ws, { concurrency, trials, log, live = false, hold = true }) {
   const env = { ...process.env, ...NX_ENV, NX_DAEMON: 'false' };
   const started = Date.now();
   const path = live ? 'live' : 'full';
   // Live rows log at debug level: the builder's warm-up line says when the first live update can start.
   // --verbose: the DEBUG line at the first process of a job says how long the way to it took (`after=`).
-  const flags = [live ? '--liveUpdate=auto' : '--liveUpdate=off', '--verbose'];
+  const flags = [live ? '--liveUpdate=auto' : '--liveUpdate=off', '--verbose', ...(hold ? [] : ['--holdRequests=false'])];
   const proc = startProcess(process.execPath, ws.nxArgs(['run', 'bench:watch-reload', `--concurrency=${concurrency}`, '--debounce=100', ...flags]), {
     cwd: ws.root,
     env,
   });
-  const result = { concurrency, path, initialMs: undefined, plugin: [], pluginBuildStart: [], core: [], coreBuildStart: [], firstProcess: [], errors: [] };
+  const result = {
+    concurrency,
+    path,
+    hold,
+    load: undefined,
+    holds: undefined,
+    initialMs: undefined,
+    plugin: [],
+    pluginBuildStart: [],
+    core: [],
+    coreBuildStart: [],
+    firstProcess: [],
+    errors: [],
+  };
   // `DEBUG compile started ... after=3ms` (live) / `DEBUG podman command ... after=12ms` (full): job start → first
   // process, read for the plugin edits only (after a core edit, compiles wait for the first one's dependencies).
   const firstProcessTimes = (from) =>
@@ -85,7 +99,8 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       .map((entry) => /DEBUG\s+(compile started|podman command)\b.*\bafter=(\d+)ms/.exec(entry.line)?.[2])
       .filter((value) => value !== undefined)
       .map(Number);
-  const label = `concurrency ${concurrency}, ${path}`;
+  const label = `concurrency ${concurrency}, ${path}${hold ? '' : ', holdRequests off'}`;
+  let load = [];
   // The first line of a job: the image build, or the live update (its compile starts right after the line).
   const jobLine = (names) => new RegExp(`INFO\\s+(building plugin|live update)\\s+plugin=(${names.join('|')})\\b`);
   try {
@@ -95,6 +110,9 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       for (const name of REAL_PLUGINS) await proc.waitForLine(new RegExp(`DEBUG\\s+live update builder warm\\s+plugin=${name}\\b`), { timeoutMs: 900_000 });
     result.initialMs = Date.now() - started;
     log(`  ${label}: initial build + run of 3 plugins ${(result.initialMs / 1000).toFixed(1)} s`);
+    // A client on each plugin (GET / on a new connection every 50 ms) through the trials: what a reload does to them.
+    load = ws.ports.map((port) => startHttpLoad(port, 50));
+    const trialsFrom = proc.lines.length;
     for (let i = 0; i < trials; i++) {
       const name = REAL_PLUGINS[i % REAL_PLUGINS.length];
       const mainGo = join(ws.root, 'plugins', name, 'main.go');
@@ -131,7 +149,28 @@ export async function measureReal(ws, { concurrency, trials, log, live = false }
       if (live && builds > 0) result.errors.push(`live: ${builds} image builds`);
       log(`  ${label}: core file → all 3 healthy ${((last - t) / 1000).toFixed(1)} s`);
     }
+    await Promise.all(load.map((client) => client.stop()));
+    const stats = load.map((client) => client.stats);
+    result.load = {
+      sent: stats.reduce((sum, each) => sum + each.sent, 0),
+      failed: stats.reduce((sum, each) => sum + each.failed, 0),
+      slowestMs: Math.max(...stats.map((each) => each.slowestMs)),
+    };
+    // `INFO serving plugin=P held=N waited=0.4s`: one per live update behind the gate (a blue/green replace holds nothing).
+    const serving = proc.lines
+      .slice(trialsFrom)
+      .map((entry) => /INFO\s+serving\s+plugin=\S+\s+held=(\d+)\s+waited=([\d.]+)s/.exec(entry.line))
+      .filter(Boolean);
+    result.holds = {
+      count: serving.length,
+      held: serving.reduce((sum, match) => sum + Number(match[1]), 0),
+      waitedMs: serving.map((match) => Math.round(Number(match[2]) * 1000)),
+    };
+    log(
+      `  ${label}: clients sent ${result.load.sent}, failed ${result.load.failed}, slowest ${result.load.slowestMs} ms; holds ${result.holds.count}, held ${result.holds.held}`,
+    );
   } catch (error) {
+    await Promise.all(load.map((client) => client.stop()));
     result.errors.push(error.message.split('\n')[0]);
     log(`  ${label}: FAILED ${error.message.split('\n').slice(0, 12).join('\n')}`);
   } finally {

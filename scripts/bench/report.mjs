@@ -172,6 +172,7 @@ export function renderMarkdown(results) {
       table(
         [
           'path',
+          'holdRequests',
           'concurrency',
           'edit',
           'trials',
@@ -186,6 +187,7 @@ export function renderMarkdown(results) {
         results.real.flatMap((row) => [
           [
             row.path ?? 'full',
+            row.hold === false ? 'off' : 'on',
             `${row.concurrency}`,
             'plugin file → that plugin healthy',
             `${row.plugin.length}`,
@@ -199,6 +201,7 @@ export function renderMarkdown(results) {
           ],
           [
             row.path ?? 'full',
+            row.hold === false ? 'off' : 'on',
             `${row.concurrency}`,
             'core file → all 3 healthy',
             `${row.core.length}`,
@@ -210,6 +213,56 @@ export function renderMarkdown(results) {
             '',
             '',
           ],
+        ]),
+      ),
+    );
+    out.push('');
+    const loaded = results.real.filter((row) => row.load);
+    if (loaded.length) {
+      out.push(
+        'Clients during the trials above: one per plugin, `GET /` on a new connection every 50 ms through the published port. "Holds": live updates that held connections (`INFO serving ... held=N waited=...`); a blue/green replace holds nothing.',
+      );
+      out.push('');
+      out.push(
+        table(
+          ['path', 'holdRequests', 'concurrency', 'requests', 'failed', 'slowest answer', 'holds', 'connections held', 'hold length (median, max)'],
+          loaded.map((row) => [
+            row.path ?? 'full',
+            row.hold === false ? 'off' : 'on',
+            `${row.concurrency}`,
+            `${row.load.sent}`,
+            `${row.load.failed}`,
+            ms(row.load.slowestMs),
+            `${row.holds?.count ?? 0}`,
+            `${row.holds?.held ?? 0}`,
+            row.holds?.waitedMs?.length ? `${ms(median(row.holds.waitedMs))}, ${ms(Math.max(...row.holds.waitedMs))}` : 'n/a',
+          ]),
+        ),
+      );
+      out.push('');
+    }
+  }
+  if (results.holdOverhead?.length) {
+    out.push('### 11. Holding requests: what the gate adds to each request');
+    out.push('');
+    out.push(
+      'A Node HTTP server on 127.0.0.1, asked directly and through the gate of the packed plugin (`adapters/tcp-gate.js`, the code `holdRequests` runs), one request each way in turn, at the rate shown (both ways together), after 100 warm-up pairs.',
+    );
+    out.push('');
+    const fixed = (value) => `${value.toFixed(2)} ms`;
+    out.push(
+      table(
+        ['connection', 'requests/s', 'requests each way', 'direct p50', 'gated p50', 'added p50', 'direct p99', 'gated p99', 'added p99'],
+        results.holdOverhead.map((row) => [
+          row.connection,
+          `${row.rate}`,
+          `${row.count}`,
+          fixed(row.direct.p50),
+          fixed(row.gated.p50),
+          fixed(row.addedP50),
+          fixed(row.direct.p99),
+          fixed(row.gated.p99),
+          fixed(row.addedP99),
         ]),
       ),
     );

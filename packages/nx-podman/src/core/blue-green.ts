@@ -1,10 +1,20 @@
-import { inspect, makePod, showLogs, startAndWait, type ReplacePorts, type ReplaceRequest, type ReplaceResult } from './container-steps';
+import {
+  inspect,
+  makePod,
+  showLogs,
+  startAndWait,
+  waitHealthy,
+  type StartResult,
+  type ReplacePorts,
+  type ReplaceRequest,
+  type ReplaceResult,
+} from './container-steps';
 import { healthCheckLabel } from './health-check';
 import { backendHealth, backendSpec, type GateListener } from './held-ports';
 import { shortImageId } from './image-id';
 import { formatSeconds } from './log-format';
 import type { Backends } from './request-hold';
-import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, type ContainerRunSpec } from './run-args';
+import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
 
 /** What a blue/green replace drives besides podman: the project's gate on its published ports. */
 export interface GateControl {
@@ -118,7 +128,10 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
  * to the one behind the gate, which stops once the new one is healthy. Connections the gate had forwarded finish on
  * the old container; new ones are refused only until podman publishes the ports (measured in docs/watch-reload.md).
  */
-export async function handBackPorts(request: ReplaceRequest, ports: ReplacePorts & { backends: Backends | undefined }): Promise<ReplaceResult> {
+export async function handBackPorts(
+  request: ReplaceRequest,
+  ports: ReplacePorts & { backends: Backends | undefined; carry?: { path: string; hostFile: string } },
+): Promise<ReplaceResult> {
   const { engine, clock, logger } = ports;
   const spec = request.container;
   const begin = clock.now();
@@ -128,13 +141,43 @@ export async function handBackPorts(request: ReplaceRequest, ports: ReplacePorts
     const failure = await makePod(ports, { ...next, pod: next.pod }, true);
     if (failure) return { status: 'failed', rolledBack: false, message: failure };
   }
-  const started = await startAndWait({ ...request, container: next }, ports, request.imageId);
+  const started = ports.carry
+    ? await startCarrying(request, ports, next, ports.carry)
+    : await startAndWait({ ...request, container: next }, ports, request.imageId);
   if (!started.ok) {
     logger.error('could not hand the ports back to podman', { plugin: spec.project, reason: started.reason, fix: `nx run ${spec.project}:podman-run` });
+    await engine.exec(buildRemoveArgs(next.name));
     return { status: 'failed', rolledBack: false, message: started.reason };
   }
   // The old container keeps its name until it is gone: stopping it by name never touches the new one.
   await removeContainerAndPod(ports, spec.name, servingPod(spec, ports.backends), spec.stopTimeoutSeconds);
   await engine.exec(buildRenameArgs(next.name, spec.name));
   return { status: 'healthy', container: spec.name, imageId: request.imageId, durationMs: clock.now() - begin, downtimeMs: undefined };
+}
+
+/**
+ * The new container of a hand-back when the old one runs live-updated code: created, the binary copied over from the
+ * old container (through `hostFile`: `podman cp` goes between a container and the host), then started, so that what
+ * keeps running after the watcher is the code the developer saved, not the image's.
+ */
+async function startCarrying(
+  request: ReplaceRequest,
+  ports: ReplacePorts,
+  next: ContainerRunSpec,
+  carry: { path: string; hostFile: string },
+): Promise<StartResult> {
+  const { engine } = ports;
+  const { args, env } = buildRunArgs(next, request.imageId);
+  const steps: [string, string[], Record<string, string> | undefined][] = [
+    ['podman create', ['create', ...args.slice(2)], env],
+    ['podman cp from the old container', ['cp', `${request.container.name}:${carry.path}`, carry.hostFile], undefined],
+    ['podman cp into the new container', ['cp', carry.hostFile, `${next.name}:${carry.path}`], undefined],
+    ['podman start', ['start', next.name], undefined],
+  ];
+  for (const [what, stepArgs, stepEnv] of steps) {
+    const result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
+    if (result.exitCode !== 0)
+      return { ok: false, reason: `${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, created: true, aborted: false };
+  }
+  return waitHealthy({ ...request, container: next }, ports, ports.clock.now());
 }

@@ -80,7 +80,7 @@ function exitReason(state: ContainerState | undefined): string {
 }
 
 /** Waits until the started container passes its health check, exits, or the timeout passes. */
-async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, startedAt: number, inspectAfterMs = 0): Promise<StartResult> {
+export async function waitHealthy(request: ReplaceRequest, ports: ReplacePorts, startedAt: number, inspectAfterMs = 0): Promise<StartResult> {
   const { clock, signal } = ports;
   const { check, timeoutMs, intervalMs } = request.health;
   const name = request.container.name;

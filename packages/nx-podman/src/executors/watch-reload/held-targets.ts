@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHealthProbe } from '../../adapters/health-probe';
 import { handBackPorts } from '../../core/blue-green';
 import type { HealthSettings } from '../../core/health-check';
@@ -62,7 +65,7 @@ export async function takeOverPorts(units: HeldTargetUnits, projects: readonly s
  * At exit: every gate stops listening; with `handBack` (the containers keep running) podman publishes each project's
  * ports again, all projects at once (Nx kills the watcher ~5 s after Ctrl-C). Then held and forwarded connections close.
  */
-export async function releasePorts(units: HeldTargetUnits, handBack: boolean): Promise<void> {
+export async function releasePorts(units: HeldTargetUnits, handBack: boolean, liveBinary: (project: string) => string | undefined): Promise<void> {
   const { gates, runOptions, engineFor, clock, logger, probe } = units;
   await Promise.all(
     gates.projects().map(async (project) => {
@@ -78,11 +81,30 @@ export async function releasePorts(units: HeldTargetUnits, handBack: boolean): P
           const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
           if (state?.running) {
             const began = clock.now();
-            const result = await handBackPorts(
-              { container: normalized.container, imageId: state.imageId, health: normalized.health, rollback: false },
-              { engine, probe: probe ?? createHealthProbe({ engine }), clock, logger, backends },
-            );
-            if (result.status === 'healthy') logger.info('ports handed back to podman', { plugin: project, took: formatSeconds(clock.now() - began) });
+            const path = liveBinary(project);
+            // A container running live-updated code: its binary goes into the new container (podman cp through a host file).
+            const dir = path === undefined ? undefined : await mkdtemp(join(tmpdir(), 'nx-podman-handback-'));
+            try {
+              const result = await handBackPorts(
+                { container: normalized.container, imageId: state.imageId, health: normalized.health, rollback: false },
+                {
+                  engine,
+                  probe: probe ?? createHealthProbe({ engine }),
+                  clock,
+                  logger,
+                  backends,
+                  carry: path === undefined || dir === undefined ? undefined : { path, hostFile: join(dir, 'binary') },
+                },
+              );
+              if (result.status === 'healthy')
+                logger.info('ports handed back to podman', {
+                  plugin: project,
+                  took: formatSeconds(clock.now() - began),
+                  live: path === undefined ? undefined : true,
+                });
+            } finally {
+              if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+            }
           }
         } catch (error) {
           logger.warn('could not hand the ports back to podman', { plugin: project, reason: (error as Error).message });

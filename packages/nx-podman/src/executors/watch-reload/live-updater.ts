@@ -46,6 +46,8 @@ export interface LiveUpdateTargets {
   replaced(project: string): void;
   /** Containers that run live-updated code right now. */
   liveContainers(): { project: string; container: string }[];
+  /** Where the live-updated binary is in the project's container; undefined when it runs its image's code. */
+  liveBinary(project: string): string | undefined;
   /** Removes the builders (and every compile in them). */
   close(): Promise<void>;
 }
@@ -76,10 +78,12 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
   const { builderFor, compile } = pool;
   const warmups = new AbortController();
   const live = new Map<string, string>();
+  /** The path of the live-updated binary in each of those containers. */
+  const binaries = new Map<string, string>();
   let closing = false;
   let warming: Promise<void> = Promise.resolve();
 
-  const swap: SwapUnits = { files, liveRecords: deps.liveRecords, live, updater, logger, clock };
+  const swap: SwapUnits = { files, liveRecords: deps.liveRecords, live, binaries, updater, logger, clock };
   const { recipeFor } = createRecipeCache(files);
   const { checkContainer, inspectContainer, forget } = createContainerCheck(files, deps.records);
 
@@ -169,9 +173,11 @@ export function createLiveUpdater(deps: LiveUpdaterDeps): LiveUpdateTargets {
     },
     replaced(project) {
       live.delete(project);
+      binaries.delete(project);
       // A new container: the next check inspects it.
       forget(project);
     },
+    liveBinary: (project) => (live.has(project) ? binaries.get(project) : undefined),
     liveContainers() {
       return [...live].map(([project, container]) => ({ project, container })).sort((a, b) => a.project.localeCompare(b.project));
     },
@@ -191,6 +197,7 @@ interface SwapUnits {
   liveRecords: LiveUpdateRecordStore;
   /** The containers that run live-updated code, by project. */
   live: Map<string, string>;
+  binaries: Map<string, string>;
   updater: ContainerUpdater;
   logger: Logger;
   clock: SleepClock & { date(): Date };
@@ -212,7 +219,7 @@ async function swapIn(
     begin: number;
   },
 ): Promise<LiveUpdateOutcome> {
-  const { files, liveRecords, live, updater, logger, clock } = units;
+  const { files, liveRecords, live, binaries, updater, logger, clock } = units;
   const { project, request, info, recipe, compiled, state, begin } = job;
   const sha = await files.hashFile(compiled.hostFile);
   if (!sha) return { status: 'fallback', reason: `the compile wrote no ${recipe.artifact}` };
@@ -234,6 +241,7 @@ async function swapIn(
     installed: async () => {
       // Recorded before the process changes: from here on the container holds the new binary, whatever happens next.
       live.set(project, info.container.name);
+      binaries.set(project, recipe.destination);
       await liveRecords.write({
         project,
         stage: info.stage,
