@@ -103,6 +103,21 @@ describe('status page script (jsdom)', () => {
     dom.window.close();
   });
 
+  it('shows the held connections of a plugin behind the gate: holding now, how many wait, the longest wait', () => {
+    const { send, field, dom } = openPage();
+    const [postgres, kafka] = snapshot.projects;
+    send({
+      ...snapshot,
+      projects: [
+        { ...postgres!, hold: { holding: true, held: 3, longestWaitMs: 400, dropped: 0 } },
+        { ...kafka!, hold: { holding: false, held: 0, longestWaitMs: 1200, dropped: 2 } },
+      ],
+    });
+    expect(field('postgres', 'hold')).toBe('holding: 3 waiting · longest wait 0.4 s');
+    expect(field('kafka', 'hold')).toBe('0 waiting · longest wait 1.2 s · 2 closed unserved');
+    dom.window.close();
+  });
+
   it('shows compiler output as text: markup in a file name or an error message never becomes an element', () => {
     const { send, doc, field, dom } = openPage();
     send(snapshot);
