@@ -4,7 +4,7 @@ import type { Logger } from '../core/ports';
 import { createSystemClock } from './system-clock';
 import { createTcpGate, freeLoopbackPorts, type TcpGate } from './tcp-gate';
 
-const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
+const quiet: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
 
 /** A backend answering each line with `name:line`. */
 async function backend(name: string): Promise<{ server: Server; port: number }> {

@@ -7,7 +7,7 @@ import type { Backends } from './request-hold';
 
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'a'.repeat(64);
-const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
+const quiet: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
 const clock: SleepClock = { now: () => 0, sleep: async () => undefined };
 const spec = containerRunSpec({ ports: ['127.0.0.1:9090:9090'], pod: 'postgres-plugin-pod' });
 const health: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9090/healthz' }, timeoutMs: 1000, intervalMs: 100 };

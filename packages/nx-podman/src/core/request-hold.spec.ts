@@ -16,7 +16,7 @@ function recordingLogger(): Logger & { lines: string[] } {
             .map(([k, v]) => `${k}=${v}`),
         ].join(' '),
       );
-  return { lines, debug: line('DEBUG'), info: line('INFO'), warn: line('WARN'), error: line('ERROR'), output: () => undefined };
+  return { lines, verbose: false, debug: line('DEBUG'), info: line('INFO'), warn: line('WARN'), error: line('ERROR'), output: () => undefined };
 }
 
 /** A client connection that records what the gate did with it. */

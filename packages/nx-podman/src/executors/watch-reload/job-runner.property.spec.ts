@@ -92,6 +92,7 @@ function simulate(seed: number, onBusyUpdate: OnBusyUpdate) {
       prepare: async () => [],
       replaced: () => undefined,
       liveContainers: () => [],
+      liveBinary: () => undefined,
       close: async () => undefined,
     },
   };

@@ -52,6 +52,7 @@ function setup(
       prepare: async () => [],
       replaced: (project) => calls.push(`replaced ${project}`),
       liveContainers: () => [],
+      liveBinary: () => undefined,
       close: async () => undefined,
     },
   };
