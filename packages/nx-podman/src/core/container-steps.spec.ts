@@ -4,7 +4,8 @@ import { FakeEngine } from '../testing/fake-engine';
 import type { HealthSettings, ProbeResult } from './health-check';
 import { replaceContainer, restartContainer, type ReplaceRequest } from './container-steps';
 import { containerRunSpec } from '../testing/container-run-spec';
-import type { HealthProbe, ProbeCheck, ProbeOptions, Logger, RunProcessOptions, SleepClock } from './ports';
+import { recordingLogger } from '../testing/recording-logger';
+import type { HealthProbe, ProbeCheck, ProbeOptions, RunProcessOptions, SleepClock } from './ports';
 
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'a'.repeat(64); // podman inspect prints ids without the prefix
@@ -19,32 +20,6 @@ class InstantClock implements SleepClock {
   async sleep(ms: number, signal?: AbortSignal) {
     if (!signal?.aborted) this.time += ms;
   }
-}
-
-/** A recording logger: every line as text, the way a user would read it. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const line =
-    (level: string) =>
-    (msg: string, fields: Record<string, unknown> = {}) =>
-      lines.push(
-        [
-          level,
-          msg,
-          ...Object.entries(fields)
-            .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => `${k}=${v}`),
-        ].join(' '),
-      );
-  return {
-    lines,
-    verbose: true,
-    debug: line('DEBUG'),
-    info: line('INFO'),
-    warn: line('WARN'),
-    error: line('ERROR'),
-    output: (text) => lines.push(`OUTPUT ${text}`),
-  };
 }
 
 interface FakeContainer {

@@ -1,23 +1,6 @@
 import { FakeClock } from '../testing/fake-clock';
-import type { Logger } from './ports';
+import { recordingLogger } from '../testing/recording-logger';
 import { createRequestGate, type GateConnection, type HoldLimits } from './request-hold';
-
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const line =
-    (level: string) =>
-    (msg: string, fields: Record<string, unknown> = {}) =>
-      lines.push(
-        [
-          level,
-          msg,
-          ...Object.entries(fields)
-            .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => `${k}=${v}`),
-        ].join(' '),
-      );
-  return { lines, verbose: false, debug: line('DEBUG'), info: line('INFO'), warn: line('WARN'), error: line('ERROR'), output: () => undefined };
-}
 
 /** A client connection that records what the gate did with it. */
 class Client implements GateConnection {
