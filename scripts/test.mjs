@@ -19,8 +19,10 @@ const podmanEnv = ensurePodmanWorks({ fix: 'env', confDir: join(root, 'tmp') });
 ensureGoBuilderImage();
 ensureDelveImage();
 // grpcurl, the real gRPC client the e2e tests call the generated plugins with (built from its module, once).
-const { ensureGrpcurl } = await import('./lib/go-tools.mjs');
+// dlv, the real Delve client (`dlv connect`) the debug-session e2e test attaches with.
+const { ensureDlv, ensureGrpcurl } = await import('./lib/go-tools.mjs');
 ensureGrpcurl();
+ensureDlv();
 
 const extra = process.argv.slice(2);
 const reports = join(root, 'tmp', 'test-reports');

@@ -100,6 +100,15 @@ export function removePodmanObjects({ containers = [], images = [] }: { containe
   if (containers.length) execFileSync('podman', ['rm', '-f', '--ignore', ...containers], { stdio: 'ignore' });
   // podman-run puts each container in its own pod (`<name>-pod`), whose infra container holds the ports.
   if (containers.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)], { stdio: 'ignore' });
+  // Behind the watcher's gate (holdRequests) a container runs in a pod named after its backend port: `<name>-pod-<port>`.
+  const held = containers.length
+    ? execFileSync('podman', ['pod', 'ps', '--format', '{{.Name}}'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((pod) =>
+          containers.some((name) => [`${name}-pod-`, `${name}-next-pod-`].some((prefix) => pod.startsWith(prefix) && /^\d+$/.test(pod.slice(prefix.length)))),
+        )
+    : [];
+  if (held.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...held], { stdio: 'ignore' });
   for (const image of images) {
     try {
       execFileSync('podman', ['rmi', '-f', image], { stdio: 'ignore' });

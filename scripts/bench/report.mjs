@@ -328,18 +328,27 @@ export function renderMarkdown(results) {
     out.push('### 10. The status page, and the debug stage under Delve (real podman, real Go, dlv)');
     out.push('');
     out.push(
-      'One generated plugin, `watch-reload --reload --debounce=100`, greeting edits (each adds a function; live updates; the first edit of each row warms the builder and is not counted). With the page open, a client reads its event stream. Under Delve, "Delve lists it": a client connects to the published Delve port, halts the plugin, finds the edit\'s new function with `RPCServer.ListFunctions`, and lets it run on.',
+      'One generated plugin, `watch-reload --reload --debounce=100`, greeting edits (each adds a function; live updates; the first edit of each row warms the builder and is not counted). With the page open, a client reads its event stream. Under Delve, "Delve lists it": a client connects to the published Delve port, halts the plugin, finds the edit\'s new function with `RPCServer.ListFunctions`, and lets it run on. "Stops at the breakpoint": one `dlv connect` session (Delve\'s own client, typed into) attached through every save with a breakpoint on the handler\'s first line; when the watcher has relaunched the plugin under Delve, dlv continues, a request is sent, and the time is when dlv prints the stop (the answer, once continued, carries the edit).',
     );
     out.push('');
     out.push(
       table(
-        ['watcher', 'save → healthy (median)', 'raw', 'save → Delve lists the new function', 'status events per save', 'problems'],
+        [
+          'watcher',
+          'save → healthy (median)',
+          'raw',
+          'save → Delve lists the new function',
+          'save → the new code stops at the breakpoint',
+          'status events per save',
+          'problems',
+        ],
         results.debug.flatMap((run) =>
           run.rows.map((row) => [
             row.label,
             row.saveToHealthy.length ? s2(median(row.saveToHealthy)) : '-',
             list(row.saveToHealthy, (v) => (v / 1000).toFixed(2)),
             row.saveToDelve.length ? `${s2(median(row.saveToDelve))} (${list(row.saveToDelve, (v) => (v / 1000).toFixed(2))})` : '-',
+            row.saveToBreakpoint?.length ? `${s2(median(row.saveToBreakpoint))} (${list(row.saveToBreakpoint, (v) => (v / 1000).toFixed(2))})` : '-',
             row.eventsPerSave.length ? row.eventsPerSave.join(', ') : '-',
             row.errors.length ? row.errors.join('; ') : 'none',
           ]),

@@ -8,6 +8,8 @@ import { HOST_GO } from './base-images.mjs';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const GRPCURL = { module: 'github.com/fullstorydev/grpcurl/cmd/grpcurl', version: 'v1.9.4', name: 'grpcurl' };
+/** Delve's own terminal client (`dlv connect`), the debugger the debug-session e2e test and the bench attach with (the version the generator builds). */
+export const DLV = { module: 'github.com/go-delve/delve/cmd/dlv', version: 'v1.27.2', name: 'dlv' };
 
 /** The path of `tool` (built on first use with `go install module@version`); throws with go's output when that fails. */
 export function ensureGoTool(tool, log = console.log) {
@@ -30,6 +32,8 @@ export function ensureGoTool(tool, log = console.log) {
 
 /** grpcurl's path (built on first use). */
 export const ensureGrpcurl = (log) => ensureGoTool(GRPCURL, log);
+/** dlv's path (built on first use). */
+export const ensureDlv = (log) => ensureGoTool(DLV, log);
 
 /**
  * Runs grpcurl -plaintext against 127.0.0.1:port: `method` (e.g. `prism.plugin.v1.Plugin/Info`), or `list`.

@@ -33,5 +33,5 @@ export interface LongRunningProcess {
 export declare function startLongRunning(
   file: string,
   args: readonly string[],
-  options?: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; label?: string },
+  options?: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void; label?: string; stdin?: 'ignore' | 'pipe' },
 ): LongRunningProcess;

@@ -6,10 +6,10 @@ import { constants } from 'node:os';
 
 /**
  * Starts `file args`. `onLine(line)` sees every complete output line as it arrives (the demo echoes them);
- * `label` names the process in errors.
+ * `label` names the process in errors; `stdin: 'pipe'` lets the caller type into it (`child.stdin`).
  */
-export function startLongRunning(file, args, { cwd, env, onLine, label = 'process' } = {}) {
-  const child = spawn(file, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startLongRunning(file, args, { cwd, env, onLine, label = 'process', stdin = 'ignore' } = {}) {
+  const child = spawn(file, args, { cwd, env, detached: true, stdio: [stdin, 'pipe', 'pipe'] });
   let text = '';
   let partial = '';
   /** [{t, line}]: complete lines with the time they arrived. */

@@ -16,14 +16,17 @@ const health: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9
  * podman and the gate as one story: every podman call and every gate step in the order they happened, the containers
  * by name (running or not), and a probe that passes when the container it is asked about runs an image marked healthy.
  */
-function world(options: { old?: boolean; listening?: boolean; backends?: Backends; healthy?: boolean }) {
+function world(options: { old?: boolean; oldPod?: string; listening?: boolean; backends?: Backends; healthy?: boolean }) {
   const story: string[] = [];
   const engine = new FakeEngine();
   const containers = new Map<string, string>();
   if (options.old) containers.set('postgres-plugin', OLD);
   engine.on(['container', 'inspect'], (args) => {
     const image = containers.get(args[2]!);
-    return image === undefined ? { exitCode: 125 } : { stdout: JSON.stringify([{ Image: image, State: { Status: 'running', Running: true, ExitCode: 0 } }]) };
+    const pod = args[2] === 'postgres-plugin' ? options.oldPod : undefined;
+    return image === undefined
+      ? { exitCode: 125 }
+      : { stdout: JSON.stringify([{ Image: image, State: { Status: 'running', Running: true, ExitCode: 0 }, ...(pod && { Pod: pod }) }]) };
   });
   engine.on(['run'], (args) => {
     const name = args[args.indexOf('--name') + 1]!;
@@ -118,6 +121,14 @@ describe('replaceBlueGreen', () => {
       'gate serves 41000',
       'rename postgres-plugin-next postgres-plugin',
     ]);
+  });
+
+  it('a container an earlier watch left behind its gate (stopOnExit) is removed with the pod it runs in, not left as an exited pod', async () => {
+    const t = world({ old: true, oldPod: 'f3a9c2d1e0b8', listening: false });
+    const result = await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
+    expect(result.status).toBe('healthy');
+    expect(t.story).toContain('pod rm f3a9c2d1e0b8');
+    expect(t.story).not.toContain('pod rm postgres-plugin-pod');
   });
 });
 

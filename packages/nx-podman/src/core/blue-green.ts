@@ -1,3 +1,4 @@
+import { announceDebugSessionEnd } from './delve';
 import {
   inspect,
   makePod,
@@ -93,7 +94,14 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
       }`,
     };
   }
-  const oldPod = previous === undefined ? undefined : servingPod(spec, previousBackends);
+  // At the first replace of a watch the old container may still sit in the pod of an earlier watch's gate
+  // (`<name>-pod-<port>`, left by stopOnExit): the pod it runs in goes with it (only podman-run's pods hold its containers).
+  const oldPod =
+    previous === undefined
+      ? undefined
+      : previousBackends === undefined && spec.pod !== undefined && previous.podId
+        ? previous.podId
+        : servingPod(spec, previousBackends);
   if (!gate.listening()) {
     // The takeover: podman publishes the ports for the old container until it stops.
     if (previous) await removeContainerAndPod(ports, spec.name, oldPod, spec.stopTimeoutSeconds);
@@ -113,6 +121,7 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
     check: healthCheckLabel(request.health.check),
     downtime: previous?.running ? formatSeconds(0) : undefined,
   });
+  announceDebugSessionEnd(previous, spec, logger);
   return {
     status: 'healthy',
     container: spec.name,

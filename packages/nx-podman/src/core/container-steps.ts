@@ -1,3 +1,4 @@
+import { announceDebugSessionEnd } from './delve';
 import { sameImage, shortImageId } from './image-id';
 import { formatSeconds } from './log-format';
 import { describeHealthCheck, healthCheckLabel, type HealthSettings } from './health-check';
@@ -215,6 +216,7 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
       check: healthCheckLabel(request.health.check),
       downtime: stopSentAt === undefined ? undefined : formatSeconds(started.healthyAt - stopSentAt),
     });
+    announceDebugSessionEnd(previous, spec, logger);
     return {
       status: 'healthy',
       container: spec.name,
@@ -295,7 +297,7 @@ export type RestartResult = { status: 'healthy'; downtimeMs: number } | { status
  * 2: podman starts it again all the same. On failure the container log's tail is shown, as for a replace.
  */
 export async function restartContainer(request: RestartRequest, ports: ReplacePorts): Promise<RestartResult> {
-  const { engine, clock, logger } = ports;
+  const { engine, clock } = ports;
   const spec = request.container;
   const stopSentAt = clock.now();
   const restart = await engine.exec(buildRestartArgs(spec.name, request.stopTimeoutSeconds), { signal: ports.signal });
@@ -307,6 +309,17 @@ export async function restartContainer(request: RestartRequest, ports: ReplacePo
       message: `podman restart of "${spec.name}" failed (exit ${restart.exitCode}): ${(restart.stderr || restart.stdout).trim()}`,
     };
   }
+  return awaitRestarted(request, ports, stopSentAt);
+}
+
+/**
+ * After the container's process was restarted (by `podman restart`, or in place by Delve): waits until the container
+ * passes its health check and logs `plugin healthy` with the downtime since `stopSentAt`; on a failure, logs why and
+ * shows the container's last log lines.
+ */
+export async function awaitRestarted(request: Pick<RestartRequest, 'container' | 'health'>, ports: ReplacePorts, stopSentAt: number): Promise<RestartResult> {
+  const { clock, logger } = ports;
+  const spec = request.container;
   // The process restarts in about a second: poll at most every RESTART_POLL_MS, not at the check's interval (1 s by default).
   const health = { ...request.health, intervalMs: Math.min(request.health.intervalMs, RESTART_POLL_MS) };
   const started = await waitHealthy({ container: spec, imageId: '', health, rollback: false }, ports, clock.now(), RESTART_INSPECT_AFTER_MS);

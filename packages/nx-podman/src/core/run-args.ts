@@ -167,6 +167,14 @@ export interface ContainerState {
   rootfs: string;
   /** The file conmon (the container's monitor) writes its pid to ('' when podman did not say). */
   conmonPidFile?: string;
+  /** The container's process on the host (its pid 1), when it runs. */
+  pid?: number;
+  /** What the container runs: `Path` and `Args` (the entrypoint and command, as executed). */
+  command?: string[];
+  /** The id of the pod the container runs in, if any. */
+  podId?: string;
+  /** Published ports by `<port>/<protocol>` (a pod's, for a container in one). */
+  ports?: Record<string, { hostIp: string; hostPort: string }[]>;
 }
 
 /** Parses `podman container inspect` output; undefined when it is not a container description. */
@@ -177,9 +185,13 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
       | {
           Id?: string;
           Image?: string;
-          State?: { Status?: string; Running?: boolean; ExitCode?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } };
+          State?: { Status?: string; Running?: boolean; ExitCode?: number; Pid?: number; Health?: { Status?: string }; Healthcheck?: { Status?: string } };
           GraphDriver?: { Data?: { MergedDir?: string } };
           ConmonPidFile?: string;
+          Pod?: string;
+          Path?: string;
+          Args?: unknown;
+          NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
         }
       | undefined;
     if (!first || typeof first.Image !== 'string' || !first.State) return undefined;
@@ -193,10 +205,25 @@ export function parseContainerInspect(json: string): ContainerState | undefined 
       health: state.Health?.Status ?? state.Healthcheck?.Status ?? '',
       rootfs: typeof first.GraphDriver?.Data?.MergedDir === 'string' ? first.GraphDriver.Data.MergedDir : '',
       ...(typeof first.ConmonPidFile === 'string' && first.ConmonPidFile !== '' && { conmonPidFile: first.ConmonPidFile }),
+      ...(typeof state.Pid === 'number' && state.Pid > 0 && { pid: state.Pid }),
+      ...(typeof first.Pod === 'string' && first.Pod !== '' && { podId: first.Pod }),
+      ...(typeof first.Path === 'string' && {
+        command: [first.Path, ...(Array.isArray(first.Args) ? first.Args.filter((arg): arg is string => typeof arg === 'string') : [])],
+      }),
+      ...(first.NetworkSettings?.Ports && { ports: publishedPorts(first.NetworkSettings.Ports) }),
     };
   } catch {
     return undefined;
   }
+}
+
+function publishedPorts(ports: Record<string, { HostIp?: string; HostPort?: string }[] | null>): Record<string, { hostIp: string; hostPort: string }[]> {
+  return Object.fromEntries(
+    Object.entries(ports).map(([port, bindings]) => [
+      port,
+      (bindings ?? []).map((binding) => ({ hostIp: binding.HostIp ?? '', hostPort: binding.HostPort ?? '' })),
+    ]),
+  );
 }
 
 /** Why a `ports` entry was rejected. */

@@ -1,6 +1,7 @@
 import { buildCopyIntoArgs, LIVE_UPDATE_STOP_TIMEOUT_SECONDS } from '../../core/live-update-plan';
 import type { ContainerUpdater, FileReader, HealthProbe, Logger, PodmanEngine, SleepClock } from '../../core/ports';
-import { restartContainer } from '../../core/container-steps';
+import { awaitRestarted, restartContainer } from '../../core/container-steps';
+import type { InPlaceRestarter } from './delve-restarter';
 import type { GateControl } from '../../core/blue-green';
 import { backendHealth } from '../../core/held-ports';
 
@@ -10,11 +11,14 @@ export interface BinarySwapDeps {
   probe(engine: PodmanEngine): HealthProbe;
   clock: SleepClock;
   logger: Logger;
+  /** Restarts the process inside the container instead of the container (Delve in the debug stage), when it can. */
+  inPlace?: InPlaceRestarter;
 }
 
 /**
- * Today's container updater: the binary replaces the old one inside the running container, then the container
- * restarts (stop timeout at most {@link LIVE_UPDATE_STOP_TIMEOUT_SECONDS}) and passes its health check.
+ * Today's container updater: the binary replaces the old one inside the running container, then the process restarts
+ * (in place when `inPlace` can: Delve relaunching it; else the container restarts, stop timeout at most
+ * {@link LIVE_UPDATE_STOP_TIMEOUT_SECONDS}) and passes its health check.
  *
  * The binary goes in where podman runs on this host and its storage is visible here (root podman: the container's
  * root file system is mounted at the path inspect names) as a rename in that file system, no podman process. Else, or
@@ -44,11 +48,19 @@ export function createBinarySwapUpdater(deps: BinarySwapDeps): ContainerUpdater 
       if (request.signal.aborted) return { status: 'aborted' };
       if (refused !== undefined) return { status: 'refused', reason: refused };
       await request.installed();
+      const ports = { engine: request.engine, probe: deps.probe(request.engine), clock, logger, signal: request.signal };
+      const stopSentAt = clock.now();
+      const inPlace = await deps.inPlace?.restart(request);
+      if (inPlace?.status === 'restarted') {
+        const restarted = await awaitRestarted({ container: request.container, health: request.health }, ports, stopSentAt);
+        if (restarted.status === 'healthy') return { status: 'updated' };
+        return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
+      }
+      if (request.signal.aborted) return { status: 'aborted' };
+      if (inPlace?.status === 'failed')
+        logger.warn('Delve did not relaunch the plugin; restarting its container', { plugin: request.project, reason: inPlace.reason });
       const stopTimeoutSeconds = Math.min(request.container.stopTimeoutSeconds, LIVE_UPDATE_STOP_TIMEOUT_SECONDS);
-      const restarted = await restartContainer(
-        { container: request.container, health: request.health, stopTimeoutSeconds },
-        { engine: request.engine, probe: deps.probe(request.engine), clock, logger, signal: request.signal },
-      );
+      const restarted = await restartContainer({ container: request.container, health: request.health, stopTimeoutSeconds }, ports);
       if (restarted.status === 'healthy') return { status: 'updated' };
       return restarted.aborted ? { status: 'aborted' } : { status: 'failed', message: restarted.message };
     },

@@ -22,6 +22,8 @@ import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { WatchBuildOutcome, WatchRunOutcome, WatchTargets } from './job-runner';
 import { createLiveUpdater, type LiveProject } from './live-updater';
 import { createBinarySwapUpdater, createHoldingUpdater } from './container-updaters';
+import { createDelveRestarter } from './delve-restarter';
+import { attachedConnections, connectDelveRpc } from '../../adapters/delve-rpc';
 import { createRequestGates, type RequestGates } from './request-gates';
 import { replaceBlueGreen } from '../../core/blue-green';
 import { releasePorts, stopAtExit, takeOverPorts } from './held-targets';
@@ -200,7 +202,16 @@ function liveUpdaterOf(units: TargetUnits, deps: NxWatchTargetsDeps, workspaceRo
     clock,
     logger,
     concurrency: options.concurrency,
-    updater: createHoldingUpdater(createBinarySwapUpdater({ files, probe: probeFor, clock, logger }), (project) => gates.get(project)),
+    updater: createHoldingUpdater(
+      createBinarySwapUpdater({
+        files,
+        probe: probeFor,
+        clock,
+        logger,
+        inPlace: createDelveRestarter({ connect: connectDelveRpc, attached: attachedConnections, clock, logger }),
+      }),
+      (project) => gates.get(project),
+    ),
   });
 }
 
