@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { establishedConnections, type DelveRpc } from '../core/delve';
+import { establishedConnections } from '../core/delve';
+import type { DelveRpc } from '../core/ports';
 
 /** How long the connection may take to open: Delve answers at once, or the port is not Delve's. */
 const CONNECT_TIMEOUT_MS = 3000;

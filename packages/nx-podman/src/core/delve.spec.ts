@@ -7,9 +7,9 @@ import {
   describeDiscarded,
   establishedConnections,
   restartUnderDelve,
-  type DelveRpc,
   type DiscardedBreakpoint,
 } from './delve';
+import type { DelveRpc } from './ports';
 import type { ContainerState } from './run-args';
 
 /** The generated debug stage's entrypoint, as `podman inspect` gives it (Path, then Args). */

@@ -2,10 +2,10 @@
  * Delve in a debug container, seen from the watcher: which containers run a headless multi-client Delve server (so a
  * live update can ask it to relaunch its target instead of restarting the container), how many debuggers are attached,
  * and the restart itself over Delve's JSON-RPC API (`RPCServer.*`, API version 2). Nothing here does I/O: the
- * connection is the {@link DelveRpc} port (`adapters/delve-rpc.ts`).
+ * connection is the `DelveRpc` port (`core/ports.ts`, implemented by `adapters/delve-rpc.ts`).
  */
 import { posix } from 'node:path';
-import type { Logger, SleepClock } from './ports';
+import type { DelveRpc, Logger, SleepClock } from './ports';
 import type { ContainerState } from './run-args';
 
 /** A headless Delve server found in a container's command line. */
@@ -117,15 +117,6 @@ export function announceDebugSessionEnd(
 
 // ---------------------------------------------------------------------------------------------------------------
 // The restart over Delve's API
-
-/** One JSON-RPC connection to a Delve server (`adapters/delve-rpc.ts`). */
-export interface DelveRpc {
-  /** Calls `RPCServer.<method>` and resolves with its result; rejects with Delve's error, or after `timeoutMs`. */
-  call<T>(method: string, params: object, timeoutMs: number): Promise<T>;
-  /** Sends a call whose answer nobody waits for (a `continue` answers only when the program stops again). */
-  send(method: string, params: object): void;
-  close(): void;
-}
 
 /** A breakpoint Delve could not set again in the new program, as `RPCServer.Restart` reports it (Go field names). */
 export interface DiscardedBreakpoint {

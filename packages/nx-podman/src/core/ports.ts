@@ -318,6 +318,16 @@ export interface BuildRecordStore {
   write(record: BuildRecord): Promise<void>;
 }
 
+/** One JSON-RPC connection to a headless Delve server (`adapters/delve-rpc.ts`): the debug stage's live update uses it. */
+export interface DelveRpc {
+  /** Calls `RPCServer.<method>` and resolves with its result; rejects with Delve's error, or after `timeoutMs`. */
+  call<T>(method: string, params: object, timeoutMs: number): Promise<T>;
+  /** Sends a call whose answer nobody waits for (a `continue` answers only when the program stops again). */
+  send(method: string, params: object): void;
+  /** Closes the connection once what was sent is written. */
+  close(): void;
+}
+
 /** One new binary for a running container, as the live updater asks for it. */
 export interface ContainerUpdateRequest {
   project: string;
@@ -340,9 +350,9 @@ export type ContainerUpdateResult =
   { status: 'updated' } | { status: 'refused'; reason: string } | { status: 'failed'; message: string } | { status: 'aborted' };
 
 /**
- * Makes a running container run a new binary (the live update's last step). Today's: the binary swapped in its file
- * system and the container restarted (`container-updaters.ts`). The next ones (a Delve restart that keeps the debug
- * session, holding requests while the process changes) are other implementations of this one method.
+ * Makes a running container run a new binary (the live update's last step): the binary swapped in its file system,
+ * then the process restarted, by Delve in place or by a container restart (`container-updaters.ts`); the holding
+ * updater wraps it. Another way to change a container's process is another implementation of this one method.
  */
 export interface ContainerUpdater {
   update(request: ContainerUpdateRequest): Promise<ContainerUpdateResult>;

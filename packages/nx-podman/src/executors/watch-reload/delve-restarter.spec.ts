@@ -1,5 +1,4 @@
-import type { DelveRpc } from '../../core/delve';
-import type { ContainerUpdateRequest, HealthProbe } from '../../core/ports';
+import type { ContainerUpdateRequest, DelveRpc, HealthProbe } from '../../core/ports';
 import type { ContainerState } from '../../core/run-args';
 import { containerRunSpec } from '../../testing/container-run-spec';
 import { FakeClock } from '../../testing/fake-clock';

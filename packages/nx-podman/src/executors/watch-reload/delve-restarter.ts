@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { delveServerOf, isDelveServer, publishedPort, restartUnderDelve, type DelveRpc } from '../../core/delve';
-import type { ContainerUpdateRequest, Logger, SleepClock } from '../../core/ports';
+import { delveServerOf, isDelveServer, publishedPort, restartUnderDelve } from '../../core/delve';
+import type { ContainerUpdateRequest, DelveRpc, Logger, SleepClock } from '../../core/ports';
 
 /** How a process restart inside the running container went (the container itself is not restarted). */
 export type InPlaceRestartResult =
