@@ -1,10 +1,8 @@
+import { quietLogger } from '../testing/recording-logger';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createRequestGate } from '../core/request-hold';
-import type { Logger } from '../core/ports';
 import { createSystemClock } from './system-clock';
 import { createTcpGate, freeLoopbackPorts, type TcpGate } from './tcp-gate';
-
-const quiet: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
 
 /** A backend answering each line with `name:line`. */
 async function backend(name: string): Promise<{ server: Server; port: number }> {
@@ -42,7 +40,7 @@ describe('tcp gate (real sockets on 127.0.0.1)', () => {
     const blue = await backend('blue');
     const green = await backend('green');
     servers.push(blue.server, green.server);
-    gate = createTcpGate(createRequestGate({ project: 'p', clock: createSystemClock(), logger: quiet, limits: { timeoutMs, maxHeld: 10 } }), [
+    gate = createTcpGate(createRequestGate({ project: 'p', clock: createSystemClock(), logger: quietLogger, limits: { timeoutMs, maxHeld: 10 } }), [
       { host: '127.0.0.1', port: port!, containerPort: 9090 },
     ]);
     expect(await gate.listen()).toBeUndefined();
@@ -81,7 +79,7 @@ describe('tcp gate (real sockets on 127.0.0.1)', () => {
   it('says which port is taken and the option that avoids it', async () => {
     const taken = await backend('other');
     servers.push(taken.server);
-    const busy = createTcpGate(createRequestGate({ project: 'p', clock: createSystemClock(), logger: quiet, limits: { timeoutMs: 1000, maxHeld: 1 } }), [
+    const busy = createTcpGate(createRequestGate({ project: 'p', clock: createSystemClock(), logger: quietLogger, limits: { timeoutMs: 1000, maxHeld: 1 } }), [
       { host: '127.0.0.1', port: taken.port, containerPort: 9090 },
     ]);
     expect(await busy.listen()).toMatch(new RegExp(`Could not listen on 127\\.0\\.0\\.1:${taken.port}.*EADDRINUSE.*"holdRequests" to false`));

@@ -1,13 +1,13 @@
+import { quietLogger } from '../testing/recording-logger';
 import { FakeEngine } from '../testing/fake-engine';
 import { containerRunSpec } from '../testing/container-run-spec';
 import { handBackPorts, replaceBlueGreen, type GateControl } from './blue-green';
 import type { HealthSettings } from './health-check';
-import type { HealthProbe, Logger, SleepClock } from './ports';
+import type { HealthProbe, SleepClock } from './ports';
 import type { Backends } from './request-hold';
 
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'a'.repeat(64);
-const quiet: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
 const clock: SleepClock = { now: () => 0, sleep: async () => undefined };
 const spec = containerRunSpec({ ports: ['127.0.0.1:9090:9090'], pod: 'postgres-plugin-pod' });
 const health: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9090/healthz' }, timeoutMs: 1000, intervalMs: 100 };
@@ -77,7 +77,7 @@ function world(options: { old?: boolean; oldPod?: string; listening?: boolean; b
     },
     freePorts: async (count) => [41000, 41001].slice(0, count),
   };
-  return { story, engine, containers, probed, gate, ports: { engine, probe, clock, logger: quiet, gate } };
+  return { story, engine, containers, probed, gate, ports: { engine, probe, clock, logger: quietLogger, gate } };
 }
 
 describe('replaceBlueGreen', () => {

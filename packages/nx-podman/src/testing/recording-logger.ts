@@ -25,3 +25,13 @@ export function recordingLogger(): Logger & { lines: string[] } {
     output: (text) => lines.push(`OUTPUT ${text}`),
   };
 }
+
+/** A logger that drops every line: for tests that assert something else. */
+export const quietLogger: Logger = {
+  verbose: false,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  output: () => undefined,
+};

@@ -8,7 +8,8 @@ import { backendSpec } from '../../core/held-ports';
 import { formatSeconds } from '../../core/log-format';
 import type { PodmanConnection } from '../../core/podman-version';
 import type { Clock, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
-import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
+import { inspect } from '../../core/container-steps';
+import type { ContainerRunSpec } from '../../core/run-args';
 import { stopContainerAtExit } from '../podman-run/stop-container';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { RequestGates } from './request-gates';
@@ -51,8 +52,7 @@ export async function takeOverPorts(units: HeldTargetUnits, projects: readonly s
         const normalized = runOptions(project, undefined);
         const gate = gates.gateFor(project, normalized.container, normalized.connection);
         if (!gate || gate.listening()) return undefined;
-        const inspected = await engineFor(normalized.connection).exec(buildInspectArgs(normalized.container.name));
-        return inspected.exitCode === 0 && parseContainerInspect(inspected.stdout)?.running ? project : undefined;
+        return (await inspect({ engine: engineFor(normalized.connection) }, normalized.container.name))?.running ? project : undefined;
       } catch {
         return undefined;
       }
@@ -77,8 +77,7 @@ export async function releasePorts(units: HeldTargetUnits, handBack: boolean, li
         try {
           const normalized = runOptions(project, undefined);
           const engine = engineFor(normalized.connection);
-          const inspected = await engine.exec(buildInspectArgs(normalized.container.name));
-          const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+          const state = await inspect({ engine }, normalized.container.name);
           if (state?.running) {
             const began = clock.now();
             const path = liveBinary(project);

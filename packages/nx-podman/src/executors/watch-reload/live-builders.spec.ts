@@ -1,4 +1,5 @@
-import type { FileReader, Logger } from '../../core/ports';
+import { quietLogger } from '../../testing/recording-logger';
+import type { FileReader } from '../../core/ports';
 import { inferLiveUpdateRecipe, type LiveUpdateRecipe } from '../../core/live-update-recipe';
 import type { ImageConfig } from '../../core/podman-output';
 import { containerRunSpec } from '../../testing/container-run-spec';
@@ -18,7 +19,6 @@ FROM scratch AS production
 COPY --from=builder /out/plugin /plugin
 `;
 const IMAGE: ImageConfig = { id: 'b'.repeat(64), env: { HOME: '/tmp' }, workdir: '/src', user: '' };
-const quiet: Logger = { verbose: false, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, output: () => undefined };
 
 function recipeOf(plugin: string): LiveUpdateRecipe {
   const inferred = inferLiveUpdateRecipe(containerfile(plugin), {
@@ -43,7 +43,7 @@ function setup() {
     removeDirectory: async (path) => void removed.push(path),
     replaceFileBelow: async () => undefined,
   };
-  const pool = createBuilderPool({ workspaceRoot: '/ws', files, clock: new FakeClock(), logger: quiet, maxIdle: 2 });
+  const pool = createBuilderPool({ workspaceRoot: '/ws', files, clock: new FakeClock(), logger: quietLogger, maxIdle: 2 });
   const project = (name: string): LiveProject => ({
     project: name,
     stage: 'production',
