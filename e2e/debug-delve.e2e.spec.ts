@@ -1,16 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { connectDelve, inspectProgram, type DelveClient } from './utils/delve';
 import { pluginInfo } from './utils/grpc';
-import {
-  BUSYBOX_IMAGE,
-  createE2eWorkspace,
-  expectSucceeded,
-  GO_BUILDER_IMAGE,
-  linesAfter,
-  removePodmanObjects,
-  type E2eWorkspace,
-  type LongRunning,
-} from './utils/workspace';
+import { createE2eWorkspace, type E2eWorkspace, generateLocalPlugin, linesAfter, type LongRunning, removePodmanObjects } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 
@@ -70,19 +61,7 @@ describeWithPodman('debug stage under Delve (e2e: watch-reload:debug --reload, r
     [port] = await choosePorts(1, { first: start, last: start + 5000, twinOffset: [1000, 2000] });
     removePodmanObjects({ containers: [CONTAINER] });
     ws = createE2eWorkspace('debug-delve');
-    expectSucceeded(
-      ws.nx([
-        'g',
-        '@prism/nx-podman:plugin',
-        NAME,
-        `--port=${port}`,
-        `--builderImage=${GO_BUILDER_IMAGE}`,
-        '--runtimeImage=scratch',
-        `--debugImage=${BUSYBOX_IMAGE}`,
-        '--delve=install',
-        '--no-interactive',
-      ]),
-    );
+    generateLocalPlugin(ws, NAME, { port, delve: 'install' });
   }, STEP_TIMEOUT);
 
   afterAll(async () => {

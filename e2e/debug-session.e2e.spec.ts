@@ -1,15 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { attachDlv, DLV_PROMPT, type DlvTerminal } from '../scripts/lib/dlv-terminal.mjs';
-import {
-  createE2eWorkspace,
-  DELVE_IMAGE,
-  expectSucceeded,
-  GO_BUILDER_IMAGE,
-  linesAfter,
-  removePodmanObjects,
-  type E2eWorkspace,
-  type LongRunning,
-} from './utils/workspace';
+import { createE2eWorkspace, DELVE_IMAGE, type E2eWorkspace, generateLocalPlugin, linesAfter, type LongRunning, removePodmanObjects } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 
@@ -71,20 +62,7 @@ describeWithPodman('a debug session survives live updates (e2e: watch-reload:deb
     [port] = await choosePorts(1, { first: start, last: start + 5000, twinOffset: [1000, 2000] });
     removePodmanObjects({ containers: [CONTAINER] });
     ws = createE2eWorkspace('debug-session');
-    expectSucceeded(
-      ws.nx([
-        'g',
-        '@prism/nx-podman:plugin',
-        NAME,
-        `--port=${port}`,
-        '--protocol=http',
-        `--builderImage=${GO_BUILDER_IMAGE}`,
-        '--runtimeImage=scratch',
-        `--debugImage=${DELVE_IMAGE}`,
-        '--delve=image',
-        '--no-interactive',
-      ]),
-    );
+    generateLocalPlugin(ws, NAME, { port, protocol: 'http', debugImage: DELVE_IMAGE, delve: 'image' });
     const main = ws.read(MAIN);
     expect(main).toContain('"message": greeting');
     ws.write(MAIN, `${main.replace('"message": greeting', '"message": answer(r.URL.Path), "greeting": greeting')}${ANSWER(0)}`);

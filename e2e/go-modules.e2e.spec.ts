@@ -3,14 +3,13 @@ import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BUSYBOX_IMAGE,
-  GO_BUILDER_IMAGE,
   createE2eWorkspace,
-  expectSucceeded,
-  linesAfter,
-  removePodmanObjects,
   type E2eWorkspace,
+  expectSucceeded,
+  generateLocalPlugin,
+  linesAfter,
   type LongRunning,
+  removePodmanObjects,
 } from './utils/workspace';
 import { addModuleToProxy, UUID_MODULE } from './utils/go-proxy';
 import { freePort } from './utils/registry';
@@ -41,19 +40,7 @@ describeWithPodman('Go modules e2e: a third-party module through an offline GOPR
     // Offline: the proxy directory only, no checksum database (go.sum, written below, has the hashes).
     goEnv = { GOPROXY: `file://${proxyDir}`, GONOSUMDB: 'github.com/google', GOFLAGS: '-mod=mod' };
     ws = createE2eWorkspace('go-modules');
-    expectSucceeded(
-      ws.nx([
-        'g',
-        '@prism/nx-podman:plugin',
-        NAME,
-        `--port=${port}`,
-        `--builderImage=${GO_BUILDER_IMAGE}`,
-        '--runtimeImage=scratch',
-        `--debugImage=${BUSYBOX_IMAGE}`,
-        '--protocol=http',
-        '--no-interactive',
-      ]),
-    );
+    generateLocalPlugin(ws, NAME, { port, protocol: 'http' });
     const main = ws.read(`plugins/${NAME}/main.go`);
     ws.write(
       `plugins/${NAME}/main.go`,

@@ -1,15 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { get } from 'node:http';
-import {
-  BUSYBOX_IMAGE,
-  GO_BUILDER_IMAGE,
-  createE2eWorkspace,
-  expectSucceeded,
-  linesAfter,
-  removePodmanObjects,
-  type E2eWorkspace,
-  type LongRunning,
-} from './utils/workspace';
+import { createE2eWorkspace, type E2eWorkspace, generateLocalPlugin, linesAfter, type LongRunning, removePodmanObjects } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 import { pluginInfo } from './utils/grpc';
@@ -58,19 +49,7 @@ describeWithPodman('holding requests e2e: an HTTP and a gRPC plugin under load t
     removePodmanObjects({ containers: PLUGINS.map(container) });
     ws = createE2eWorkspace('hold-requests');
     for (const [index, name] of PLUGINS.entries()) {
-      expectSucceeded(
-        ws.nx([
-          'g',
-          '@prism/nx-podman:plugin',
-          name,
-          `--port=${ports[index]}`,
-          `--protocol=${name === HTTP_PLUGIN ? 'http' : 'grpc'}`,
-          `--builderImage=${GO_BUILDER_IMAGE}`,
-          '--runtimeImage=scratch',
-          `--debugImage=${BUSYBOX_IMAGE}`,
-          '--no-interactive',
-        ]),
-      );
+      generateLocalPlugin(ws, name, { port: ports[index], protocol: name === HTTP_PLUGIN ? 'http' : 'grpc' });
     }
   }, STEP_TIMEOUT);
 

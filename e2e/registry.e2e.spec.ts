@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
-import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, type E2eWorkspace } from './utils/workspace';
+import { createE2eWorkspace, type E2eWorkspace, expectSucceeded, generateLocalPlugin, GO_BUILDER_IMAGE } from './utils/workspace';
 import { agentStorage, freePort, saveImages, startRegistry, type AgentStorage, type TestRegistry } from './utils/registry';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
@@ -69,19 +69,7 @@ describeWithPodman('registry e2e: nx affected -t podman-build -c ci pushes to a 
     ws = createE2eWorkspace('registry');
     ws.write('nx.json', nxJson(`${registry.host}/prism`));
     for (const [index, name] of [A, B].entries()) {
-      expectSucceeded(
-        ws.nx([
-          'g',
-          '@prism/nx-podman:plugin',
-          name,
-          `--port=${ports[index]}`,
-          `--builderImage=${GO_BUILDER_IMAGE}`,
-          '--runtimeImage=scratch',
-          `--debugImage=${BUSYBOX_IMAGE}`,
-          '--protocol=http',
-          '--no-interactive',
-        ]),
-      );
+      generateLocalPlugin(ws, name, { port: ports[index], protocol: 'http' });
     }
     git(ws.root, 'init', '-q', '-b', 'main');
     git(ws.root, 'config', 'user.email', 'e2e@example.com');

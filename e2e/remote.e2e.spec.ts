@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, createE2eWorkspace, expectSucceeded, removePodmanObjects, type E2eWorkspace } from './utils/workspace';
+import { createE2eWorkspace, type E2eWorkspace, expectSucceeded, generateLocalPlugin, removePodmanObjects } from './utils/workspace';
 import { freePort } from './utils/registry';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 
@@ -49,19 +49,7 @@ describeWithPodman('remote e2e: build and run through a podman service with the 
     await startService();
 
     ws = createE2eWorkspace('remote');
-    expectSucceeded(
-      ws.nx([
-        'g',
-        '@prism/nx-podman:plugin',
-        NAME,
-        `--port=${port}`,
-        `--builderImage=${GO_BUILDER_IMAGE}`,
-        '--runtimeImage=scratch',
-        `--debugImage=${BUSYBOX_IMAGE}`,
-        '--protocol=http',
-        '--no-interactive',
-      ]),
-    );
+    generateLocalPlugin(ws, NAME, { port, protocol: 'http' });
     const projectJson = JSON.parse(ws.read(`plugins/${NAME}/project.json`)) as { targets: Record<string, { options?: Record<string, unknown> }> };
     projectJson.targets['podman-build'] = { options: { connection: CONNECTION } };
     projectJson.targets['podman-run'] = {

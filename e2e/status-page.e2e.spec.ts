@@ -3,15 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import {
-  BUSYBOX_IMAGE,
-  createE2eWorkspace,
-  expectSucceeded,
-  GO_BUILDER_IMAGE,
-  removePodmanObjects,
-  type E2eWorkspace,
-  type LongRunning,
-} from './utils/workspace';
+import { createE2eWorkspace, type E2eWorkspace, generateLocalPlugin, type LongRunning, removePodmanObjects } from './utils/workspace';
 import { describeWithPodman } from '../packages/nx-podman/src/testing/podman-available';
 import { choosePorts } from '../scripts/lib/ports.mjs';
 
@@ -42,19 +34,7 @@ describeWithPodman('status page (e2e: headless Chromium, real watcher, podman an
     removePodmanObjects({ containers: PLUGINS.map((name) => `${name}-plugin`) });
     ws = createE2eWorkspace('status-page');
     for (const [index, name] of PLUGINS.entries()) {
-      expectSucceeded(
-        ws.nx([
-          'g',
-          '@prism/nx-podman:plugin',
-          name,
-          `--port=${ports[index]}`,
-          `--builderImage=${GO_BUILDER_IMAGE}`,
-          '--runtimeImage=scratch',
-          `--debugImage=${BUSYBOX_IMAGE}`,
-          '--protocol=http',
-          '--no-interactive',
-        ]),
-      );
+      generateLocalPlugin(ws, name, { port: ports[index], protocol: 'http' });
     }
     // protocolTimeout: a wait for a state may last as long as a build.
     browser = await puppeteer.launch({

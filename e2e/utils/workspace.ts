@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLongRunning } from '../../scripts/lib/long-running.mjs';
-import { NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
+import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
 
 /** Repository root. */
 export const REPO_ROOT = join(__dirname, '..', '..');
@@ -116,6 +116,31 @@ export function removePodmanObjects({ containers = [], images = [] }: { containe
       // missing is fine
     }
   }
+}
+
+/**
+ * `nx g @prism/nx-podman:plugin <name>` with this machine's local images (no registry): the Go builder made from the
+ * host's Go, `scratch` for production, busybox (or `debugImage`) for debug. Fails with nx's output when it fails.
+ */
+export function generateLocalPlugin(
+  ws: E2eWorkspace,
+  name: string,
+  options: { port: number; protocol?: 'grpc' | 'http'; debugImage?: string; delve?: 'install' | 'image' },
+): void {
+  expectSucceeded(
+    ws.nx([
+      'g',
+      '@prism/nx-podman:plugin',
+      name,
+      `--port=${options.port}`,
+      ...(options.protocol ? [`--protocol=${options.protocol}`] : []),
+      `--builderImage=${GO_BUILDER_IMAGE}`,
+      '--runtimeImage=scratch',
+      `--debugImage=${options.debugImage ?? BUSYBOX_IMAGE}`,
+      ...(options.delve ? [`--delve=${options.delve}`] : []),
+      '--no-interactive',
+    ]),
+  );
 }
 
 /** Fails with the command's whole output (not just its exit code) when an `nx` run did not succeed. */
