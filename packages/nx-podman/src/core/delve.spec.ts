@@ -106,6 +106,7 @@ describe('announceDebugSessionEnd', () => {
 function fakeDelve(
   options: {
     running?: boolean;
+    exited?: boolean;
     discarded?: DiscardedBreakpoint[];
     failOn?: string;
     debuggerContinuesAfter?: number;
@@ -114,6 +115,7 @@ function fakeDelve(
   } = {},
 ) {
   let running = options.running ?? true;
+  let exited = options.exited ?? false;
   let restarted = false;
   let polls: number | undefined;
   const calls: string[] = [];
@@ -122,6 +124,7 @@ function fakeDelve(
       const name = method === 'RPCServer.Command' ? `Command ${(params as { name: string }).name}` : method.replace('RPCServer.', '');
       calls.push(name);
       if (name === options.failOn) throw new Error(`${name}: could not launch process: fork/exec /plugin: text file busy`);
+      if (exited && name !== 'Restart') throw new Error('Process 37 has exited with status 2');
       switch (name) {
         case 'State':
           if (polls !== undefined && ++polls > (options.debuggerContinuesAfter ?? Infinity)) running = true;
@@ -135,6 +138,7 @@ function fakeDelve(
           } as T;
         case 'Restart':
           running = false;
+          exited = false;
           restarted = true;
           polls = 0;
           return { DiscardedBreakpoints: options.discarded ?? [] } as T;
@@ -179,6 +183,14 @@ describe('restartUnderDelve', () => {
     const delve = fakeDelve({ running: false });
     await restartUnderDelve(delve.rpc, request(undefined), { clock: new FakeClock(), logger: recordingLogger() });
     expect(delve.calls).toEqual(['State', 'ListBreakpoints', 'Restart', 'ListBreakpoints', 'send Command continue']);
+  });
+
+  it('a program that exited (a crash) is relaunched too: Delve answers State with an error then', async () => {
+    const delve = fakeDelve({ exited: true, running: false });
+    const result = await restartUnderDelve(delve.rpc, request(0), { clock: new FakeClock(), logger: recordingLogger() });
+    expect(result).toEqual({ status: 'restarted', discarded: [] });
+    expect(delve.calls).toEqual(['State', 'ListBreakpoints', 'Restart', 'ListBreakpoints', 'send Command continue']);
+    expect(delve.running()).toBe(true);
   });
 
   it('names the breakpoints the new code no longer has', async () => {

@@ -168,7 +168,10 @@ export async function restartUnderDelve(
   const { clock, logger } = ports;
   let step = 'State';
   try {
-    const state = await rpc.call<{ State?: { Running?: boolean; exited?: boolean } }>('RPCServer.State', { NonBlocking: true }, DELVE_CALL_TIMEOUT_MS);
+    // A program that exited (a crash, a panic) makes State fail with "has exited": Delve relaunches it all the same.
+    const state = await rpc
+      .call<{ State?: { Running?: boolean } }>('RPCServer.State', { NonBlocking: true }, DELVE_CALL_TIMEOUT_MS)
+      .catch((error: Error) => (/exited/.test(error.message) ? { State: { Running: false } } : Promise.reject(error)));
     if (state.State?.Running) {
       step = 'halt';
       await rpc.call('RPCServer.Command', { name: 'halt' }, DELVE_CALL_TIMEOUT_MS);
@@ -215,7 +218,9 @@ type ListedBreakpoint = NonNullable<DiscardedBreakpoint['Breakpoint']> & { addrs
 
 /** The breakpoints the user set (Delve's own, like the one on unrecovered panics, have negative ids). */
 async function userBreakpoints(rpc: DelveRpc): Promise<ListedBreakpoint[]> {
-  const listed = await rpc.call<{ Breakpoints?: ListedBreakpoint[] | null }>('RPCServer.ListBreakpoints', { All: false }, DELVE_CALL_TIMEOUT_MS);
+  const listed = await rpc
+    .call<{ Breakpoints?: ListedBreakpoint[] | null }>('RPCServer.ListBreakpoints', { All: false }, DELVE_CALL_TIMEOUT_MS)
+    .catch((error: Error) => (/exited/.test(error.message) ? { Breakpoints: [] } : Promise.reject(error)));
   return (listed.Breakpoints ?? []).filter((breakpoint) => (breakpoint.id ?? 0) > 0);
 }
 
