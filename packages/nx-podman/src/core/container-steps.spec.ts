@@ -26,6 +26,8 @@ interface FakeContainer {
   imageId: string;
   running: boolean;
   exitCode: number;
+  /** The id of the pod it runs in. */
+  pod?: string;
 }
 
 /**
@@ -41,7 +43,11 @@ function fakePodman(behaviour: Record<string, 'ok' | 'exits' | 'fails-run'> = {}
     if (!container) return { exitCode: 125, stderr: `Error: no such container ${args[2]}` };
     return {
       stdout: JSON.stringify([
-        { Image: container.imageId, State: { Status: container.running ? 'running' : 'exited', Running: container.running, ExitCode: container.exitCode } },
+        {
+          Image: container.imageId,
+          State: { Status: container.running ? 'running' : 'exited', Running: container.running, ExitCode: container.exitCode },
+          ...(container.pod && { Pod: container.pod }),
+        },
       ]),
     };
   });
@@ -184,6 +190,18 @@ describe('replaceContainer', () => {
         'run -d',
       ]);
       expect(t.engine.callsStartingWith('pod', 'rm')[0]).toEqual(['pod', 'rm', '--force', '--ignore', 'postgres-plugin-pod']);
+    });
+
+    it("an old container in another pod (an earlier watch's gate pod, `<name>-pod-<port>`) is removed with that pod; its own pod is kept", async () => {
+      const t = setup({ old: { imageId: OLD, running: false, exitCode: 0, pod: 'gate0pod' } });
+      t.engine.on(['pod', 'inspect'], { stdout: JSON.stringify({ Id: 'p1', Labels: { 'io.prism.nx-podman.pod-config': config } }) });
+      expect(await replaceContainer(podded(), t.ports)).toMatchObject({ status: 'healthy' });
+      expect(t.engine.callsStartingWith('pod', 'rm')).toEqual([['pod', 'rm', '--force', '--ignore', 'gate0pod']]);
+
+      const same = setup({ old: { imageId: OLD, running: true, exitCode: 0, pod: 'p1' } });
+      same.engine.on(['pod', 'inspect'], { stdout: JSON.stringify({ Id: 'p1', Labels: { 'io.prism.nx-podman.pod-config': config } }) });
+      expect(await replaceContainer(podded(), same.ports)).toMatchObject({ status: 'healthy' });
+      expect(same.engine.callsStartingWith('pod', 'rm')).toEqual([]);
     });
 
     it('a pod that cannot be made fails the replace, naming the option that avoids pods', async () => {

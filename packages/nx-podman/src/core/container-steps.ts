@@ -13,6 +13,7 @@ import {
   buildRunArgs,
   parseContainerInspect,
   parsePodConfig,
+  parsePodId,
   podConfig,
   type ContainerRunSpec,
   type ContainerState,
@@ -141,11 +142,11 @@ export async function startAndWait(request: ReplaceRequest, ports: ReplacePorts,
 }
 
 /** Whether the spec's pod exists with the ports and network the spec asks for. */
-async function podState(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }): Promise<'current' | 'stale' | 'missing'> {
+async function podState(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }): Promise<{ state: 'current' | 'stale' | 'missing'; id?: string }> {
   const result = await ports.engine.exec(buildPodInspectArgs(spec.pod));
   const config = result.exitCode === 0 ? parsePodConfig(result.stdout) : undefined;
-  if (config === undefined) return 'missing';
-  return config === podConfig(spec) ? 'current' : 'stale';
+  if (config === undefined) return { state: 'missing' };
+  return { state: config === podConfig(spec) ? 'current' : 'stale', id: parsePodId(result.stdout) };
 }
 
 /** Makes the spec's pod (after removing a stale one); the failure message, or undefined when the pod is ready. */
@@ -199,12 +200,14 @@ export async function replaceContainer(request: ReplaceRequest, ports: ReplacePo
         message: `Could not remove the old container "${spec.name}" of "${plugin}" (exit ${remove.exitCode}): ${(remove.stderr || remove.stdout).trim()}. Remove it with "podman rm -f ${spec.name}" and try again.`,
       };
     }
+    // An old container in another pod than the spec's (an earlier watch's gate pod, `<name>-pod-<port>`): that pod goes too.
+    if (pod !== undefined && previous.podId !== undefined && previous.podId !== pod.id) await engine.exec(buildPodRemoveArgs(previous.podId));
   } else {
     logger.debug('no old container to replace', { plugin, container: spec.name });
   }
   if (ports.signal?.aborted) return { status: 'failed', rolledBack: false, message: 'aborted' };
-  if (spec.pod !== undefined && pod !== 'current') {
-    const failure = await makePod(ports, { ...spec, pod: spec.pod }, pod === 'stale');
+  if (spec.pod !== undefined && pod?.state !== 'current') {
+    const failure = await makePod(ports, { ...spec, pod: spec.pod }, pod?.state === 'stale');
     if (failure) return { status: 'failed', rolledBack: false, message: failure };
   }
 

@@ -105,6 +105,17 @@ export function buildPodRemoveArgs(pod: string): string[] {
   return ['pod', 'rm', '--force', '--ignore', pod];
 }
 
+/** The pod's id in `podman pod inspect` output, or undefined when it is not a pod. */
+export function parsePodId(json: string): string | undefined {
+  try {
+    const value = JSON.parse(json) as unknown;
+    const first = (Array.isArray(value) ? value[0] : value) as { Id?: unknown } | undefined;
+    return typeof first?.Id === 'string' ? first.Id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The {@link POD_CONFIG_LABEL} of `podman pod inspect` output; '' when the pod has none, undefined when it is not a pod. */
 export function parsePodConfig(json: string): string | undefined {
   try {
