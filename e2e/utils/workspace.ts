@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLongRunning } from '../../scripts/lib/long-running.mjs';
+import { gatePodsOf } from '../../scripts/lib/podman-objects.mjs';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
 
 /** Repository root. */
@@ -101,13 +102,7 @@ export function removePodmanObjects({ containers = [], images = [] }: { containe
   // podman-run puts each container in its own pod (`<name>-pod`), whose infra container holds the ports.
   if (containers.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)], { stdio: 'ignore' });
   // Behind the watcher's gate (holdRequests) a container runs in a pod named after its backend port: `<name>-pod-<port>`.
-  const held = containers.length
-    ? execFileSync('podman', ['pod', 'ps', '--format', '{{.Name}}'], { encoding: 'utf8' })
-        .split('\n')
-        .filter((pod) =>
-          containers.some((name) => [`${name}-pod-`, `${name}-next-pod-`].some((prefix) => pod.startsWith(prefix) && /^\d+$/.test(pod.slice(prefix.length)))),
-        )
-    : [];
+  const held = containers.length ? gatePodsOf(containers) : [];
   if (held.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...held], { stdio: 'ignore' });
   for (const image of images) {
     try {

@@ -13,6 +13,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { connectDelve, inspectProgram } from '../lib/delve-client.mjs';
 import { attachDlv, DLV_PROMPT } from '../lib/dlv-terminal.mjs';
+import { removeContainersAndPods } from '../lib/podman-objects.mjs';
 import { choosePorts } from '../lib/ports.mjs';
 import { startProcess, sleep } from './proc.mjs';
 import { DELVE_IMAGE, GO_BUILDER_IMAGE, NX_ENV, createWorkspace } from './workspace.mjs';
@@ -21,8 +22,7 @@ export const DEBUG_PLUGIN = 'nxpbenchdlv';
 const CONTAINERS = [`${DEBUG_PLUGIN}-plugin`, `${DEBUG_PLUGIN}-plugin-debug`];
 
 function removeContainers() {
-  spawnSync('podman', ['rm', '-f', '--ignore', '--time', '2', ...CONTAINERS], { stdio: 'ignore' });
-  spawnSync('podman', ['pod', 'rm', '-f', '--ignore', ...CONTAINERS.map((name) => `${name}-pod`)], { stdio: 'ignore' });
+  removeContainersAndPods(CONTAINERS);
 }
 
 /** Removes this part's containers and images. */

@@ -1,5 +1,6 @@
 // Measurement 6: real podman, real Go plugins made by the plugin generator (core + 3 plugins, builder
 // localhost/prism/go-builder:1.19, production FROM scratch). Save → new container healthy, warm cache.
+import { removeContainersAndPods } from '../lib/podman-objects.mjs';
 import { spawnSync } from 'node:child_process';
 import { startHttpLoad } from '../lib/load-client.mjs';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,8 +16,7 @@ const containerOf = (name) => `nxp-bench-${name.replace(/^nxpbench/, '')}`;
 /** Removes the bench's containers and images (only ours: names and the project label). */
 export function removeRealObjects() {
   const containers = REAL_PLUGINS.flatMap((name) => [containerOf(name), `${containerOf(name)}-debug`]);
-  spawnSync('podman', ['rm', '-f', '--ignore', '--time', '2', ...containers], { stdio: 'ignore' });
-  spawnSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)], { stdio: 'ignore' });
+  removeContainersAndPods(containers);
   for (const name of REAL_PLUGINS) {
     const listed = spawnSync('podman', ['images', '-q', '--no-trunc', '--filter', `label=io.prism.nx-podman.project=${name}`], { encoding: 'utf8' });
     const ids = [...new Set((listed.stdout ?? '').split('\n').filter(Boolean))];

@@ -1,0 +1,2 @@
+export declare function gatePodsOf(containers: readonly string[]): string[];
+export declare function removeContainersAndPods(containers: readonly string[], options?: { timeSeconds?: number }): void;

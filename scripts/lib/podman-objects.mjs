@@ -1,0 +1,17 @@
+// Removing what podman-run and the watcher make for a container, for the tests, the benchmarks and the demo (types in
+// podman-objects.d.mts): the container, its pod `<name>-pod` (podman-run's), and the pods `<name>-pod-<port>` it ran
+// in behind the watcher's gate (holdRequests). Missing objects are fine.
+import { spawnSync } from 'node:child_process';
+
+/** The pods named `<name>-pod-<port>` of these containers (a gate's backend pods). */
+export function gatePodsOf(containers) {
+  const listed = spawnSync('podman', ['pod', 'ps', '--format', '{{.Name}}'], { encoding: 'utf8' }).stdout ?? '';
+  return listed.split('\n').filter((pod) => containers.some((name) => pod.startsWith(`${name}-pod-`) && /^\d+$/.test(pod.slice(`${name}-pod-`.length))));
+}
+
+/** Removes the containers (stop timeout `timeSeconds`) and every pod they may have run in. */
+export function removeContainersAndPods(containers, { timeSeconds = 2 } = {}) {
+  if (containers.length === 0) return;
+  spawnSync('podman', ['rm', '-f', '--ignore', '--time', String(timeSeconds), ...containers], { stdio: 'ignore' });
+  spawnSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`), ...gatePodsOf(containers)], { stdio: 'ignore' });
+}
