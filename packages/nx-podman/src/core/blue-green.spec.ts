@@ -139,6 +139,7 @@ describe('handBackPorts', () => {
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
       'rm postgres-plugin-next',
+      'rm postgres-plugin-old',
       'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       'run postgres-plugin-next postgres-plugin-pod',

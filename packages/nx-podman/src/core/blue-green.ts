@@ -146,6 +146,7 @@ export async function handBackPorts(
   const begin = clock.now();
   const next = { ...spec, name: nextContainerName(spec.name) };
   await engine.exec(buildRemoveArgs(next.name));
+  await engine.exec(buildRemoveArgs(`${spec.name}-old`));
   if (next.pod !== undefined) {
     const failure = await makePod(ports, { ...next, pod: next.pod }, true);
     if (failure) return { status: 'failed', rolledBack: false, message: failure };
@@ -162,11 +163,7 @@ export async function handBackPorts(
   // gracefully: Nx kills the watcher a few seconds after Ctrl-C, and a kill during that stop must not leave the
   // project without its container name (the new one stuck as `<name>-next`).
   const old = `${spec.name}-old`;
-  if ((await engine.exec(buildRenameArgs(spec.name, old))).exitCode !== 0) {
-    // One left by an earlier exit that was killed during this stop: it goes now (not before, when every call is downtime).
-    await engine.exec(buildRemoveArgs(old));
-    await engine.exec(buildRenameArgs(spec.name, old));
-  }
+  await engine.exec(buildRenameArgs(spec.name, old));
   await engine.exec(buildRenameArgs(next.name, spec.name));
   await removeContainerAndPod(ports, old, servingPod(spec, ports.backends), spec.stopTimeoutSeconds);
   return { status: 'healthy', container: spec.name, imageId: request.imageId, durationMs: clock.now() - begin, downtimeMs: undefined };
