@@ -139,15 +139,12 @@ describe('handBackPorts', () => {
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
       'rm postgres-plugin-next',
-      'rm postgres-plugin-old',
       'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       'run postgres-plugin-next postgres-plugin-pod',
-      // The name moves to the new container before the old one's graceful stop (a kill during it keeps the name).
-      'rename postgres-plugin postgres-plugin-old',
-      'rename postgres-plugin-next postgres-plugin',
-      'rm postgres-plugin-old (graceful)',
+      'rm postgres-plugin (graceful)',
       'pod rm postgres-plugin-pod-41000',
+      'rename postgres-plugin-next postgres-plugin',
     ]);
     expect(t.probed).toEqual(['http://127.0.0.1:9090/healthz']);
   });

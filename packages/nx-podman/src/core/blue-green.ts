@@ -146,7 +146,6 @@ export async function handBackPorts(
   const begin = clock.now();
   const next = { ...spec, name: nextContainerName(spec.name) };
   await engine.exec(buildRemoveArgs(next.name));
-  await engine.exec(buildRemoveArgs(`${spec.name}-old`));
   if (next.pod !== undefined) {
     const failure = await makePod(ports, { ...next, pod: next.pod }, true);
     if (failure) return { status: 'failed', rolledBack: false, message: failure };
@@ -159,13 +158,9 @@ export async function handBackPorts(
     await engine.exec(buildRemoveArgs(next.name));
     return { status: 'failed', rolledBack: false, message: started.reason };
   }
-  // The new container takes the project's name at once (two renames), and the old one, renamed aside, then stops
-  // gracefully: Nx kills the watcher a few seconds after Ctrl-C, and a kill during that stop must not leave the
-  // project without its container name (the new one stuck as `<name>-next`).
-  const old = `${spec.name}-old`;
-  await engine.exec(buildRenameArgs(spec.name, old));
+  // The old container keeps its name until it is gone: stopping it by name never touches the new one.
+  await removeContainerAndPod(ports, spec.name, servingPod(spec, ports.backends), spec.stopTimeoutSeconds);
   await engine.exec(buildRenameArgs(next.name, spec.name));
-  await removeContainerAndPod(ports, old, servingPod(spec, ports.backends), spec.stopTimeoutSeconds);
   return { status: 'healthy', container: spec.name, imageId: request.imageId, durationMs: clock.now() - begin, downtimeMs: undefined };
 }
 
