@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/ports';
+import { quietLogger } from '../../testing/recording-logger';
 import { createReloadScheduler, type OnBusyUpdate } from '../../core/reload-scheduler';
 import { FakeClock } from '../../testing/fake-clock';
 import { createSeededRandom } from '../../testing/seeded-random';
@@ -8,14 +8,6 @@ import { normalizeWatchReloadOptions } from './normalize-options';
 
 const PROJECTS = ['a', 'b', 'c'];
 const RUNS = 300;
-const quietLogger: Logger = {
-  verbose: false,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  output: () => undefined,
-};
 
 /** One podman-side operation in flight: it ends when the simulation says so. */
 interface Pending {

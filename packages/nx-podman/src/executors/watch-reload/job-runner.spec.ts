@@ -1,3 +1,4 @@
+import { quietLogger } from '../../testing/recording-logger';
 import type { Logger } from '../../core/ports';
 import type { JobResult } from '../../core/watch-state';
 import type { LiveUpdateOutcome } from './live-updater';
@@ -163,15 +164,7 @@ describe('createJobRunner', () => {
       },
       stop: async () => undefined,
     };
-    const silent: Logger = {
-      verbose: false,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-      output: () => undefined,
-    };
-    const runner = createJobRunner({ options: normalizeWatchReloadOptions(OFF, { projectName: 'a', env: {} }), targets, logger: silent });
+    const runner = createJobRunner({ options: normalizeWatchReloadOptions(OFF, { projectName: 'a', env: {} }), targets, logger: quietLogger });
     const tick = () => new Promise(setImmediate);
     runner.startBuild({ project: 'a', files: [] }, () => undefined);
     runner.startBuild({ project: 'b', files: [] }, () => undefined);
