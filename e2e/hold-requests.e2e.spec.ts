@@ -61,7 +61,7 @@ describeWithPodman('holding requests e2e: an HTTP and a gRPC plugin under load t
       .split('\n')
       .filter((pod) => PLUGINS.some((name) => pod.startsWith(`${container(name)}-pod`)));
     removePodmanObjects({
-      containers: PLUGINS.flatMap((name) => [container(name), `${container(name)}-next`]),
+      containers: PLUGINS.map(container),
       images: PLUGINS.flatMap((name) => ['production', 'latest'].map((tag) => `localhost/prism/${name}-plugin:${tag}`)),
     });
     if (pods.length) podman('pod', 'rm', '-f', '--ignore', ...pods);
@@ -163,10 +163,12 @@ describeWithPodman('holding requests e2e: an HTTP and a gRPC plugin under load t
   }, 1_800_000);
 
   it('after Ctrl-C the containers keep running and answer on their configured ports, published by podman again', async () => {
-    const from = watch!.output().length;
+    const sent = Date.now();
     const code = await watch!.stop('SIGINT');
+    // Nx discards a task's output once it gets SIGINT (it silences its own stdout), so the exit is judged by what
+    // podman has afterwards; the time it took shows how close it came to Nx's kill (~5 s).
+    process.stdout.write(`hold e2e exit: ${Date.now() - sent} ms, code ${code}\n`);
     expect([0, 130]).toContain(code);
-    expect(linesAfter(watch!, from, /ERROR/)).toEqual([]);
     watch = undefined;
     // The live-updated code keeps running: the hand-back carried the binary into the new container.
     const answer = JSON.parse(await httpGet(ports[0]!));
@@ -174,5 +176,11 @@ describeWithPodman('holding requests e2e: an HTTP and a gRPC plugin under load t
     expect(answer.message).toBe(`last ${HTTP_PLUGIN}`);
     expect(pluginInfo(ports[1]!).message).toMatch(/^round 10 of /);
     for (const [index, name] of PLUGINS.entries()) expect(podman('port', container(name))).toContain(`127.0.0.1:${ports[index]}`);
+    // The containers that were behind the gates are gone with their pods: each plugin's container and its pod's infra
+    // container are all podman has under its name (no -next, no -old, no <name>-pod-<port>).
+    const left = podman('ps', '-a', '--format', '{{.Names}}')
+      .split('\n')
+      .filter((entry) => PLUGINS.some((name) => entry.startsWith(container(name))));
+    expect(left.sort()).toEqual(PLUGINS.flatMap((name) => [container(name), `${container(name)}-pod-infra`]).sort());
   }, 60_000);
 });

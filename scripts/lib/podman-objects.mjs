@@ -9,9 +9,14 @@ export function gatePodsOf(containers) {
   return listed.split('\n').filter((pod) => containers.some((name) => pod.startsWith(`${name}-pod-`) && /^\d+$/.test(pod.slice(`${name}-pod-`.length))));
 }
 
-/** Removes the containers (stop timeout `timeSeconds`) and every pod they may have run in. */
+/** The containers with the ones a watcher's gate names after them (`<name>-next`, `<name>-old`: left by a killed watcher). */
+export function withGateSiblings(containers) {
+  return containers.flatMap((name) => [name, `${name}-next`, `${name}-old`]);
+}
+
+/** Removes the containers (stop timeout `timeSeconds`), their gate siblings and every pod they may have run in. */
 export function removeContainersAndPods(containers, { timeSeconds = 2 } = {}) {
   if (containers.length === 0) return;
-  spawnSync('podman', ['rm', '-f', '--ignore', '--time', String(timeSeconds), ...containers], { stdio: 'ignore' });
+  spawnSync('podman', ['rm', '-f', '--ignore', '--time', String(timeSeconds), ...withGateSiblings(containers)], { stdio: 'ignore' });
   spawnSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`), ...gatePodsOf(containers)], { stdio: 'ignore' });
 }

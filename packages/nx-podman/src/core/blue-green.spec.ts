@@ -1,7 +1,7 @@
 import { quietLogger } from '../testing/recording-logger';
 import { FakeEngine } from '../testing/fake-engine';
 import { containerRunSpec } from '../testing/container-run-spec';
-import { handBackPorts, replaceBlueGreen, type GateControl } from './blue-green';
+import { handBackPorts, replaceBlueGreen, type GateControl, type HandBackPorts } from './blue-green';
 import type { HealthSettings } from './health-check';
 import type { HealthProbe, SleepClock } from './ports';
 import type { Backends } from './request-hold';
@@ -16,14 +16,23 @@ const health: HealthSettings = { check: { kind: 'http', url: 'http://127.0.0.1:9
  * podman and the gate as one story: every podman call and every gate step in the order they happened, the containers
  * by name (running or not), and a probe that passes when the container it is asked about runs an image marked healthy.
  */
-function world(options: { old?: boolean; oldPod?: string; listening?: boolean; backends?: Backends; healthy?: boolean }) {
+function world(options: {
+  old?: boolean;
+  oldPod?: string;
+  listening?: boolean;
+  backends?: Backends;
+  healthy?: boolean;
+  /** Containers that exist besides the old one, with the pod they run in. */
+  others?: Record<string, string>;
+}) {
   const story: string[] = [];
   const engine = new FakeEngine();
   const containers = new Map<string, string>();
   if (options.old) containers.set('postgres-plugin', OLD);
+  for (const name of Object.keys(options.others ?? {})) containers.set(name, OLD);
   engine.on(['container', 'inspect'], (args) => {
     const image = containers.get(args[2]!);
-    const pod = args[2] === 'postgres-plugin' ? options.oldPod : undefined;
+    const pod = args[2] === 'postgres-plugin' ? options.oldPod : options.others?.[args[2]!];
     return image === undefined
       ? { exitCode: 125 }
       : { stdout: JSON.stringify([{ Image: image, State: { Status: 'running', Running: true, ExitCode: 0 }, ...(pod && { Pod: pod }) }]) };
@@ -34,8 +43,31 @@ function world(options: { old?: boolean; oldPod?: string; listening?: boolean; b
     containers.set(name, NEW);
     return {};
   });
+  engine.on(['create'], (args) => {
+    const name = args[args.indexOf('--name') + 1]!;
+    story.push(`create ${name} ${args[args.indexOf('--pod') + 1]}`);
+    containers.set(name, NEW);
+    return {};
+  });
+  engine.on(['start'], (args) => {
+    story.push(`start ${args[1]}`);
+    return {};
+  });
+  engine.on(['cp'], (args) => {
+    story.push(`cp ${args[1]} ${args[2]}`);
+    return {};
+  });
+  engine.on(['kill'], (args) => {
+    story.push(`kill ${args[2]} ${args[3]}`);
+    return {};
+  });
+  engine.on(['wait'], (args, options) => {
+    story.push(`wait ${args.at(-1)} (at most ${options?.timeoutMs} ms)`);
+    return {};
+  });
   engine.on(['rm'], (args) => {
-    story.push(`rm ${args.at(-1)}${args.includes('--time') ? ' (graceful)' : ''}`);
+    const time = args.includes('--time') ? args[args.indexOf('--time') + 1] : undefined;
+    story.push(`rm ${args.at(-1)}${time === '0' ? ' (killed)' : time !== undefined ? ' (graceful)' : ''}`);
     containers.delete(args.at(-1)!);
     return {};
   });
@@ -133,19 +165,120 @@ describe('replaceBlueGreen', () => {
 });
 
 describe('handBackPorts', () => {
-  it('at exit: a container with the configured ports in the project pod replaces the one behind the gate, which is removed with its pod', async () => {
-    const t = world({ old: true, backends: new Map([[9090, 41000]]) });
-    const result = await handBackPorts({ container: spec, imageId: OLD, health, rollback: false }, { ...t.ports, backends: new Map([[9090, 41000]]) });
+  const backends: Backends = new Map([[9090, 41000]]);
+  /** The hand-back's ports in `t`'s world: the gate's closing is a step of the story. */
+  const handBack = (t: ReturnType<typeof world>, extra: Partial<HandBackPorts> = {}) =>
+    handBackPorts(
+      { container: spec, imageId: OLD, health, rollback: false },
+      {
+        ...t.ports,
+        backends,
+        closeListeners: async () => void t.story.push('gate stops listening'),
+        retireTimeoutSeconds: 2,
+        ...extra,
+      },
+    );
+
+  it('at exit: the new container is made while the gate still serves, starts once it stops listening, takes the name, then the old one goes', async () => {
+    const t = world({ old: true, backends });
+    const result = await handBack(t);
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
       'rm postgres-plugin-next',
       'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
-      'run postgres-plugin-next postgres-plugin-pod',
-      'rm postgres-plugin (graceful)',
+      'create postgres-plugin-next postgres-plugin-pod',
+      'gate stops listening',
+      'start postgres-plugin-next',
+      'rename postgres-plugin postgres-plugin-old',
+      'rename postgres-plugin-next postgres-plugin',
+      'kill SIGTERM postgres-plugin-old',
+      'wait postgres-plugin-old (at most 2000 ms)',
+      'rm postgres-plugin-old (killed)',
+      'pod rm postgres-plugin-pod-41000',
+    ]);
+    expect(t.probed).toEqual(['http://127.0.0.1:9090/healthz']);
+    expect([...t.containers.keys()]).toEqual(['postgres-plugin']);
+  });
+
+  it('live-updated code goes with it: the binary is copied out of the old container into the new one before the gate closes', async () => {
+    const t = world({ old: true, backends });
+    await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary' } });
+    expect(t.story.slice(3, 7)).toEqual([
+      'create postgres-plugin-next postgres-plugin-pod',
+      'cp postgres-plugin:/plugin /tmp/x/binary',
+      'cp /tmp/x/binary postgres-plugin-next:/plugin',
+      'gate stops listening',
+    ]);
+  });
+
+  it("a podman call that Nx's signal ends while it prepares: the preparation starts over and the hand-back completes", async () => {
+    const t = world({ old: true, backends });
+    let signalled = false;
+    t.engine.on(['create'], (args) => {
+      t.story.push(`create ${args[args.indexOf('--name') + 1]}${signalled ? '' : ' (ended by SIGINT)'}`);
+      if (signalled) {
+        t.containers.set('postgres-plugin-next', NEW);
+        return {};
+      }
+      signalled = true;
+      return { exitCode: 130, signal: 'SIGINT' };
+    });
+    const result = await handBack(t);
+    expect(result.status).toBe('healthy');
+    expect(t.story.slice(0, 9)).toEqual([
+      'rm postgres-plugin-next',
+      'pod rm postgres-plugin-pod',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin-next (ended by SIGINT)',
+      'rm postgres-plugin-next',
+      'pod rm postgres-plugin-pod',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin-next',
+      'gate stops listening',
+    ]);
+  });
+
+  it('a new container that fails its health check is removed; the old one keeps its name and runs on, and the gate still closes', async () => {
+    const t = world({ old: true, backends, healthy: false });
+    const result = await handBack(t);
+    expect(result).toMatchObject({ status: 'failed', rolledBack: false });
+    expect(t.story).toContain('gate stops listening');
+    expect(t.story.at(-1)).toBe('rm postgres-plugin-next');
+    expect(t.story.filter((step) => /rename|kill/.test(step))).toEqual([]);
+    expect([...t.containers.keys()]).toEqual(['postgres-plugin']);
+  });
+
+  it('when the old container cannot be renamed out of the way, it is removed first, then the new one takes the name', async () => {
+    const t = world({ old: true, backends });
+    t.engine.on(['rename', 'postgres-plugin'], () => {
+      t.story.push('rename postgres-plugin postgres-plugin-old (refused)');
+      return { exitCode: 125, stderr: 'name in use' };
+    });
+    const result = await handBack(t);
+    expect(result.status).toBe('healthy');
+    expect(t.story.slice(6)).toEqual([
+      'rename postgres-plugin postgres-plugin-old (refused)',
+      'kill SIGTERM postgres-plugin',
+      'wait postgres-plugin (at most 2000 ms)',
+      'rm postgres-plugin (killed)',
       'pod rm postgres-plugin-pod-41000',
       'rename postgres-plugin-next postgres-plugin',
     ]);
-    expect(t.probed).toEqual(['http://127.0.0.1:9090/healthz']);
+  });
+});
+
+describe("an old container an earlier watch's exit could not remove", () => {
+  it("is removed with the pod it runs in at the next watch's first replace", async () => {
+    const t = world({ old: true, listening: false, others: { 'postgres-plugin-old': 'c0ffee12ab34' } });
+    const result = await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
+    expect(result.status).toBe('healthy');
+    expect(t.story.slice(0, 3)).toEqual(['rm postgres-plugin-next', 'rm postgres-plugin-old (killed)', 'pod rm c0ffee12ab34']);
+  });
+
+  it('is not looked for at later replaces (only an earlier watch leaves one)', async () => {
+    const t = world({ old: true, backends: new Map([[9090, 41000]]) });
+    await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
+    expect(t.engine.calls.filter((call) => call.includes('postgres-plugin-old'))).toEqual([]);
   });
 });

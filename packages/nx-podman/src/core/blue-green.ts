@@ -4,7 +4,7 @@ import {
   makePod,
   showLogs,
   startAndWait,
-  waitHealthy,
+  waitStarted,
   type StartResult,
   type ReplacePorts,
   type ReplaceRequest,
@@ -14,8 +14,10 @@ import { healthCheckLabel } from './health-check';
 import { backendHealth, backendSpec, type GateListener } from './held-ports';
 import { shortImageId } from './image-id';
 import { formatSeconds } from './log-format';
+import type { PodmanEngine } from './ports';
 import type { Backends } from './request-hold';
-import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
+import { execRetryingSignals } from './podman-retry';
+import { buildKillArgs, buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, buildWaitStoppedArgs, type ContainerRunSpec } from './run-args';
 
 /** What a blue/green replace drives besides podman: the project's gate on its published ports. */
 export interface GateControl {
@@ -68,8 +70,9 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
   const backends: Backends = new Map(gate.listeners.map((listener, index) => [listener.containerPort, free[index] as number]));
   const next = backendSpec(spec, nextContainerName(spec.name), backends);
   const health = backendHealth(request.health, gate.listeners, backends);
-  // A next container left by an interrupted watch.
+  // A next container left by an interrupted watch; at a watch's first replace, an old one its exit could not remove.
   await engine.exec(buildRemoveArgs(next.name));
+  if (previousBackends === undefined) await removeRetired(ports, spec);
   if (next.pod !== undefined) {
     const failure = await makePod(ports, { ...next, pod: next.pod }, true);
     if (failure) return { status: 'failed', rolledBack: false, message: failure };
@@ -131,62 +134,135 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
   };
 }
 
+/** Name the container behind the gate takes at a hand-back, once the new one is healthy, until it is removed. */
+export function retiredContainerName(name: string): string {
+  return `${name}-old`;
+}
+
+/** How many times in all a hand-back prepares its container when Nx's signals end a podman call of it. */
+const PREPARE_ATTEMPTS = 3;
+/** Pause before preparing again. */
+const PREPARE_RETRY_PAUSE_MS = 250;
+
+/** What a hand-back needs besides podman: the gate's listeners and how long the old container may take to stop. */
+export interface HandBackPorts extends ReplacePorts {
+  backends: Backends | undefined;
+  /** The old container runs live-updated code: its binary at `path` goes into the new container (through `hostFile`). */
+  carry?: { path: string; hostFile: string };
+  /** Stops the gate listening on the project's ports (they must be free for podman to publish them). */
+  closeListeners(): Promise<void>;
+  /** How long the old container gets between SIGTERM and SIGKILL (Nx kills the watcher ~5 s after Ctrl-C). */
+  retireTimeoutSeconds: number;
+}
+
 /**
- * At the watcher's exit, with the containers left running: podman publishes the ports again. The gate has stopped
- * listening (the caller closed it first: the ports must be free); a container with the project's own spec starts next
- * to the one behind the gate, which stops once the new one is healthy. Connections the gate had forwarded finish on
- * the old container; new ones are refused only until podman publishes the ports (measured in docs/watch-reload.md).
+ * At the watcher's exit, with the containers left running: podman publishes the ports again. Ordered for Nx's
+ * shutdown, which signals the task's process tree in its first moments and SIGKILLs it ~5 s later:
+ * 1. while the gate still serves, a container with the project's own spec (configured ports, pod `<name>-pod`) is
+ *    created next to the one behind the gate (podman binds ports only at start), with the live-updated binary copied
+ *    in; a podman call that a signal ended makes the whole preparation start over;
+ * 2. the gate stops listening, the new container starts and passes its health check;
+ * 3. it takes the project's name at once (the old one is renamed out of the way), so that from here on an exit cut
+ *    short leaves the right container under the right name;
+ * 4. the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it is gone, it
+ *    stops by itself and the next watch removes it ({@link removeRetired}).
  */
-export async function handBackPorts(
-  request: ReplaceRequest,
-  ports: ReplacePorts & { backends: Backends | undefined; carry?: { path: string; hostFile: string } },
-): Promise<ReplaceResult> {
+export async function handBackPorts(request: ReplaceRequest, ports: HandBackPorts): Promise<ReplaceResult> {
   const { engine, clock, logger } = ports;
   const spec = request.container;
   const begin = clock.now();
-  const next = { ...spec, name: nextContainerName(spec.name) };
-  await engine.exec(buildRemoveArgs(next.name));
-  if (next.pod !== undefined) {
-    const failure = await makePod(ports, { ...next, pod: next.pod }, true);
-    if (failure) return { status: 'failed', rolledBack: false, message: failure };
+  const next: ContainerRunSpec = { ...spec, name: nextContainerName(spec.name) };
+  let prepared = await prepareNext(request, ports, next);
+  for (let attempt = 2; !prepared.ok && prepared.signalled && attempt <= PREPARE_ATTEMPTS; attempt++) {
+    logger.debug('podman call ended by a signal; preparing the hand-back again', { plugin: spec.project, reason: prepared.reason });
+    await clock.sleep(PREPARE_RETRY_PAUSE_MS);
+    prepared = await prepareNext(request, ports, next);
   }
-  const started = ports.carry
-    ? await startCarrying(request, ports, next, ports.carry)
-    : await startAndWait({ ...request, container: next }, ports, request.imageId);
+  await ports.closeListeners();
+  const started = prepared.ok ? await startPrepared(request, ports, next) : prepared;
   if (!started.ok) {
     logger.error('could not hand the ports back to podman', { plugin: spec.project, reason: started.reason, fix: `nx run ${spec.project}:podman-run` });
     await engine.exec(buildRemoveArgs(next.name));
     return { status: 'failed', rolledBack: false, message: started.reason };
   }
-  // The old container keeps its name until it is gone: stopping it by name never touches the new one.
-  await removeContainerAndPod(ports, spec.name, servingPod(spec, ports.backends), spec.stopTimeoutSeconds);
+  // Renames are quick; the old container's stop is not: the new one takes the name first.
+  const pod = servingPod(spec, ports.backends);
+  const timeoutSeconds = Math.min(spec.stopTimeoutSeconds, ports.retireTimeoutSeconds);
+  const retired = retiredContainerName(spec.name);
+  const outOfTheWay = (await engine.exec(buildRenameArgs(spec.name, retired))).exitCode === 0;
+  if (!outOfTheWay) await retire(ports, spec.name, pod, timeoutSeconds);
   await engine.exec(buildRenameArgs(next.name, spec.name));
-  return { status: 'healthy', container: spec.name, imageId: request.imageId, durationMs: clock.now() - begin, downtimeMs: undefined };
+  const healthyMs = clock.now() - begin;
+  if (outOfTheWay) await retire(ports, retired, pod, timeoutSeconds);
+  return { status: 'healthy', container: spec.name, imageId: request.imageId, durationMs: healthyMs, downtimeMs: undefined };
 }
 
+type Prepared = { ok: true } | { ok: false; reason: string; signalled: boolean };
+
 /**
- * The new container of a hand-back when the old one runs live-updated code: created, the binary copied over from the
- * old container (through `hostFile`: `podman cp` goes between a container and the host), then started, so that what
- * keeps running after the watcher is the code the developer saved, not the image's.
+ * Step 1 of a hand-back: the new container created (not started: its ports are still the gate's) with the binary in.
+ * `signalled` when a signal (Nx's, in its first moments after Ctrl-C) ended one of its podman calls.
  */
-async function startCarrying(
-  request: ReplaceRequest,
-  ports: ReplacePorts,
-  next: ContainerRunSpec,
-  carry: { path: string; hostFile: string },
-): Promise<StartResult> {
-  const { engine } = ports;
+async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: ContainerRunSpec): Promise<Prepared> {
+  let signalled = false;
+  const engine: Pick<PodmanEngine, 'exec'> = {
+    async exec(args, options) {
+      const result = await ports.engine.exec(args, options);
+      if (result.signal !== undefined && !result.timedOut) signalled = true;
+      return result;
+    },
+  };
+  await engine.exec(buildRemoveArgs(next.name));
+  if (next.pod !== undefined) {
+    const failure = await makePod({ engine, logger: ports.logger }, { ...next, pod: next.pod }, true);
+    if (failure) return { ok: false, reason: failure, signalled };
+  }
   const { args, env } = buildRunArgs(next, request.imageId);
+  const carry = ports.carry;
   const steps: [string, string[], Record<string, string> | undefined][] = [
     ['podman create', ['create', ...args.slice(2)], env],
-    ['podman cp from the old container', ['cp', `${request.container.name}:${carry.path}`, carry.hostFile], undefined],
-    ['podman cp into the new container', ['cp', carry.hostFile, `${next.name}:${carry.path}`], undefined],
-    ['podman start', ['start', next.name], undefined],
+    ...(carry
+      ? ([
+          ['podman cp from the old container', ['cp', `${request.container.name}:${carry.path}`, carry.hostFile], undefined],
+          ['podman cp into the new container', ['cp', carry.hostFile, `${next.name}:${carry.path}`], undefined],
+        ] satisfies [string, string[], undefined][])
+      : []),
   ];
   for (const [what, stepArgs, stepEnv] of steps) {
     const result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
-    if (result.exitCode !== 0)
-      return { ok: false, reason: `${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, created: true, aborted: false };
+    if (result.exitCode !== 0) return { ok: false, reason: `${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, signalled };
   }
-  return waitHealthy({ ...request, container: next }, ports, ports.clock.now());
+  return signalled ? { ok: false, reason: 'a podman call ended by a signal', signalled } : { ok: true };
+}
+
+/** Step 2: the prepared container starts (podman publishes the ports) and passes its health check. */
+async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next: ContainerRunSpec): Promise<StartResult | Prepared> {
+  const started = await execRetryingSignals(ports.engine, ['start', next.name], { clock: ports.clock });
+  if (started.exitCode !== 0)
+    return { ok: false, reason: `podman start failed (exit ${started.exitCode}): ${(started.stderr || started.stdout).trim()}`, signalled: false };
+  return waitStarted({ ...request, container: next }, ports);
+}
+
+/**
+ * Step 4: the old container stops (SIGTERM, at most `timeoutSeconds`, then removed with SIGKILL) and its pod goes.
+ * Signals, not `podman stop`: SIGTERM is delivered at once, so a watcher killed during the wait still leaves a
+ * container that stops by itself rather than one stuck "stopping".
+ */
+async function retire(ports: ReplacePorts, name: string, pod: string | undefined, timeoutSeconds: number): Promise<void> {
+  const { engine } = ports;
+  const term = await engine.exec(buildKillArgs(name, 'SIGTERM'));
+  if (term.exitCode === 0 && timeoutSeconds > 0) await engine.exec(buildWaitStoppedArgs(name), { timeoutMs: timeoutSeconds * 1000 });
+  await removeContainerAndPod(ports, name, pod, 0);
+}
+
+/**
+ * The container an earlier watch's hand-back renamed out of the way and could not remove before Nx killed it
+ * (`<name>-old`, behind that watch's gate): removed with the pod it runs in.
+ */
+export async function removeRetired(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
+  const name = retiredContainerName(spec.name);
+  const state = await inspect(ports, name);
+  if (state === undefined) return;
+  ports.logger.debug('removing a container an earlier watch left', { plugin: spec.project, container: name });
+  await removeContainerAndPod(ports, name, state.podId && state.podId !== spec.pod ? state.podId : undefined, 0);
 }

@@ -150,7 +150,11 @@ async function podState(ports: ReplacePorts, spec: ContainerRunSpec & { pod: str
 }
 
 /** Makes the spec's pod (after removing a stale one); the failure message, or undefined when the pod is ready. */
-export async function makePod(ports: ReplacePorts, spec: ContainerRunSpec & { pod: string }, stale: boolean): Promise<string | undefined> {
+export async function makePod(
+  ports: { engine: Pick<PodmanEngine, 'exec'>; logger: Logger },
+  spec: ContainerRunSpec & { pod: string },
+  stale: boolean,
+): Promise<string | undefined> {
   if (stale) {
     ports.logger.debug('pod has other ports or network; making it again', { plugin: spec.project, pod: spec.pod });
     await ports.engine.exec(buildPodRemoveArgs(spec.pod));
@@ -316,16 +320,25 @@ export async function restartContainer(request: RestartRequest, ports: ReplacePo
 }
 
 /**
+ * Waits for a process that was just started to pass its health check, where every moment counts (a live update's
+ * restart, the hand-back at exit): it starts in about a second, so probes come at most every RESTART_POLL_MS, not at
+ * the check's interval (1 s by default), and podman is asked whether the container still runs only after
+ * RESTART_INSPECT_AFTER_MS of refused probes.
+ */
+export function waitStarted(request: ReplaceRequest, ports: ReplacePorts): Promise<StartResult> {
+  const health = { ...request.health, intervalMs: Math.min(request.health.intervalMs, RESTART_POLL_MS) };
+  return waitHealthy({ ...request, health }, ports, ports.clock.now(), RESTART_INSPECT_AFTER_MS);
+}
+
+/**
  * After the container's process was restarted (by `podman restart`, or in place by Delve): waits until the container
  * passes its health check and logs `plugin healthy` with the downtime since `stopSentAt`; on a failure, logs why and
  * shows the container's last log lines.
  */
 export async function awaitRestarted(request: Pick<RestartRequest, 'container' | 'health'>, ports: ReplacePorts, stopSentAt: number): Promise<RestartResult> {
-  const { clock, logger } = ports;
+  const { logger } = ports;
   const spec = request.container;
-  // The process restarts in about a second: poll at most every RESTART_POLL_MS, not at the check's interval (1 s by default).
-  const health = { ...request.health, intervalMs: Math.min(request.health.intervalMs, RESTART_POLL_MS) };
-  const started = await waitHealthy({ container: spec, imageId: '', health, rollback: false }, ports, clock.now(), RESTART_INSPECT_AFTER_MS);
+  const started = await waitStarted({ container: spec, imageId: '', health: request.health, rollback: false }, ports);
   if (started.ok) {
     logger.info('plugin healthy', {
       plugin: spec.project,

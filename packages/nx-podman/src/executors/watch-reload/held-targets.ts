@@ -9,7 +9,9 @@ import { formatSeconds } from '../../core/log-format';
 import type { PodmanConnection } from '../../core/podman-version';
 import type { Clock, HealthProbe, Logger, PodmanEngine } from '../../core/ports';
 import { inspect } from '../../core/container-steps';
-import type { ContainerRunSpec } from '../../core/run-args';
+import { execRetryingSignals } from '../../core/podman-retry';
+import type { Backends } from '../../core/request-hold';
+import { buildInspectArgs, parseContainerInspect, type ContainerRunSpec } from '../../core/run-args';
 import { stopContainerAtExit } from '../podman-run/stop-container';
 import type { NormalizedWatchReloadOptions } from './normalize-options';
 import type { RequestGates } from './request-gates';
@@ -63,53 +65,82 @@ export async function takeOverPorts(units: HeldTargetUnits, projects: readonly s
 
 /**
  * At exit: every gate stops listening; with `handBack` (the containers keep running) podman publishes each project's
- * ports again, all projects at once (Nx kills the watcher ~5 s after Ctrl-C). Then held and forwarded connections close.
+ * ports again, all projects at once (Nx kills the watcher ~5 s after Ctrl-C), the old containers getting at most
+ * `timeoutSeconds` to stop; each project once its job has `settled`, not after every job. Then held and forwarded
+ * connections close.
  */
-export async function releasePorts(units: HeldTargetUnits, handBack: boolean, liveBinary: (project: string) => string | undefined): Promise<void> {
-  const { gates, runOptions, engineFor, clock, logger, probe } = units;
+export async function releasePorts(
+  units: HeldTargetUnits,
+  release: { handBack: boolean; timeoutSeconds: number; settled?(project: string): Promise<void> },
+  liveBinary: (project: string) => string | undefined,
+): Promise<void> {
+  const { gates } = units;
   await Promise.all(
     gates.projects().map(async (project) => {
+      // A job still ending (an aborted replace) may change which container serves.
+      await release.settled?.(project);
       const gate = gates.get(project);
       if (!gate) return;
       const backends = gate.backends();
-      if (handBack && gate.listening() && backends) {
-        await gate.closeListeners();
+      if (release.handBack && gate.listening() && backends) {
         try {
-          const normalized = runOptions(project, undefined);
-          const engine = engineFor(normalized.connection);
-          const state = await inspect({ engine }, normalized.container.name);
-          if (state?.running) {
-            const began = clock.now();
-            const path = liveBinary(project);
-            // A container running live-updated code: its binary goes into the new container (podman cp through a host file).
-            const dir = path === undefined ? undefined : await mkdtemp(join(tmpdir(), 'nx-podman-handback-'));
-            try {
-              const result = await handBackPorts(
-                { container: normalized.container, imageId: state.imageId, health: normalized.health, rollback: false },
-                {
-                  engine,
-                  probe: probe ?? createHealthProbe({ engine }),
-                  clock,
-                  logger,
-                  backends,
-                  carry: path === undefined || dir === undefined ? undefined : { path, hostFile: join(dir, 'binary') },
-                },
-              );
-              if (result.status === 'healthy')
-                logger.info('ports handed back to podman', {
-                  plugin: project,
-                  took: formatSeconds(clock.now() - began),
-                  live: path === undefined ? undefined : true,
-                });
-            } finally {
-              if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-            }
-          }
+          await handBack(
+            units,
+            project,
+            { backends, timeoutSeconds: release.timeoutSeconds, closeListeners: () => gate.closeListeners() },
+            liveBinary(project),
+          );
         } catch (error) {
-          logger.warn('could not hand the ports back to podman', { plugin: project, reason: (error as Error).message });
+          units.logger.warn('could not hand the ports back to podman', { plugin: project, reason: (error as Error).message });
         }
       }
       await gate.close();
     }),
   );
+}
+
+/** One project's hand-back: its running container behind the gate is replaced by one publishing the ports itself. */
+async function handBack(
+  units: HeldTargetUnits,
+  project: string,
+  gate: { backends: Backends; timeoutSeconds: number; closeListeners(): Promise<void> },
+  path: string | undefined,
+): Promise<void> {
+  const { runOptions, engineFor, clock, logger, probe } = units;
+  const normalized = runOptions(project, undefined);
+  const engine = engineFor(normalized.connection);
+  const name = normalized.container.name;
+  // Nx signals the task's process tree in its first moments after Ctrl-C: an inspect it ends is made again.
+  const inspected = await execRetryingSignals(engine, buildInspectArgs(name), { clock });
+  const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
+  if (!state?.running) {
+    logger.warn('ports not handed back: the container is not running', {
+      plugin: project,
+      container: name,
+      state: state?.status ?? 'missing',
+      fix: `nx run ${project}:${units.options.runTarget}`,
+    });
+    return;
+  }
+  // A container running live-updated code: its binary goes into the new container (podman cp through a host file).
+  const dir = path === undefined ? undefined : await mkdtemp(join(tmpdir(), 'nx-podman-handback-'));
+  try {
+    const result = await handBackPorts(
+      { container: normalized.container, imageId: state.imageId, health: normalized.health, rollback: false },
+      {
+        engine,
+        probe: probe ?? createHealthProbe({ engine }),
+        clock,
+        logger,
+        backends: gate.backends,
+        carry: path === undefined || dir === undefined ? undefined : { path, hostFile: join(dir, 'binary') },
+        closeListeners: gate.closeListeners,
+        retireTimeoutSeconds: gate.timeoutSeconds,
+      },
+    );
+    if (result.status === 'healthy')
+      logger.info('ports handed back to podman', { plugin: project, took: formatSeconds(result.durationMs), live: path === undefined ? undefined : true });
+  } finally {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
 }

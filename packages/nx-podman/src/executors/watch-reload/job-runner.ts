@@ -35,8 +35,11 @@ export interface WatchTargets {
   container?(project: string): StatusContainer | undefined;
   /** Of `projects`, those whose running container the watcher should replace to hold their requests (`holdRequests`). */
   takeOver?(projects: readonly string[]): Promise<string[]>;
-  /** At exit: the gates stop listening; with `handBack`, podman publishes the ports of the running containers again. */
-  releasePorts?(handBack: boolean): Promise<void>;
+  /**
+   * At exit: the gates stop listening; with `handBack`, podman publishes the ports of the running containers again
+   * (the containers behind the gates get at most `timeoutSeconds` to stop); each project once `settled` says its job ended.
+   */
+  releasePorts?(release: { handBack: boolean; timeoutSeconds: number; settled?(project: string): Promise<void> }): Promise<void>;
   /** Where the gates report held connections (the status page). */
   observeHolds?(listener: (project: string, snapshot: HoldSnapshot) => void): void;
   /** Live update (in-place binary swap); absent where the targets cannot do it. */
@@ -60,6 +63,8 @@ export interface JobRunner extends SchedulerDriver {
   beginShutdown(): void;
   /** Resolves once every running job has ended. */
   idle(): Promise<void>;
+  /** Resolves once the running job of `project` (if any) has ended. */
+  settled(project: string): Promise<void>;
 }
 
 interface Job {
@@ -191,6 +196,7 @@ export function createJobRunner(deps: {
     async idle() {
       await Promise.all([...jobs.values()].map((job) => job.done));
     },
+    settled: async (project) => jobs.get(project)?.done,
   };
 }
 

@@ -166,7 +166,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     stop: (project, { timeoutSeconds }) => stopAtExit(units, project, timeoutSeconds),
 
     takeOver: (projects) => takeOverPorts(units, projects),
-    releasePorts: (handBack) => releasePorts(units, handBack, (project) => live.liveBinary(project)),
+    releasePorts: (release) => releasePorts(units, release, (project) => live.liveBinary(project)),
     observeHolds: (listener) => gates.observe(listener),
   };
 }

@@ -47,7 +47,15 @@ const flush = async () => {
 /** Fake ports: a watcher the test fires events into, targets whose builds end when the test says so. */
 function harness(
   schema: WatchReloadExecutorSchema,
-  opts: { graphs?: (WorkspaceGraph | Error)[]; verbose?: boolean; files?: Record<string, string>; autoFinish?: boolean; statusError?: Error } = {},
+  opts: {
+    graphs?: (WorkspaceGraph | Error)[];
+    verbose?: boolean;
+    files?: Record<string, string>;
+    autoFinish?: boolean;
+    statusError?: Error;
+    /** An aborted build ends only when the test resolves it (podman takes seconds to end one). */
+    slowAbort?: boolean;
+  } = {},
 ) {
   const clock = new FakeClock();
   const lines: string[] = [];
@@ -66,7 +74,7 @@ function harness(
     build: (project, { signal, quiet }) => {
       const result = deferred<WatchBuildOutcome>();
       builds.push({ project, quiet, signal, result });
-      signal.addEventListener('abort', () => result.resolve({ status: 'aborted' }));
+      if (!opts.slowAbort) signal.addEventListener('abort', () => result.resolve({ status: 'aborted' }));
       if (opts.autoFinish) result.resolve({ status: 'built', imageId: `sha256:${project}-${++imageCounter}`, durationMs: 10 });
       return result.promise;
     },
@@ -495,6 +503,21 @@ describe('runWatchReload: shutdown (semantic 8) and watcher fallback (semantic 9
     await h.start();
     await h.stop();
     expect(h.stopped).toEqual(['kafka', 'postgres', 'redis']);
+  });
+
+  it('at exit each container is released as soon as its own job has ended, not after every job', async () => {
+    const h = harness({ projects: ['tag:plugin'], reload: true, stopOnExit: true }, { slowAbort: true });
+    await h.start();
+    h.change('plugins/postgres/main.go');
+    await h.advance(1000);
+    expect(h.builds.map((b) => b.project)).toEqual(['postgres']);
+    const stopping = h.stop();
+    await flush();
+    expect(h.builds[0]!.signal.aborted).toBe(true);
+    expect(h.stopped).toEqual(['kafka', 'redis']);
+    h.builds[0]!.result.resolve({ status: 'aborted' });
+    await expect(stopping).resolves.toEqual({ success: true });
+    expect(h.stopped).toEqual(['kafka', 'redis', 'postgres']);
   });
 
   it('containers keep running by default', async () => {

@@ -143,12 +143,15 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   const routing = router.close();
   const aborted = scheduler.dispose();
   logger.info('stopping', { builds: aborted.length || undefined });
+  // Each plugin's container is released (ports handed back, or stopped) as soon as its own job has ended: an aborted
+  // build elsewhere takes seconds of Nx's ~5 s.
+  const releasing = releaseContainers([...router.model.buildable].sort(), options, ports, (project) => runner.settled(project));
   await runner.idle();
   await watcher.close();
   await routing;
   // The builders' warm-up and preparation are not waited for: close aborts them and removes every builder, within Nx's
   // kill window (a warm-up on a cold cache takes longer than that).
-  await Promise.all([preparing, warmingDone, releaseContainers([...router.model.buildable].sort(), options, ports)]);
+  await Promise.all([preparing, warmingDone, releasing, closeLiveBuilders(ports)]);
   await statusPage?.close();
   reportLiveContainers(options, ports);
   logger.info('stopped');
@@ -250,20 +253,34 @@ function reportLiveContainers(options: NormalizedWatchReloadOptions, ports: Watc
 
 /**
  * At exit: with `stopOnExit` the containers stop and the gates close; else podman publishes the held ports again (the
- * containers keep running); and the live update builders go.
+ * containers keep running). Each project once its job has `settled`.
  */
-async function releaseContainers(projects: readonly string[], options: NormalizedWatchReloadOptions, ports: WatchReloadPorts): Promise<void> {
+async function releaseContainers(
+  projects: readonly string[],
+  options: NormalizedWatchReloadOptions,
+  ports: WatchReloadPorts,
+  settled: (project: string) => Promise<void>,
+): Promise<void> {
   const { targets, logger } = ports;
-  await Promise.all([
-    options.stopOnExit && options.reload
-      ? stopContainers(projects, ports).then(() => targets.releasePorts?.(false))
-      : targets.releasePorts?.(true).catch((error: Error) => logger.warn('could not hand the ports back to podman', { reason: error.message })),
-    targets.live?.close().catch((error: Error) => logger.warn('could not remove the live update builders', { reason: error.message })),
-  ]);
+  const release = { timeoutSeconds: STOP_ON_EXIT_TIMEOUT_SECONDS, settled };
+  if (options.stopOnExit && options.reload) {
+    await stopContainers(projects, ports, settled);
+    await targets.releasePorts?.({ ...release, handBack: false });
+    return;
+  }
+  await targets
+    .releasePorts?.({ ...release, handBack: true })
+    .catch((error: Error) => logger.warn('could not hand the ports back to podman', { reason: error.message }));
+}
+
+/** At exit, once every job has ended: the live update builders go (removing a builder ends every compile in it). */
+async function closeLiveBuilders(ports: WatchReloadPorts): Promise<void> {
+  await ports.targets.live?.close().catch((error: Error) => ports.logger.warn('could not remove the live update builders', { reason: error.message }));
 }
 
 /**
- * How long `stopOnExit` lets a container take to stop before podman kills it. Nx 24 gives a task ~5 s after Ctrl-C or
+ * How long a container may take to stop at exit before podman kills it: each one with `stopOnExit`, else the one behind
+ * the gate once the hand-back's container serves. Nx 24 gives a task ~5 s after Ctrl-C or
  * SIGTERM (its killProcessTreeGraceful grace period) before it SIGKILLs the task's process tree: the stops, podman's
  * own start-up and clean-up (~0.5-1 s) and the rest of the shutdown must fit in that.
  */
@@ -273,16 +290,18 @@ export const STOP_ON_EXIT_TIMEOUT_SECONDS = 2;
  * Stops every container at once: Nx kills the whole process tree ~5 s after Ctrl-C, so one after another would leave
  * the last ones half stopped. One container ignoring SIGTERM costs its own (capped) stop timeout, not the others'.
  */
-async function stopContainers(projects: readonly string[], ports: WatchReloadPorts): Promise<void> {
+async function stopContainers(projects: readonly string[], ports: WatchReloadPorts, settled: (project: string) => Promise<void>): Promise<void> {
   const { logger, targets } = ports;
   if (projects.length === 0) return;
   logger.info('stopping plugin containers', { plugins: projects.join(',') });
   await Promise.all(
     projects.map((project) =>
-      targets.stop(project, { timeoutSeconds: STOP_ON_EXIT_TIMEOUT_SECONDS }).then(
-        () => logger.debug('plugin container stopped', { plugin: project }),
-        (error: Error) => logger.warn('could not stop the container', { plugin: project, reason: error.message }),
-      ),
+      settled(project)
+        .then(() => targets.stop(project, { timeoutSeconds: STOP_ON_EXIT_TIMEOUT_SECONDS }))
+        .then(
+          () => logger.debug('plugin container stopped', { plugin: project }),
+          (error: Error) => logger.warn('could not stop the container', { plugin: project, reason: error.message }),
+        ),
     ),
   );
 }
