@@ -47,6 +47,17 @@ describeWithPodman('a debug session survives live updates (e2e: watch-reload:deb
     await dlv!.type('continue');
   };
 
+  /**
+   * After a save: Delve relaunched the program (dlv's continue returned: its prompt again) and the watcher waits for the
+   * debugger to continue it; dlv continues, and the live update completes.
+   */
+  async function continueAfterRelaunch(from: number): Promise<void> {
+    await watch!.waitFor(new RegExp(`INFO plugin relaunched under Delve; continue it in your debugger plugin=${NAME} debuggers=1`), WAIT, from);
+    await dlv!.waitFor(DLV_PROMPT, continuedAt);
+    await typeContinue();
+    await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), WAIT, from);
+  }
+
   /** A request stops at the breakpoint in answer(); dlv prints its local variable; continuing answers the request. */
   async function expectStopWith(reply: string): Promise<void> {
     const from = dlv!.length;
@@ -97,11 +108,7 @@ describeWithPodman('a debug session survives live updates (e2e: watch-reload:deb
       for (let version = 1; version <= 5; version++) {
         const from = watch!.output().length;
         ws.write(MAIN, ws.read(MAIN).replace(`"edit-${version - 1} "`, `"edit-${version} "`));
-        // Delve relaunched the program: dlv's continue returned (its prompt again), and the watcher waits for it to continue.
-        await watch!.waitFor(new RegExp(`INFO plugin relaunched under Delve; continue it in your debugger plugin=${NAME} debuggers=1`), WAIT, from);
-        await dlv!.waitFor(DLV_PROMPT, continuedAt);
-        await typeContinue();
-        await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), WAIT, from);
+        await continueAfterRelaunch(from);
         await expectStopWith(`edit-${version} /`);
         expect(linesAfter(watch!, from, /INFO building plugin|WARN|ERROR/)).toEqual([]);
       }
@@ -136,10 +143,7 @@ describeWithPodman('a debug session survives live updates (e2e: watch-reload:deb
       // The function back at the same line: the suspended breakpoint is set again, and the next request stops there.
       const back = watch!.output().length;
       ws.write(MAIN, `${ws.read(MAIN).trimEnd().replace('"removed"', 'answer(r.URL.Path)')}\n${ANSWER(6)}`);
-      await watch!.waitFor(new RegExp(`INFO plugin relaunched under Delve; continue it in your debugger plugin=${NAME} debuggers=1`), WAIT, back);
-      await dlv!.waitFor(DLV_PROMPT, continuedAt);
-      await typeContinue();
-      await watch!.waitFor(new RegExp(`INFO live update completed plugin=${NAME}`), WAIT, back);
+      await continueAfterRelaunch(back);
       await expectStopWith('edit-6 /');
       expect(dlv!.done).toBe(false);
     },

@@ -155,6 +155,17 @@ export interface HandBackPorts extends ReplacePorts {
   retireTimeoutSeconds: number;
 }
 
+/** What {@link handBackPorts} did: on success, `retire` removes the container that was behind the gate. */
+export type HandBackResult =
+  | {
+      status: 'healthy';
+      /** From the start until the new container served under the project's name. */
+      durationMs: number;
+      /** Step 4, left to the caller so that every plugin's ports come back before any old container is waited for. */
+      retire(): Promise<void>;
+    }
+  | { status: 'failed'; message: string };
+
 /**
  * At the watcher's exit, with the containers left running: podman publishes the ports again. Ordered for Nx's
  * shutdown, which signals the task's process tree in its first moments and SIGKILLs it ~5 s later:
@@ -164,10 +175,10 @@ export interface HandBackPorts extends ReplacePorts {
  * 2. the gate stops listening, the new container starts and passes its health check;
  * 3. it takes the project's name at once (the old one is renamed out of the way), so that from here on an exit cut
  *    short leaves the right container under the right name;
- * 4. the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it is gone, it
- *    stops by itself and the next watch removes it ({@link removeRetired}).
+ * 4. (`retire`) the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it
+ *    is gone, it stops by itself and the next watch removes it ({@link removeRetired}).
  */
-export async function handBackPorts(request: ReplaceRequest, ports: HandBackPorts): Promise<ReplaceResult> {
+export async function handBackPorts(request: ReplaceRequest, ports: HandBackPorts): Promise<HandBackResult> {
   const { engine, clock, logger } = ports;
   const spec = request.container;
   const begin = clock.now();
@@ -183,18 +194,19 @@ export async function handBackPorts(request: ReplaceRequest, ports: HandBackPort
   if (!started.ok) {
     logger.error('could not hand the ports back to podman', { plugin: spec.project, reason: started.reason, fix: `nx run ${spec.project}:podman-run` });
     await engine.exec(buildRemoveArgs(next.name));
-    return { status: 'failed', rolledBack: false, message: started.reason };
+    return { status: 'failed', message: started.reason };
   }
   // Renames are quick; the old container's stop is not: the new one takes the name first.
-  const pod = servingPod(spec, ports.backends);
+  const old = { name: retiredContainerName(spec.name), pod: servingPod(spec, ports.backends) };
   const timeoutSeconds = Math.min(spec.stopTimeoutSeconds, ports.retireTimeoutSeconds);
-  const retired = retiredContainerName(spec.name);
-  const outOfTheWay = (await engine.exec(buildRenameArgs(spec.name, retired))).exitCode === 0;
-  if (!outOfTheWay) await retire(ports, spec.name, pod, timeoutSeconds);
+  const outOfTheWay = (await engine.exec(buildRenameArgs(spec.name, old.name))).exitCode === 0;
+  if (!outOfTheWay) await retire(ports, { ...old, name: spec.name }, timeoutSeconds);
   await engine.exec(buildRenameArgs(next.name, spec.name));
-  const healthyMs = clock.now() - begin;
-  if (outOfTheWay) await retire(ports, retired, pod, timeoutSeconds);
-  return { status: 'healthy', container: spec.name, imageId: request.imageId, durationMs: healthyMs, downtimeMs: undefined };
+  return {
+    status: 'healthy',
+    durationMs: clock.now() - begin,
+    retire: outOfTheWay ? () => retire(ports, old, timeoutSeconds) : async () => undefined,
+  };
 }
 
 type Prepared = { ok: true } | { ok: false; reason: string; signalled: boolean };
@@ -244,15 +256,16 @@ async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next
 }
 
 /**
- * Step 4: the old container stops (SIGTERM, at most `timeoutSeconds`, then removed with SIGKILL) and its pod goes.
+ * Step 4: the old container stops (SIGTERM, at most `timeoutSeconds`, then SIGKILL) and goes with its pod.
  * Signals, not `podman stop`: SIGTERM is delivered at once, so a watcher killed during the wait still leaves a
  * container that stops by itself rather than one stuck "stopping".
  */
-async function retire(ports: ReplacePorts, name: string, pod: string | undefined, timeoutSeconds: number): Promise<void> {
+async function retire(ports: ReplacePorts, old: { name: string; pod: string | undefined }, timeoutSeconds: number): Promise<void> {
   const { engine } = ports;
-  const term = await engine.exec(buildKillArgs(name, 'SIGTERM'));
-  if (term.exitCode === 0 && timeoutSeconds > 0) await engine.exec(buildWaitStoppedArgs(name), { timeoutMs: timeoutSeconds * 1000 });
-  await removeContainerAndPod(ports, name, pod, 0);
+  const term = await engine.exec(buildKillArgs(old.name, 'SIGTERM'));
+  if (term.exitCode === 0 && timeoutSeconds > 0) await engine.exec(buildWaitStoppedArgs(old.name), { timeoutMs: timeoutSeconds * 1000 });
+  // Removing the pod removes the container in it.
+  await engine.exec(old.pod === undefined ? buildRemoveArgs(old.name, 0) : buildPodRemoveArgs(old.pod, 0));
 }
 
 /**

@@ -100,9 +100,12 @@ export function buildPodInspectArgs(pod: string): string[] {
   return ['pod', 'inspect', pod];
 }
 
-/** `pod rm --force --ignore NAME`: removes the pod, its infra container and any container left in it. */
-export function buildPodRemoveArgs(pod: string): string[] {
-  return ['pod', 'rm', '--force', '--ignore', pod];
+/**
+ * `pod rm --force --ignore [--time N] NAME`: removes the pod, its infra container and any container left in it (a
+ * running one stopped with SIGTERM, SIGKILL after N s, or its own stop timeout).
+ */
+export function buildPodRemoveArgs(pod: string, stopTimeoutSeconds?: number): string[] {
+  return ['pod', 'rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), pod];
 }
 
 /** The pod's id in `podman pod inspect` output, or undefined when it is not a pod. */

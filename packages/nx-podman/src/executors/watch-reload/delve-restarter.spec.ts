@@ -5,7 +5,7 @@ import { FakeClock } from '../../testing/fake-clock';
 import { FakeEngine } from '../../testing/fake-engine';
 import { recordingLogger } from '../../testing/recording-logger';
 import { createBinarySwapUpdater } from './container-updaters';
-import { createDelveRestarter, type DelveRestarterDeps } from './delve-restarter';
+import { createDelveRestarter, type DelveRestarterDeps, type InPlaceRestarter } from './delve-restarter';
 
 const DEBUG_COMMAND = ['/usr/local/bin/dlv', 'exec', '/plugin', '--headless', '--listen=:2345', '--api-version=2', '--accept-multiclient', '--continue'];
 
@@ -137,18 +137,26 @@ describe('createDelveRestarter', () => {
 
 describe('createBinarySwapUpdater with an in-place restarter (the debug stage)', () => {
   const healthy: HealthProbe = { probe: async () => ({ ok: true }) };
+  /** The updater with `restart` as Delve's relaunch, a passing health check and a recording logger. */
+  const updaterWith = (restart: InPlaceRestarter['restart'], replaced: () => void = () => undefined) => {
+    const logger = recordingLogger();
+    const updater = createBinarySwapUpdater({
+      files: { replaceFileBelow: async () => (replaced(), undefined) },
+      probe: () => healthy,
+      clock: new FakeClock(),
+      logger,
+      inPlace: { restart },
+    });
+    return { updater, logger };
+  };
 
   it('the binary goes in, Delve relaunches the program, the health check passes: the container is not restarted', async () => {
     const events: string[] = [];
     const engine = new FakeEngine();
-    const logger = recordingLogger();
-    const updater = createBinarySwapUpdater({
-      files: { replaceFileBelow: async () => void events.push('binary replaced') },
-      probe: () => healthy,
-      clock: new FakeClock(),
-      logger,
-      inPlace: { restart: async () => (events.push('relaunched'), { status: 'restarted' }) },
-    });
+    const { updater, logger } = updaterWith(
+      async () => (events.push('relaunched'), { status: 'restarted' }),
+      () => events.push('binary replaced'),
+    );
     const installed: string[] = [];
     expect(await updater.update(updateRequest(engine, debugState(), installed))).toEqual({ status: 'updated' });
     expect(events).toEqual(['binary replaced', 'relaunched']);
@@ -159,14 +167,7 @@ describe('createBinarySwapUpdater with an in-place restarter (the debug stage)',
 
   it('a failed relaunch restarts the container as before, with a WARN saying why', async () => {
     const engine = new FakeEngine();
-    const logger = recordingLogger();
-    const updater = createBinarySwapUpdater({
-      files: { replaceFileBelow: async () => undefined },
-      probe: () => healthy,
-      clock: new FakeClock(),
-      logger,
-      inPlace: { restart: async () => ({ status: 'failed', reason: 'Delve on 127.0.0.1:11090 did not answer: timed out' }) },
-    });
+    const { updater, logger } = updaterWith(async () => ({ status: 'failed', reason: 'Delve on 127.0.0.1:11090 did not answer: timed out' }));
     expect(await updater.update(updateRequest(engine, debugState()))).toEqual({ status: 'updated' });
     expect(engine.callsStartingWith('restart')).toEqual([['restart', '--time', '2', 'postgres-plugin-debug']]);
     expect(logger.lines).toContain(
@@ -176,14 +177,7 @@ describe('createBinarySwapUpdater with an in-place restarter (the debug stage)',
 
   it('unavailable (no Delve server): the container restarts without a warning', async () => {
     const engine = new FakeEngine();
-    const logger = recordingLogger();
-    const updater = createBinarySwapUpdater({
-      files: { replaceFileBelow: async () => undefined },
-      probe: () => healthy,
-      clock: new FakeClock(),
-      logger,
-      inPlace: { restart: async () => ({ status: 'unavailable', reason: 'the container does not run dlv' }) },
-    });
+    const { updater, logger } = updaterWith(async () => ({ status: 'unavailable', reason: 'the container does not run dlv' }));
     expect(await updater.update(updateRequest(engine, debugState({ command: ['/plugin'] })))).toEqual({ status: 'updated' });
     expect(engine.callsStartingWith('restart')).toHaveLength(1);
     expect(logger.lines.filter((line) => line.startsWith('WARN'))).toEqual([]);

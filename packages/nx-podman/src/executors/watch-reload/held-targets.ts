@@ -65,9 +65,9 @@ export async function takeOverPorts(units: HeldTargetUnits, projects: readonly s
 
 /**
  * At exit: every gate stops listening; with `handBack` (the containers keep running) podman publishes each project's
- * ports again, all projects at once (Nx kills the watcher ~5 s after Ctrl-C), the old containers getting at most
- * `timeoutSeconds` to stop; each project once its job has `settled`, not after every job. Then held and forwarded
- * connections close.
+ * ports again, all projects at once (Nx kills the watcher ~5 s after Ctrl-C), each once its job has `settled`, not
+ * after every job. Only when every project's ports are back do the old containers stop (at most `timeoutSeconds`
+ * each): their waits never delay another project's ports. Then held and forwarded connections close.
  */
 export async function releasePorts(
   units: HeldTargetUnits,
@@ -75,37 +75,46 @@ export async function releasePorts(
   liveBinary: (project: string) => string | undefined,
 ): Promise<void> {
   const { gates } = units;
-  await Promise.all(
+  const released = await Promise.all(
     gates.projects().map(async (project) => {
       // A job still ending (an aborted replace) may change which container serves.
       await release.settled?.(project);
       const gate = gates.get(project);
-      if (!gate) return;
+      if (!gate) return { retire: undefined, gate };
       const backends = gate.backends();
-      if (release.handBack && gate.listening() && backends) {
-        try {
-          await handBack(
-            units,
-            project,
-            { backends, timeoutSeconds: release.timeoutSeconds, closeListeners: () => gate.closeListeners() },
-            liveBinary(project),
-          );
-        } catch (error) {
-          units.logger.warn('could not hand the ports back to podman', { plugin: project, reason: (error as Error).message });
-        }
+      if (!release.handBack || !gate.listening() || !backends) return { retire: undefined, gate };
+      try {
+        const retire = await handBack(
+          units,
+          project,
+          { backends, timeoutSeconds: release.timeoutSeconds, closeListeners: () => gate.closeListeners() },
+          liveBinary(project),
+        );
+        return { retire, gate };
+      } catch (error) {
+        units.logger.warn('could not hand the ports back to podman', { plugin: project, reason: (error as Error).message });
+        return { retire: undefined, gate };
       }
-      await gate.close();
+    }),
+  );
+  await Promise.all(
+    released.map(async ({ retire, gate }) => {
+      await retire?.().catch((error: Error) => units.logger.debug('could not remove the container that was behind the gate', { reason: error.message }));
+      await gate?.close();
     }),
   );
 }
 
-/** One project's hand-back: its running container behind the gate is replaced by one publishing the ports itself. */
+/**
+ * One project's hand-back: its running container behind the gate is replaced by one publishing the ports itself.
+ * Returns the removal of the old container, when there is one to remove.
+ */
 async function handBack(
   units: HeldTargetUnits,
   project: string,
   gate: { backends: Backends; timeoutSeconds: number; closeListeners(): Promise<void> },
   path: string | undefined,
-): Promise<void> {
+): Promise<(() => Promise<void>) | undefined> {
   const { runOptions, engineFor, clock, logger, probe } = units;
   const normalized = runOptions(project, undefined);
   const engine = engineFor(normalized.connection);
@@ -120,7 +129,7 @@ async function handBack(
       state: state?.status ?? 'missing',
       fix: `nx run ${project}:${units.options.runTarget}`,
     });
-    return;
+    return undefined;
   }
   // A container running live-updated code: its binary goes into the new container (podman cp through a host file).
   const dir = path === undefined ? undefined : await mkdtemp(join(tmpdir(), 'nx-podman-handback-'));
@@ -138,8 +147,9 @@ async function handBack(
         retireTimeoutSeconds: gate.timeoutSeconds,
       },
     );
-    if (result.status === 'healthy')
-      logger.info('ports handed back to podman', { plugin: project, took: formatSeconds(result.durationMs), live: path === undefined ? undefined : true });
+    if (result.status !== 'healthy') return undefined;
+    logger.info('ports handed back to podman', { plugin: project, took: formatSeconds(result.durationMs), live: path === undefined ? undefined : true });
+    return result.retire;
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
