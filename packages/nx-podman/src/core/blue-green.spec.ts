@@ -119,7 +119,6 @@ describe('replaceBlueGreen', () => {
     expect(result).toMatchObject({ status: 'healthy', container: 'postgres-plugin', downtimeMs: 0 });
     expect(t.story).toEqual([
       'rm postgres-plugin-next',
-      'pod rm postgres-plugin-pod-41000',
       'pod create postgres-plugin-pod-41000 127.0.0.1:41000:9090',
       'run postgres-plugin-next postgres-plugin-pod-41000',
       'gate serves 41000',
@@ -145,7 +144,7 @@ describe('replaceBlueGreen', () => {
     const t = world({ old: true, listening: false });
     const result = await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
     expect(result.status).toBe('healthy');
-    expect(t.story.slice(3)).toEqual([
+    expect(t.story.slice(2)).toEqual([
       'run postgres-plugin-next postgres-plugin-pod-41000',
       'rm postgres-plugin (graceful)',
       'pod rm postgres-plugin-pod',
@@ -180,7 +179,7 @@ describe('handBackPorts', () => {
     );
     if (result.status === 'healthy') {
       t.story.push('(ports back)');
-      await result.retire();
+      await result.retire(2);
     }
     return result;
   };
@@ -190,8 +189,6 @@ describe('handBackPorts', () => {
     const result = await handBack(t);
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
-      'rm postgres-plugin-next',
-      'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       'create postgres-plugin-next postgres-plugin-pod',
       'gate stops listening',
@@ -209,7 +206,7 @@ describe('handBackPorts', () => {
   it('live-updated code goes with it: the binary is copied out of the old container into the new one before the gate closes', async () => {
     const t = world({ old: true, backends });
     await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary' } });
-    expect(t.story.slice(3, 7)).toEqual([
+    expect(t.story.slice(1, 5)).toEqual([
       'create postgres-plugin-next postgres-plugin-pod',
       'cp postgres-plugin:/plugin /tmp/x/binary',
       'cp /tmp/x/binary postgres-plugin-next:/plugin',
@@ -231,14 +228,38 @@ describe('handBackPorts', () => {
     });
     const result = await handBack(t);
     expect(result.status).toBe('healthy');
-    expect(t.story.slice(0, 9)).toEqual([
-      'rm postgres-plugin-next',
-      'pod rm postgres-plugin-pod',
+    expect(t.story.slice(0, 5)).toEqual([
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       'create postgres-plugin-next (ended by SIGINT)',
-      'rm postgres-plugin-next',
-      'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin-next',
+      'gate stops listening',
+    ]);
+  });
+
+  it("what an interrupted watch left under the new container's names (its pod, the container) is removed, then made again", async () => {
+    const t = world({ old: true, backends });
+    let podTaken = true;
+    t.engine.on(['pod', 'create'], (args) => {
+      t.story.push(`pod create ${args[args.indexOf('--name') + 1]}${podTaken ? ' (name taken)' : ''}`);
+      if (!podTaken) return {};
+      podTaken = false;
+      return { exitCode: 125, stderr: 'Error: adding pod to state: name "postgres-plugin-pod" is in use: pod already exists' };
+    });
+    let nameTaken = true;
+    t.engine.on(['create'], () => {
+      t.story.push(`create postgres-plugin-next${nameTaken ? ' (name taken)' : ''}`);
+      if (!nameTaken) return {};
+      nameTaken = false;
+      return { exitCode: 125, stderr: 'Error: creating container storage: the container name "postgres-plugin-next" is already in use' };
+    });
+    expect((await handBack(t)).status).toBe('healthy');
+    expect(t.story.slice(0, 7)).toEqual([
+      'pod create postgres-plugin-pod (name taken)',
+      'pod rm postgres-plugin-pod',
+      'pod create postgres-plugin-pod',
+      'create postgres-plugin-next (name taken)',
+      'rm postgres-plugin-next',
       'create postgres-plugin-next',
       'gate stops listening',
     ]);
@@ -262,7 +283,7 @@ describe('handBackPorts', () => {
     });
     const result = await handBack(t);
     expect(result.status).toBe('healthy');
-    expect(t.story.slice(6)).toEqual([
+    expect(t.story.slice(4)).toEqual([
       'rename postgres-plugin postgres-plugin-old (refused)',
       'kill SIGTERM postgres-plugin',
       'wait postgres-plugin (at most 2000 ms)',

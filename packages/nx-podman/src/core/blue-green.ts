@@ -1,7 +1,7 @@
 import { announceDebugSessionEnd } from './delve';
 import {
   inspect,
-  makePod,
+  makeFreshPod,
   showLogs,
   startAndWait,
   waitStarted,
@@ -74,7 +74,7 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
   await engine.exec(buildRemoveArgs(next.name));
   if (previousBackends === undefined) await removeRetired(ports, spec);
   if (next.pod !== undefined) {
-    const failure = await makePod(ports, { ...next, pod: next.pod }, true);
+    const failure = await makeFreshPod(ports, { ...next, pod: next.pod });
     if (failure) return { status: 'failed', rolledBack: false, message: failure };
   }
   const started = await startAndWait({ ...request, container: next, health }, ports, request.imageId);
@@ -161,8 +161,11 @@ export type HandBackResult =
       status: 'healthy';
       /** From the start until the new container served under the project's name. */
       durationMs: number;
-      /** Step 4, left to the caller so that every plugin's ports come back before any old container is waited for. */
-      retire(): Promise<void>;
+      /**
+       * Step 4, left to the caller so that every plugin's ports come back before any old container is waited for: it
+       * gets at most `timeoutSeconds` (and its own stop timeout) between SIGTERM and SIGKILL.
+       */
+      retire(timeoutSeconds: number): Promise<void>;
     }
   | { status: 'failed'; message: string };
 
@@ -205,7 +208,7 @@ export async function handBackPorts(request: ReplaceRequest, ports: HandBackPort
   return {
     status: 'healthy',
     durationMs: clock.now() - begin,
-    retire: outOfTheWay ? () => retire(ports, old, timeoutSeconds) : async () => undefined,
+    retire: outOfTheWay ? (seconds) => retire(ports, old, Math.min(spec.stopTimeoutSeconds, seconds)) : async () => undefined,
   };
 }
 
@@ -224,9 +227,10 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: 
       return result;
     },
   };
-  await engine.exec(buildRemoveArgs(next.name));
-  if (next.pod !== undefined) {
-    const failure = await makePod({ engine, logger: ports.logger }, { ...next, pod: next.pod }, true);
+  if (next.pod === undefined) await engine.exec(buildRemoveArgs(next.name));
+  else {
+    // A next container an interrupted hand-back left sits in this pod: a pod made again removes it.
+    const failure = await makeFreshPod({ engine, logger: ports.logger }, { ...next, pod: next.pod });
     if (failure) return { ok: false, reason: failure, signalled };
   }
   const { args, env } = buildRunArgs(next, request.imageId);
@@ -241,7 +245,12 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: 
       : []),
   ];
   for (const [what, stepArgs, stepEnv] of steps) {
-    const result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
+    let result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
+    if (stepArgs[0] === 'create' && result.exitCode !== 0 && /is in use|already in use/.test(result.stderr)) {
+      // A next container an interrupted replace or hand-back left elsewhere.
+      await engine.exec(buildRemoveArgs(next.name));
+      result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
+    }
     if (result.exitCode !== 0) return { ok: false, reason: `${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, signalled };
   }
   return signalled ? { ok: false, reason: 'a podman call ended by a signal', signalled } : { ok: true };
@@ -263,7 +272,7 @@ async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next
 async function retire(ports: ReplacePorts, old: { name: string; pod: string | undefined }, timeoutSeconds: number): Promise<void> {
   const { engine } = ports;
   const term = await engine.exec(buildKillArgs(old.name, 'SIGTERM'));
-  if (term.exitCode === 0 && timeoutSeconds > 0) await engine.exec(buildWaitStoppedArgs(old.name), { timeoutMs: timeoutSeconds * 1000 });
+  if (term.exitCode === 0 && timeoutSeconds > 0) await engine.exec(buildWaitStoppedArgs(old.name), { timeoutMs: Math.round(timeoutSeconds * 1000) });
   // Removing the pod removes the container in it.
   await engine.exec(old.pod === undefined ? buildRemoveArgs(old.name, 0) : buildPodRemoveArgs(old.pod, 0));
 }

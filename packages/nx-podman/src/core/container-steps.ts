@@ -161,6 +161,24 @@ export async function makePod(
   }
   const created = await ports.engine.exec(buildPodCreateArgs(spec));
   if (created.exitCode === 0) return undefined;
+  return podFailure(spec, created);
+}
+
+/**
+ * Makes the spec's pod where one of that name may be left from an interrupted watch: created at once (one podman call
+ * in the usual case, where none is), and only when the name is taken is the old pod removed and the pod made again.
+ */
+export async function makeFreshPod(
+  ports: { engine: Pick<PodmanEngine, 'exec'>; logger: Logger },
+  spec: ContainerRunSpec & { pod: string },
+): Promise<string | undefined> {
+  const created = await ports.engine.exec(buildPodCreateArgs(spec));
+  if (created.exitCode === 0) return undefined;
+  if (!/already exists|is in use/.test(created.stderr)) return podFailure(spec, created);
+  return makePod(ports, spec, true);
+}
+
+function podFailure(spec: ContainerRunSpec & { pod: string }, created: { exitCode: number; stderr: string; stdout: string }): string {
   return `Could not create the pod "${spec.pod}" for "${spec.project}" (exit ${created.exitCode}): ${(created.stderr || created.stdout).trim()}. Set the podman-run option "pod" to false to run the container without a pod.`;
 }
 

@@ -67,11 +67,11 @@ export async function takeOverPorts(units: HeldTargetUnits, projects: readonly s
  * At exit: every gate stops listening; with `handBack` (the containers keep running) podman publishes each project's
  * ports again, all projects at once (Nx kills the watcher ~5 s after Ctrl-C), each once its job has `settled`, not
  * after every job. Only when every project's ports are back do the old containers stop (at most `timeoutSeconds`
- * each): their waits never delay another project's ports. Then held and forwarded connections close.
+ * each, and not past `deadline`): their waits never delay another project's ports. Then held and forwarded connections close.
  */
 export async function releasePorts(
   units: HeldTargetUnits,
-  release: { handBack: boolean; timeoutSeconds: number; settled?(project: string): Promise<void> },
+  release: { handBack: boolean; timeoutSeconds: number; deadline?: number; settled?(project: string): Promise<void> },
   liveBinary: (project: string) => string | undefined,
 ): Promise<void> {
   const { gates } = units;
@@ -97,9 +97,12 @@ export async function releasePorts(
       }
     }),
   );
+  // What is left of Nx's grace period bounds the stops: a stop cut short by Nx's SIGKILL would leave the container.
+  const seconds =
+    release.deadline === undefined ? release.timeoutSeconds : Math.max(0, Math.min(release.timeoutSeconds, (release.deadline - units.clock.now()) / 1000));
   await Promise.all(
     released.map(async ({ retire, gate }) => {
-      await retire?.().catch((error: Error) => units.logger.debug('could not remove the container that was behind the gate', { reason: error.message }));
+      await retire?.(seconds).catch((error: Error) => units.logger.debug('could not remove the container that was behind the gate', { reason: error.message }));
       await gate?.close();
     }),
   );
@@ -114,7 +117,7 @@ async function handBack(
   project: string,
   gate: { backends: Backends; timeoutSeconds: number; closeListeners(): Promise<void> },
   path: string | undefined,
-): Promise<(() => Promise<void>) | undefined> {
+): Promise<((timeoutSeconds: number) => Promise<void>) | undefined> {
   const { runOptions, engineFor, clock, logger, probe } = units;
   const normalized = runOptions(project, undefined);
   const engine = engineFor(normalized.connection);

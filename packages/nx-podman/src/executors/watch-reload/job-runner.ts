@@ -37,9 +37,10 @@ export interface WatchTargets {
   takeOver?(projects: readonly string[]): Promise<string[]>;
   /**
    * At exit: the gates stop listening; with `handBack`, podman publishes the ports of the running containers again
-   * (the containers behind the gates get at most `timeoutSeconds` to stop); each project once `settled` says its job ended.
+   * (the containers behind the gates get at most `timeoutSeconds` to stop, and none past `deadline`, a clock time);
+   * each project once `settled` says its job ended.
    */
-  releasePorts?(release: { handBack: boolean; timeoutSeconds: number; settled?(project: string): Promise<void> }): Promise<void>;
+  releasePorts?(release: { handBack: boolean; timeoutSeconds: number; deadline?: number; settled?(project: string): Promise<void> }): Promise<void>;
   /** Where the gates report held connections (the status page). */
   observeHolds?(listener: (project: string, snapshot: HoldSnapshot) => void): void;
   /** Live update (in-place binary swap); absent where the targets cannot do it. */

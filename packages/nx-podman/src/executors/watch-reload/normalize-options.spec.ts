@@ -3,6 +3,12 @@ import { normalizeWatchReloadOptions } from './normalize-options';
 const ctx = { projectName: 'postgres', env: {} };
 
 describe('normalizeWatchReloadOptions', () => {
+  it("takes Nx's kill grace period from NX_PROCESS_KILL_GRACE_PERIOD, 5000 ms when it is unset or not a number", () => {
+    expect(normalizeWatchReloadOptions({}, { ...ctx, env: { NX_PROCESS_KILL_GRACE_PERIOD: '12000' } }).killGraceMs).toBe(12000);
+    expect(normalizeWatchReloadOptions({}, { ...ctx, env: { NX_PROCESS_KILL_GRACE_PERIOD: 'soon' } }).killGraceMs).toBe(5000);
+    expect(normalizeWatchReloadOptions({}, { ...ctx, env: {} }).killGraceMs).toBe(5000);
+  });
+
   it('applies the documented defaults', () => {
     expect(normalizeWatchReloadOptions({}, ctx)).toEqual({
       projects: ['postgres'],
@@ -12,6 +18,7 @@ describe('normalizeWatchReloadOptions', () => {
       reload: false,
       initialBuild: false,
       keepImages: 3,
+      killGraceMs: 5000,
       liveUpdate: 'auto',
       stage: 'production',
       overrides: { stage: 'production' },

@@ -26,6 +26,11 @@ export interface NormalizedWatchReloadOptions {
   readonly ignore: readonly string[];
   readonly usePolling: boolean;
   readonly stopOnExit: boolean;
+  /**
+   * How long Nx lets the task run after Ctrl-C or SIGTERM before it SIGKILLs the task's process tree: its
+   * NX_PROCESS_KILL_GRACE_PERIOD (ms), 5000 by default. The exit plans its waits within it.
+   */
+  readonly killGraceMs: number;
   /** With reload: the watcher listens on the published ports and holds connections while a container changes. */
   readonly holdRequests: boolean;
   /** How long a held connection waits before it is closed. */
@@ -207,6 +212,7 @@ export function normalizeWatchReloadOptions(
     ignore: Object.freeze(globs('ignore', options.ignore) ?? [...DEFAULT_EXCLUDE]),
     usePolling: flag('usePolling', options.usePolling, WATCH_RELOAD_DEFAULTS.usePolling),
     stopOnExit: flag('stopOnExit', options.stopOnExit, WATCH_RELOAD_DEFAULTS.stopOnExit),
+    killGraceMs: nxKillGraceMs(ctx.env),
     holdRequests: flag('holdRequests', options.holdRequests, WATCH_RELOAD_DEFAULTS.holdRequests),
     holdTimeoutMs: Math.round(holdTimeout * 1000),
     maxHeldConnections,
@@ -216,6 +222,12 @@ export function normalizeWatchReloadOptions(
     logFormat,
     statusPort,
   });
+}
+
+/** Nx's grace period between the stop signal and SIGKILL (NX_PROCESS_KILL_GRACE_PERIOD, ms; 5000 when unset or not a number). */
+function nxKillGraceMs(env: NodeJS.ProcessEnv | undefined): number {
+  const value = Number(env?.NX_PROCESS_KILL_GRACE_PERIOD);
+  return Number.isFinite(value) && value > 0 ? value : 5000;
 }
 
 /** `statusPort`: a port, 0 or nothing for any free one, false (or "false", from the command line) for none. */

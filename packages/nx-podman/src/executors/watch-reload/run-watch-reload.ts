@@ -138,6 +138,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   }
 
   await stopped;
+  const killedAt = clock.now() + options.killGraceMs; // Nx's SIGKILL: the exit plans its waits within it
   stopping = true;
   runner.beginShutdown();
   const routing = router.close();
@@ -145,7 +146,7 @@ export async function runWatchReload(options: NormalizedWatchReloadOptions, port
   logger.info('stopping', { builds: aborted.length || undefined });
   // Each plugin's container is released (ports handed back, or stopped) as soon as its own job has ended: an aborted
   // build elsewhere takes seconds of Nx's ~5 s.
-  const releasing = releaseContainers([...router.model.buildable].sort(), options, ports, (project) => runner.settled(project));
+  const releasing = releaseContainers([...router.model.buildable].sort(), options, ports, { settled: (project) => runner.settled(project), killedAt });
   await runner.idle();
   await watcher.close();
   await routing;
@@ -253,18 +254,18 @@ function reportLiveContainers(options: NormalizedWatchReloadOptions, ports: Watc
 
 /**
  * At exit: with `stopOnExit` the containers stop and the gates close; else podman publishes the held ports again (the
- * containers keep running). Each project once its job has `settled`.
+ * containers keep running). Each project once its job has `settled`; waits end by `killedAt` (Nx's SIGKILL) less a reserve.
  */
 async function releaseContainers(
   projects: readonly string[],
   options: NormalizedWatchReloadOptions,
   ports: WatchReloadPorts,
-  settled: (project: string) => Promise<void>,
+  exit: { settled(project: string): Promise<void>; killedAt: number },
 ): Promise<void> {
   const { targets, logger } = ports;
-  const release = { timeoutSeconds: STOP_ON_EXIT_TIMEOUT_SECONDS, settled };
+  const release = { timeoutSeconds: STOP_ON_EXIT_TIMEOUT_SECONDS, settled: exit.settled, deadline: exit.killedAt - EXIT_RESERVE_MS };
   if (options.stopOnExit && options.reload) {
-    await stopContainers(projects, ports, settled);
+    await stopContainers(projects, ports, exit.settled);
     await targets.releasePorts?.({ ...release, handBack: false });
     return;
   }
@@ -285,6 +286,9 @@ async function closeLiveBuilders(ports: WatchReloadPorts): Promise<void> {
  * own start-up and clean-up (~0.5-1 s) and the rest of the shutdown must fit in that.
  */
 export const STOP_ON_EXIT_TIMEOUT_SECONDS = 2;
+
+/** What the exit keeps of Nx's grace period for its last podman calls (a pod's removal) and its own end. */
+const EXIT_RESERVE_MS = 1000;
 
 /**
  * Stops every container at once: Nx kills the whole process tree ~5 s after Ctrl-C, so one after another would leave

@@ -1,0 +1,116 @@
+import type { HealthProbe } from '../../core/ports';
+import type { ContainerRunSpec } from '../../core/run-args';
+import type { TcpGate } from '../../adapters/tcp-gate';
+import { containerRunSpec } from '../../testing/container-run-spec';
+import { FakeClock } from '../../testing/fake-clock';
+import { FakeEngine } from '../../testing/fake-engine';
+import { recordingLogger } from '../../testing/recording-logger';
+import { releasePorts, type HeldTargetUnits } from './held-targets';
+import { normalizeWatchReloadOptions } from './normalize-options';
+import type { RequestGates } from './request-gates';
+
+const IMAGE = 'sha256:' + 'a'.repeat(64);
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** Two held projects (kafka, postgres) behind gates that record their steps, over one fake podman. */
+function world() {
+  const engine = new FakeEngine();
+  const steps: string[] = [];
+  engine.on(['container', 'inspect'], () => ({ stdout: JSON.stringify([{ Image: IMAGE, State: { Status: 'running', Running: true, ExitCode: 0 } }]) }));
+  for (const command of ['rename', 'kill']) engine.on([command], (args) => (steps.push(`${command} ${args.at(-1)}`), {}));
+  engine.on(['wait'], (args, options) => (steps.push(`wait ${args.at(-1)} at most ${options?.timeoutMs} ms`), {}));
+  const gate = (project: string, port: number) =>
+    ({
+      backends: () => new Map([[port, port + 30000]]),
+      listening: () => true,
+      closeListeners: async () => void steps.push(`${project} gate stops listening`),
+      close: async () => void steps.push(`${project} gate closed`),
+    }) as unknown as TcpGate;
+  const gates = new Map([
+    ['kafka', gate('kafka', 9091)],
+    ['postgres', gate('postgres', 9090)],
+  ]);
+  const spec = (project: string): ContainerRunSpec =>
+    containerRunSpec({ project, name: `${project}-plugin`, pod: `${project}-plugin-pod`, ports: [`127.0.0.1:${project === 'kafka' ? 9091 : 9090}:9090`] });
+  const healthy: HealthProbe = { probe: async () => ({ ok: true }) };
+  const units: HeldTargetUnits = {
+    options: normalizeWatchReloadOptions({ reload: true }, { projectName: 'postgres', env: {} }),
+    logger: recordingLogger(),
+    // Pauses pass at once (a retried podman call waits 250 ms).
+    clock: Object.assign(new FakeClock(), { sleep: async () => undefined }),
+    probe: healthy,
+    gates: { get: (project) => gates.get(project), projects: () => [...gates.keys()] } as RequestGates,
+    engineFor: () => engine,
+    projectInfo: () => ({ targets: {} }),
+    runOptions: (project) => ({
+      container: spec(project),
+      connection: engine.connection,
+      health: { check: { kind: 'tcp', host: '127.0.0.1', port: 9090 }, timeoutMs: 1000, intervalMs: 100 },
+    }),
+  };
+  return { units, steps };
+}
+
+describe('releasePorts (the exit with holdRequests)', () => {
+  it("every project's ports come back before any old container is stopped: a slow project never waits behind another one's stop", async () => {
+    const t = world();
+    let kafkaSettled!: () => void;
+    const settled = (project: string) => (project === 'kafka' ? new Promise<void>((resolve) => (kafkaSettled = resolve)) : Promise.resolve());
+    const releasing = releasePorts(t.units, { handBack: true, timeoutSeconds: 2, settled }, () => undefined);
+    await flush();
+    // postgres is handed back; kafka's job has not ended yet: nothing is stopped meanwhile.
+    expect(t.steps).toEqual(['postgres gate stops listening', 'rename postgres-plugin-old', 'rename postgres-plugin']);
+    kafkaSettled();
+    await releasing;
+    expect(t.steps.slice(3)).toEqual([
+      'kafka gate stops listening',
+      'rename kafka-plugin-old',
+      'rename kafka-plugin',
+      'kill kafka-plugin-old',
+      'kill postgres-plugin-old',
+      'wait kafka-plugin-old at most 2000 ms',
+      'wait postgres-plugin-old at most 2000 ms',
+      'kafka gate closed',
+      'postgres gate closed',
+    ]);
+  });
+
+  it("the old containers' stops end by the deadline (what Nx's grace period leaves), however long their stop timeout", async () => {
+    const t = world();
+    await releasePorts(t.units, { handBack: true, timeoutSeconds: 2, deadline: t.units.clock.now() + 700 }, () => undefined);
+    expect(t.steps.filter((step) => step.startsWith('wait'))).toEqual(['wait kafka-plugin-old at most 700 ms', 'wait postgres-plugin-old at most 700 ms']);
+    const late = world();
+    await releasePorts(late.units, { handBack: true, timeoutSeconds: 2, deadline: late.units.clock.now() - 100 }, () => undefined);
+    expect(late.steps.filter((step) => step.startsWith('wait'))).toEqual([]);
+    expect(late.steps).toContain('kill kafka-plugin-old');
+  });
+
+  it('a project whose container is not running is not handed back, and says so', async () => {
+    const t = world();
+    const engine = t.units.engineFor(t.units.runOptions('kafka', undefined).connection) as FakeEngine;
+    engine.on(['container', 'inspect', 'kafka-plugin'], { exitCode: 125, stderr: 'no such container' });
+    await releasePorts(t.units, { handBack: true, timeoutSeconds: 2 }, () => undefined);
+    expect((t.units.logger as ReturnType<typeof recordingLogger>).lines).toContainEqual(
+      expect.stringMatching(
+        /^WARN ports not handed back: the container is not running plugin=kafka container=kafka-plugin state=missing fix=nx run kafka:podman-run$/,
+      ),
+    );
+    expect(t.steps).toContain('kafka gate closed');
+    expect(t.steps.filter((step) => step.includes('kafka-plugin'))).toEqual([]);
+  });
+
+  it("an inspect that Nx's shutdown signal ends is made again", async () => {
+    const t = world();
+    const engine = t.units.engineFor(t.units.runOptions('kafka', undefined).connection) as FakeEngine;
+    let first = true;
+    engine.on(['container', 'inspect', 'kafka-plugin'], () => {
+      if (!first) return { stdout: JSON.stringify([{ Image: IMAGE, State: { Status: 'running', Running: true, ExitCode: 0 } }]) };
+      first = false;
+      return { exitCode: 130, signal: 'SIGINT' };
+    });
+    await releasePorts(t.units, { handBack: true, timeoutSeconds: 2 }, () => undefined);
+    expect(t.steps).toContain('rename kafka-plugin');
+  });
+});
