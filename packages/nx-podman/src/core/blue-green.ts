@@ -17,7 +17,7 @@ import { formatSeconds } from './log-format';
 import type { PodmanEngine } from './ports';
 import type { Backends } from './request-hold';
 import { execRetryingSignals } from './podman-retry';
-import { buildKillArgs, buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, buildWaitStoppedArgs, type ContainerRunSpec } from './run-args';
+import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
 
 /** What a blue/green replace drives besides podman: the project's gate on its published ports. */
 export interface GateControl {
@@ -265,16 +265,15 @@ async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next
 }
 
 /**
- * Step 4: the old container stops (SIGTERM, at most `timeoutSeconds`, then SIGKILL) and goes with its pod.
- * Signals, not `podman stop`: SIGTERM is delivered at once, so a watcher killed during the wait still leaves a
- * container that stops by itself rather than one stuck "stopping".
+ * Step 4: the old container stops (SIGTERM, SIGKILL after `timeoutSeconds`, whole seconds) and goes with its pod, in
+ * one podman call: at exit every call counts (each costs a podman process on a machine that runs one per plugin at
+ * once). SIGTERM is sent first thing, so a watcher killed during the wait still leaves a container that stops by
+ * itself, which the next watch removes.
  */
 async function retire(ports: ReplacePorts, old: { name: string; pod: string | undefined }, timeoutSeconds: number): Promise<void> {
-  const { engine } = ports;
-  const term = await engine.exec(buildKillArgs(old.name, 'SIGTERM'));
-  if (term.exitCode === 0 && timeoutSeconds > 0) await engine.exec(buildWaitStoppedArgs(old.name), { timeoutMs: Math.round(timeoutSeconds * 1000) });
+  const seconds = Math.max(0, Math.floor(timeoutSeconds));
   // Removing the pod removes the container in it.
-  await engine.exec(old.pod === undefined ? buildRemoveArgs(old.name, 0) : buildPodRemoveArgs(old.pod, 0));
+  await ports.engine.exec(old.pod === undefined ? buildRemoveArgs(old.name, seconds) : buildPodRemoveArgs(old.pod, seconds));
 }
 
 /**

@@ -19,8 +19,8 @@ function world() {
   const engine = new FakeEngine();
   const steps: string[] = [];
   engine.on(['container', 'inspect'], () => ({ stdout: JSON.stringify([{ Image: IMAGE, State: { Status: 'running', Running: true, ExitCode: 0 } }]) }));
-  for (const command of ['rename', 'kill']) engine.on([command], (args) => (steps.push(`${command} ${args.at(-1)}`), {}));
-  engine.on(['wait'], (args, options) => (steps.push(`wait ${args.at(-1)} at most ${options?.timeoutMs} ms`), {}));
+  engine.on(['rename'], (args) => (steps.push(`rename ${args.at(-1)}`), {}));
+  engine.on(['pod', 'rm'], (args) => (args.includes('--time') && steps.push(`stop ${args.at(-1)}, SIGKILL after ${args[args.indexOf('--time') + 1]} s`), {}));
   const gate = (project: string, port: number) =>
     ({
       backends: () => new Map([[port, port + 30000]]),
@@ -68,10 +68,8 @@ describe('releasePorts (the exit with holdRequests)', () => {
       'kafka gate stops listening',
       'rename kafka-plugin-old',
       'rename kafka-plugin',
-      'kill kafka-plugin-old',
-      'kill postgres-plugin-old',
-      'wait kafka-plugin-old at most 2000 ms',
-      'wait postgres-plugin-old at most 2000 ms',
+      'stop kafka-plugin-pod-39091, SIGKILL after 2 s',
+      'stop postgres-plugin-pod-39090, SIGKILL after 2 s',
       'kafka gate closed',
       'postgres gate closed',
     ]);
@@ -79,12 +77,17 @@ describe('releasePorts (the exit with holdRequests)', () => {
 
   it("the old containers' stops end by the deadline (what Nx's grace period leaves), however long their stop timeout", async () => {
     const t = world();
-    await releasePorts(t.units, { handBack: true, timeoutSeconds: 2, deadline: t.units.clock.now() + 700 }, () => undefined);
-    expect(t.steps.filter((step) => step.startsWith('wait'))).toEqual(['wait kafka-plugin-old at most 700 ms', 'wait postgres-plugin-old at most 700 ms']);
+    await releasePorts(t.units, { handBack: true, timeoutSeconds: 2, deadline: t.units.clock.now() + 1700 }, () => undefined);
+    expect(t.steps.filter((step) => step.startsWith('stop'))).toEqual([
+      'stop kafka-plugin-pod-39091, SIGKILL after 1 s',
+      'stop postgres-plugin-pod-39090, SIGKILL after 1 s',
+    ]);
     const late = world();
     await releasePorts(late.units, { handBack: true, timeoutSeconds: 2, deadline: late.units.clock.now() - 100 }, () => undefined);
-    expect(late.steps.filter((step) => step.startsWith('wait'))).toEqual([]);
-    expect(late.steps).toContain('kill kafka-plugin-old');
+    expect(late.steps.filter((step) => step.startsWith('stop'))).toEqual([
+      'stop kafka-plugin-pod-39091, SIGKILL after 0 s',
+      'stop postgres-plugin-pod-39090, SIGKILL after 0 s',
+    ]);
   });
 
   it('a project whose container is not running is not handed back, and says so', async () => {
