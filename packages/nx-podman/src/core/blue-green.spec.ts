@@ -235,6 +235,28 @@ describe('handBackPorts', () => {
     ]);
   });
 
+  it("a podman call that caught Nx's SIGTERM itself (exit 0, no id printed) also makes the preparation start over", async () => {
+    const t = world({ old: true, backends });
+    let caught = false;
+    t.engine.on(['create'], () => {
+      t.story.push(`create postgres-plugin-next${caught ? '' : ' (exit 0, nothing printed)'}`);
+      if (caught) {
+        t.containers.set('postgres-plugin-next', NEW);
+        return { stdout: 'c0ffee\n' };
+      }
+      caught = true;
+      return { exitCode: 0, stdout: '' };
+    });
+    expect((await handBack(t)).status).toBe('healthy');
+    expect(t.story.slice(0, 5)).toEqual([
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin-next (exit 0, nothing printed)',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin-next',
+      'gate stops listening',
+    ]);
+  });
+
   it("what an interrupted watch left under the new container's names (its pod, the container) is removed, then made again", async () => {
     const t = world({ old: true, backends });
     let podTaken = true;

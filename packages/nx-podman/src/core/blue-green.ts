@@ -16,7 +16,7 @@ import { shortImageId } from './image-id';
 import { formatSeconds } from './log-format';
 import type { PodmanEngine } from './ports';
 import type { Backends } from './request-hold';
-import { execRetryingSignals } from './podman-retry';
+import { endedBySignal, execRetryingSignals } from './podman-retry';
 import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
 
 /** What a blue/green replace drives besides podman: the project's gate on its published ports. */
@@ -223,7 +223,8 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: 
   const engine: Pick<PodmanEngine, 'exec'> = {
     async exec(args, options) {
       const result = await ports.engine.exec(args, options);
-      if (result.signal !== undefined && !result.timedOut) signalled = true;
+      // `pod create` and `create` print the new id; `rm` and `cp` may print nothing.
+      if (endedBySignal(result, args[0] === 'create' || (args[0] === 'pod' && args[1] === 'create'))) signalled = true;
       return result;
     },
   };
@@ -258,7 +259,7 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: 
 
 /** Step 2: the prepared container starts (podman publishes the ports) and passes its health check. */
 async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next: ContainerRunSpec): Promise<StartResult | Prepared> {
-  const started = await execRetryingSignals(ports.engine, ['start', next.name], { clock: ports.clock });
+  const started = await execRetryingSignals(ports.engine, ['start', next.name], { clock: ports.clock, printsOnSuccess: true });
   if (started.exitCode !== 0)
     return { ok: false, reason: `podman start failed (exit ${started.exitCode}): ${(started.stderr || started.stdout).trim()}`, signalled: false };
   return waitStarted({ ...request, container: next }, ports);

@@ -46,7 +46,7 @@ export class FakeEngine implements PodmanEngine {
     }
     const match = this.responses.find((response) => response.prefix.every((part, index) => args[index] === part));
     const partial = match?.respond ? await match.respond(args, options) : (match?.result ?? {});
-    return { command: ['podman', ...args].join(' '), exitCode: 0, stdout: '', stderr: '', aborted: false, timedOut: false, ...partial };
+    return { command: ['podman', ...args].join(' '), exitCode: 0, stdout: successOutput(args), stderr: '', aborted: false, timedOut: false, ...partial };
   }
 
   /**
@@ -117,4 +117,17 @@ export class FakeEngine implements PodmanEngine {
   callsStartingWith(...prefix: string[]): string[][] {
     return this.calls.filter((call) => prefix.every((part, index) => call[index] === part));
   }
+}
+
+/**
+ * What podman prints when these commands succeed (the last argument: a container or pod name): the exit path tells a
+ * call a signal ended from a success by it (see `endedBySignal` in core/podman-retry.ts).
+ */
+function successOutput(args: readonly string[]): string {
+  const last = args.at(-1) ?? '';
+  if (args[0] === 'pod' && args[1] === 'create') return `${'d'.repeat(64)}\n`;
+  if (args[0] === 'create') return `${'c'.repeat(64)}\n`;
+  if (args[0] === 'start' || args[0] === 'kill') return `${last}\n`;
+  if (args[0] === 'wait') return '0\n';
+  return '';
 }

@@ -23,6 +23,8 @@ export async function stopContainerAtExit(
     execRetryingSignals(engine, args, {
       clock,
       timeoutMs,
+      // kill prints the container's name, wait its exit code.
+      printsOnSuccess: true,
       onRetry: (result) => logger.debug('podman call ended by a signal; again', { plugin: project, command: args[0], signal: result.signal }),
     });
   const term = await run(buildKillArgs(name, 'SIGTERM'));

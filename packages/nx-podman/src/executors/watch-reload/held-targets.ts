@@ -123,7 +123,7 @@ async function handBack(
   const engine = engineFor(normalized.connection);
   const name = normalized.container.name;
   // Nx signals the task's process tree in its first moments after Ctrl-C: an inspect it ends is made again.
-  const inspected = await execRetryingSignals(engine, buildInspectArgs(name), { clock });
+  const inspected = await execRetryingSignals(engine, buildInspectArgs(name), { clock, printsOnSuccess: true });
   const state = inspected.exitCode === 0 ? parseContainerInspect(inspected.stdout) : undefined;
   if (!state?.running) {
     logger.warn('ports not handed back: the container is not running', {
