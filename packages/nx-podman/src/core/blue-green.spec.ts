@@ -201,6 +201,23 @@ describe('handBackPorts', () => {
     expect(t.probed).toEqual(['http://127.0.0.1:9090/healthz']);
   });
 
+  it('with no health check configured, the new container passes once it has run for 0.5 s, not the usual 2 s grace', async () => {
+    const t = world({ old: true, backends });
+    const inspected: number[] = [];
+    let now = 0;
+    const clockAt = { now: () => now, sleep: async (ms: number) => void (now += ms) };
+    t.engine.on(['container', 'inspect', 'postgres-plugin-next'], () => {
+      inspected.push(now);
+      return { stdout: JSON.stringify([{ Image: NEW, State: { Status: 'running', Running: true, ExitCode: 0 } }]) };
+    });
+    const result = await handBackPorts(
+      { container: spec, imageId: OLD, health: { check: { kind: 'running', graceMs: 2000 }, timeoutMs: 30_000, intervalMs: 1000 }, rollback: false },
+      { ...t.ports, clock: clockAt, backends, closeListeners: async () => undefined, retireTimeoutSeconds: 2 },
+    );
+    expect(result.status).toBe('healthy');
+    expect(Math.max(...inspected)).toBe(500);
+  });
+
   it('live-updated code goes with it: the binary is copied out of the old container into the new one before the gate closes', async () => {
     const t = world({ old: true, backends });
     await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary' } });

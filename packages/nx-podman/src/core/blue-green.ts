@@ -143,6 +143,8 @@ export function retiredContainerName(name: string): string {
 const PREPARE_ATTEMPTS = 3;
 /** Pause before preparing again. */
 const PREPARE_RETRY_PAUSE_MS = 250;
+/** How long a hand-back's container must run to pass the `running` check (no health check configured). */
+const HAND_BACK_GRACE_MS = 500;
 
 /** What a hand-back needs besides podman: the gate's listeners and how long the old container may take to stop. */
 export interface HandBackPorts extends ReplacePorts {
@@ -262,7 +264,11 @@ async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next
   const started = await execRetryingSignals(ports.engine, ['start', next.name], { clock: ports.clock, printsOnSuccess: true });
   if (started.exitCode !== 0)
     return { ok: false, reason: `podman start failed (exit ${started.exitCode}): ${(started.stderr || started.stdout).trim()}`, signalled: false };
-  return waitStarted({ ...request, container: next }, ports);
+  // No health check configured: the same image and binary just served behind the gate, so the check that it does not
+  // exit at once is kept short (Nx's grace period is ~5 s for every plugin).
+  const check = request.health.check;
+  const health = check.kind === 'running' ? { ...request.health, check: { ...check, graceMs: Math.min(check.graceMs, HAND_BACK_GRACE_MS) } } : request.health;
+  return waitStarted({ ...request, container: next, health }, ports);
 }
 
 /**
