@@ -2,6 +2,7 @@ import { announceDebugSessionEnd } from './delve';
 import {
   inspect,
   makeFreshPod,
+  nameTaken,
   showLogs,
   startAndWait,
   waitStarted,
@@ -14,7 +15,7 @@ import { healthCheckLabel } from './health-check';
 import { backendHealth, backendSpec, type GateListener } from './held-ports';
 import { shortImageId } from './image-id';
 import { formatSeconds } from './log-format';
-import type { PodmanEngine } from './ports';
+import type { PodmanEngine, ProcessResult } from './ports';
 import type { Backends } from './request-hold';
 import { endedBySignal, execRetryingSignals } from './podman-retry';
 import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
@@ -237,24 +238,25 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: 
     if (failure) return { ok: false, reason: failure, signalled };
   }
   const { args, env } = buildRunArgs(next, request.imageId);
+  const create = () => engine.exec(['create', ...args.slice(2)], { env });
+  let created = await create();
+  if (created.exitCode !== 0 && nameTaken(created)) {
+    // A next container an interrupted replace or hand-back left in another pod.
+    await engine.exec(buildRemoveArgs(next.name));
+    created = await create();
+  }
+  const failed = (what: string, result: ProcessResult): Prepared => ({
+    ok: false,
+    reason: `${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`,
+    signalled,
+  });
+  if (created.exitCode !== 0) return failed('podman create', created);
   const carry = ports.carry;
-  const steps: [string, string[], Record<string, string> | undefined][] = [
-    ['podman create', ['create', ...args.slice(2)], env],
-    ...(carry
-      ? ([
-          ['podman cp from the old container', ['cp', `${request.container.name}:${carry.path}`, carry.hostFile], undefined],
-          ['podman cp into the new container', ['cp', carry.hostFile, `${next.name}:${carry.path}`], undefined],
-        ] satisfies [string, string[], undefined][])
-      : []),
-  ];
-  for (const [what, stepArgs, stepEnv] of steps) {
-    let result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
-    if (stepArgs[0] === 'create' && result.exitCode !== 0 && /is in use|already in use/.test(result.stderr)) {
-      // A next container an interrupted replace or hand-back left elsewhere.
-      await engine.exec(buildRemoveArgs(next.name));
-      result = await engine.exec(stepArgs, stepEnv ? { env: stepEnv } : undefined);
-    }
-    if (result.exitCode !== 0) return { ok: false, reason: `${what} failed (exit ${result.exitCode}): ${(result.stderr || result.stdout).trim()}`, signalled };
+  if (carry) {
+    const out = await engine.exec(['cp', `${request.container.name}:${carry.path}`, carry.hostFile]);
+    if (out.exitCode !== 0) return failed('podman cp from the old container', out);
+    const into = await engine.exec(['cp', carry.hostFile, `${next.name}:${carry.path}`]);
+    if (into.exitCode !== 0) return failed('podman cp into the new container', into);
   }
   return signalled ? { ok: false, reason: 'a podman call ended by a signal', signalled } : { ok: true };
 }

@@ -18,7 +18,7 @@ import {
   type ContainerRunSpec,
   type ContainerState,
 } from './run-args';
-import type { HealthProbe, Logger, PodmanEngine, SleepClock } from './ports';
+import type { HealthProbe, Logger, PodmanEngine, ProcessResult, SleepClock } from './ports';
 
 /** How many lines of `podman logs` a failure shows. */
 export const FAILURE_LOG_LINES = 50;
@@ -174,8 +174,13 @@ export async function makeFreshPod(
 ): Promise<string | undefined> {
   const created = await ports.engine.exec(buildPodCreateArgs(spec));
   if (created.exitCode === 0) return undefined;
-  if (!/already exists|is in use/.test(created.stderr)) return podFailure(spec, created);
+  if (!nameTaken(created)) return podFailure(spec, created);
   return makePod(ports, spec, true);
+}
+
+/** Whether podman refused to create a container or pod because the name is taken (`... is in use`, `already exists`). */
+export function nameTaken(result: Pick<ProcessResult, 'stderr'>): boolean {
+  return /already exists|is in use|already in use/.test(result.stderr);
 }
 
 function podFailure(spec: ContainerRunSpec & { pod: string }, created: { exitCode: number; stderr: string; stdout: string }): string {
