@@ -57,14 +57,10 @@ describeWithPodman('holding requests e2e: an HTTP and a gRPC plugin under load t
     await http?.stop();
     await grpc?.stop();
     await watch?.stop('SIGKILL');
-    const pods = podman('pod', 'ls', '--format', '{{.Name}}')
-      .split('\n')
-      .filter((pod) => PLUGINS.some((name) => pod.startsWith(`${container(name)}-pod`)));
     removePodmanObjects({
       containers: PLUGINS.map(container),
       images: PLUGINS.flatMap((name) => ['production', 'latest'].map((tag) => `localhost/prism/${name}-plugin:${tag}`)),
     });
-    if (pods.length) podman('pod', 'rm', '-f', '--ignore', ...pods);
     ws?.cleanup();
   });
 

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLongRunning } from '../../scripts/lib/long-running.mjs';
-import { gatePodsOf, withGateSiblings } from '../../scripts/lib/podman-objects.mjs';
+import { removeContainersAndPods } from '../../scripts/lib/podman-objects.mjs';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
 
 /** Repository root. */
@@ -98,13 +98,9 @@ export function spawnLongRunning(file: string, args: string[], cwd: string, env:
 
 /** Removes containers and images by name; ignores missing ones. Use in afterAll/afterEach. */
 export function removePodmanObjects({ containers = [], images = [] }: { containers?: string[]; images?: string[] }): void {
-  // With the containers a watcher's gate names after them (`-next`, `-old`), which a killed watcher can leave.
-  if (containers.length) execFileSync('podman', ['rm', '-f', '--ignore', ...withGateSiblings(containers)], { stdio: 'ignore' });
-  // podman-run puts each container in its own pod (`<name>-pod`), whose infra container holds the ports.
-  if (containers.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`)], { stdio: 'ignore' });
-  // Behind the watcher's gate (holdRequests) a container runs in a pod named after its backend port: `<name>-pod-<port>`.
-  const held = containers.length ? gatePodsOf(containers) : [];
-  if (held.length) execFileSync('podman', ['pod', 'rm', '-f', '--ignore', ...held], { stdio: 'ignore' });
+  // The containers, the ones a watcher's gate names after them (`-next`, `-old`), podman-run's pods `<name>-pod` and
+  // the gate's `<name>-pod-<port>` (scripts/lib/podman-objects.mjs, shared with the bench); podman's usual 10 s to stop.
+  removeContainersAndPods(containers, { timeSeconds: 10 });
   for (const image of images) {
     try {
       execFileSync('podman', ['rmi', '-f', image], { stdio: 'ignore' });

@@ -4,13 +4,13 @@
 import { spawnSync } from 'node:child_process';
 
 /** The pods named `<name>-pod-<port>` of these containers (a gate's backend pods). */
-export function gatePodsOf(containers) {
+function gatePodsOf(containers) {
   const listed = spawnSync('podman', ['pod', 'ps', '--format', '{{.Name}}'], { encoding: 'utf8' }).stdout ?? '';
   return listed.split('\n').filter((pod) => containers.some((name) => pod.startsWith(`${name}-pod-`) && /^\d+$/.test(pod.slice(`${name}-pod-`.length))));
 }
 
 /** The containers with the ones a watcher's gate names after them (`<name>-next`, `<name>-old`: left by a killed watcher). */
-export function withGateSiblings(containers) {
+function withGateSiblings(containers) {
   return containers.flatMap((name) => [name, `${name}-next`, `${name}-old`]);
 }
 
