@@ -7,8 +7,8 @@ const RETRY_PAUSE_MS = 250;
 
 /**
  * Runs a short podman call on the way out, again (up to {@link ATTEMPTS} times in all) when a signal ended it rather
- * than its own timeout ({@link endedBySignal}): Nx signals the task's whole process tree in its first rounds after Ctrl-C or SIGTERM, which
- * can catch these calls as they start.
+ * than its own timeout ({@link endedBySignal}): Nx signals the task's whole process tree in its first rounds after
+ * Ctrl-C or SIGTERM, which can catch these calls as they start.
  */
 export async function execRetryingSignals(
   engine: Pick<PodmanEngine, 'exec'>,
