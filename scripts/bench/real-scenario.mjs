@@ -100,6 +100,9 @@ export async function measureReal(ws, { concurrency, trials, log, live = false, 
       .filter((value) => value !== undefined)
       .map(Number);
   const label = `concurrency ${concurrency}, ${path}${hold ? '' : ', holdRequests off'}`;
+  // Part of every edit's new text: rows that differ only in holdRequests must not write what the row before left (the
+  // watcher rightly ignores a save that changes no content; that hung the holdRequests-off rows, 300 s timeouts).
+  const row = `${path}.${concurrency}${hold ? '' : '.nohold'}`;
   let load = [];
   // The first line of a job: the image build, or the live update (its compile starts right after the line).
   const jobLine = (names) => new RegExp(`INFO\\s+(building plugin|live update)\\s+plugin=(${names.join('|')})\\b`);
@@ -118,10 +121,7 @@ export async function measureReal(ws, { concurrency, trials, log, live = false, 
       const mainGo = join(ws.root, 'plugins', name, 'main.go');
       let from = proc.lines.length;
       let t = Date.now();
-      writeFileSync(
-        mainGo,
-        readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${path}.${concurrency}.${i + 1}"`),
-      );
+      writeFileSync(mainGo, readFileSync(mainGo, 'utf8').replace(new RegExp(`"hello from ${name}[^"]*"`), `"hello from ${name} #${row}.${i + 1}"`));
       const buildLine = await proc.waitForLine(jobLine([name]), { from, timeoutMs: 300_000 });
       result.pluginBuildStart.push(buildLine.t - t);
       const healthy = await waitHealthy(proc, name, from, 300_000);
@@ -132,10 +132,13 @@ export async function measureReal(ws, { concurrency, trials, log, live = false, 
       const versionGo = join(ws.root, 'plugins', 'core', 'version.go');
       from = proc.lines.length;
       t = Date.now();
-      // Unique per run and trial: an edit that restores earlier content would be a no-op (same input hash).
+      // Unique per row and trial: an edit that restores earlier content would be a no-op (same input hash).
       writeFileSync(
         versionGo,
-        readFileSync(versionGo, 'utf8').replace(/const Version = "[^"]*"/, `const Version = "${live ? 1 : 0}.${concurrency + 1}.${i + 1}"`),
+        readFileSync(versionGo, 'utf8').replace(
+          /const Version = "[^"]*"/,
+          `const Version = "${live ? 1 : 0}.${concurrency + 1}.${i + 1}${hold ? '' : '-nohold'}"`,
+        ),
       );
       const firstBuild = await proc.waitForLine(jobLine(REAL_PLUGINS), { from, timeoutMs: 300_000 });
       result.coreBuildStart.push(firstBuild.t - t);
