@@ -26,6 +26,8 @@ function setup(
   const signals: AbortSignal[] = [];
   let gate: Promise<void> = Promise.resolve();
   let runGate: Promise<void> = Promise.resolve();
+  let pruneGate: Promise<void> = Promise.resolve();
+  const pruneCancelled: (() => boolean)[] = [];
   const targets: WatchTargets = {
     describeBuild: async () => undefined,
     build: async (project, { signal }) => {
@@ -41,8 +43,10 @@ function setup(
         ? { status: 'failed', message: 'aborted', aborted: true }
         : (script.run?.shift() ?? { status: 'healthy', imageId: imageId ?? 'none' });
     },
-    prune: async (project) => {
+    prune: async (project, { cancelled }) => {
       calls.push(`prune ${project}`);
+      pruneCancelled.push(cancelled);
+      await pruneGate;
     },
     stop: async () => undefined,
     live: {
@@ -70,6 +74,8 @@ function setup(
     signals,
     hold: (promise: Promise<void>) => (gate = promise),
     holdRun: (promise: Promise<void>) => (runGate = promise),
+    holdPrune: (promise: Promise<void>) => (pruneGate = promise),
+    pruneCancelled,
   };
 }
 
@@ -90,6 +96,20 @@ describe('createJobRunner', () => {
     const keepAll = setup({ ...OFF, keepImages: 0 });
     await keepAll.runJob('p');
     expect(keepAll.calls).toEqual(['build p', `run p sha256:${HEX}`]);
+  });
+
+  it('a prune under way is told once the watcher stops (its exit needs the time), and the job ends with it', async () => {
+    const { runner, runJob, calls, holdPrune, pruneCancelled } = setup(OFF);
+    let release!: () => void;
+    holdPrune(new Promise<void>((resolve) => (release = resolve)));
+    const job = runJob('p');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toEqual(['build p', `run p sha256:${HEX}`, 'prune p']);
+    expect(pruneCancelled[0]!()).toBe(false);
+    runner.beginShutdown();
+    expect(pruneCancelled[0]!()).toBe(true);
+    release();
+    await expect(job).resolves.toBe('succeeded');
   });
 
   it('an up-to-date image the container already runs is not run again, whatever the id form (sha256: prefix or not)', async () => {

@@ -25,8 +25,11 @@ export interface WatchTargets {
   build(project: string, options: { signal: AbortSignal; quiet: boolean }): Promise<WatchBuildOutcome>;
   /** Replaces the project's container with `imageId` (or the recorded image) and waits for health. */
   run(project: string, options: { imageId: string | undefined; signal: AbortSignal }): Promise<WatchRunOutcome>;
-  /** Removes the project's superseded images (image retention, `keepImages`); never throws. */
-  prune(project: string): Promise<void>;
+  /**
+   * Removes the project's superseded images (image retention, `keepImages`); never throws. Starts no further podman
+   * call once `cancelled()` (the watcher is stopping).
+   */
+  prune(project: string, options: { cancelled(): boolean }): Promise<void>;
   /** Stops the project's container (`stopOnExit`), waiting at most `timeoutSeconds` (or its stop timeout, if shorter) before SIGKILL. */
   stop(project: string, options: { timeoutSeconds: number }): Promise<void>;
   /** Does, in the background once the watcher is ready, what the first build would otherwise wait for. */
@@ -106,7 +109,10 @@ export function createJobRunner(deps: {
     if (options.keepImages === 0 || stopping) return;
     await images.prune(
       () => stopping,
-      () => targets.prune(project).catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message })),
+      () =>
+        targets
+          .prune(project, { cancelled: () => stopping })
+          .catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message })),
     );
   };
 

@@ -152,7 +152,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
     build: (project, options) => buildThroughTarget(units, project, options),
     run: (project, options) => runThroughTarget(units, project, options),
 
-    async prune(project) {
+    async prune(project, { cancelled }) {
       const { context, targets } = projectInfo(project);
       if (targets[options.buildTarget]?.executor !== PODMAN_BUILD_EXECUTOR) return;
       const normalized = buildOptions(project, true);
@@ -160,6 +160,7 @@ export function createNxWatchTargets(deps: NxWatchTargetsDeps): WatchTargets {
         engine: engineFor(normalized.connection),
         records: createBuildRecordStore(context.root),
         logger,
+        cancelled,
       });
     },
 
