@@ -28,7 +28,11 @@ function world(options: {
   const story: string[] = [];
   const engine = new FakeEngine();
   const containers = new Map<string, string>();
+  /** The pod each container runs in: removing a pod removes them. */
+  const podOf = new Map<string, string>();
   if (options.old) containers.set('postgres-plugin', OLD);
+  const oldPod = options.oldPod ?? (options.backends ? `postgres-plugin-pod-${[...options.backends.values()][0]}` : undefined);
+  if (options.old && oldPod) podOf.set('postgres-plugin', oldPod);
   for (const name of Object.keys(options.others ?? {})) containers.set(name, OLD);
   engine.on(['container', 'inspect'], (args) => {
     const image = containers.get(args[2]!);
@@ -45,8 +49,10 @@ function world(options: {
   });
   engine.on(['create'], (args) => {
     const name = args[args.indexOf('--name') + 1]!;
-    story.push(`create ${name} ${args[args.indexOf('--pod') + 1]}`);
+    story.push(`create ${name} ${args[args.indexOf('--pod') + 1]}${containers.has(name) ? ' (name taken)' : ''}`);
+    if (containers.has(name)) return { exitCode: 125, stderr: `Error: creating container storage: the container name "${name}" is already in use` };
     containers.set(name, NEW);
+    if (args.includes('--pod')) podOf.set(name, args[args.indexOf('--pod') + 1]!);
     return {};
   });
   engine.on(['start'], (args) => {
@@ -77,12 +83,17 @@ function world(options: {
   });
   engine.on(['pod', 'rm'], (args) => {
     story.push(`pod rm ${args.at(-1)}${args.includes('--time') ? ` (SIGKILL after ${args[args.indexOf('--time') + 1]} s)` : ''}`);
+    for (const [name, pod] of podOf) if (pod === args.at(-1)) containers.delete(name);
     return {};
   });
   engine.on(['rename'], (args) => {
-    story.push(`rename ${args[1]} ${args[2]}`);
+    story.push(`rename ${args[1]} ${args[2]}${containers.has(args[2]!) ? ' (name taken)' : ''}`);
+    if (containers.has(args[2]!)) return { exitCode: 125, stderr: `Error: renaming container: name ${args[2]} already in use: container already exists` };
     containers.set(args[2]!, containers.get(args[1]!)!);
     containers.delete(args[1]!);
+    const pod = podOf.get(args[1]!);
+    podOf.delete(args[1]!);
+    if (pod !== undefined) podOf.set(args[2]!, pod);
     return {};
   });
   const probed: string[] = [];
@@ -184,17 +195,16 @@ describe('handBackPorts', () => {
     return result;
   };
 
-  it('at exit: the new container is made while the gate still serves, starts once it stops listening, takes the name, then the old one goes', async () => {
+  it('at exit: while the gate still serves the old container steps aside and the new one is made under the name; it starts once the gate stops listening, then the old one goes', async () => {
     const t = world({ old: true, backends });
     const result = await handBack(t);
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
-      'create postgres-plugin-next postgres-plugin-pod',
-      'gate stops listening',
-      'start postgres-plugin-next',
       'rename postgres-plugin postgres-plugin-old',
-      'rename postgres-plugin-next postgres-plugin',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin postgres-plugin-pod',
+      'gate stops listening',
+      'start postgres-plugin',
       '(ports back)',
       'pod rm postgres-plugin-pod-41000 (SIGKILL after 2 s)',
     ]);
@@ -206,7 +216,7 @@ describe('handBackPorts', () => {
     const inspected: number[] = [];
     let now = 0;
     const clockAt = { now: () => now, sleep: async (ms: number) => void (now += ms) };
-    t.engine.on(['container', 'inspect', 'postgres-plugin-next'], () => {
+    t.engine.on(['container', 'inspect', 'postgres-plugin'], () => {
       inspected.push(now);
       return { stdout: JSON.stringify([{ Image: NEW, State: { Status: 'running', Running: true, ExitCode: 0 } }]) };
     });
@@ -221,10 +231,20 @@ describe('handBackPorts', () => {
   it('live-updated code goes with it: the binary is copied out of the old container into the new one before the gate closes', async () => {
     const t = world({ old: true, backends });
     await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary' } });
-    expect(t.story.slice(1, 5)).toEqual([
-      'create postgres-plugin-next postgres-plugin-pod',
-      'cp postgres-plugin:/plugin /tmp/x/binary',
-      'cp /tmp/x/binary postgres-plugin-next:/plugin',
+    expect(t.story.slice(2, 6)).toEqual([
+      'create postgres-plugin postgres-plugin-pod',
+      'cp postgres-plugin-old:/plugin /tmp/x/binary',
+      'cp /tmp/x/binary postgres-plugin:/plugin',
+      'gate stops listening',
+    ]);
+  });
+
+  it("where this host sees the old container's file system, its binary is copied in from there: one podman cp", async () => {
+    const t = world({ old: true, backends });
+    await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary', hostPath: '/var/lib/containers/overlay/abc/merged/plugin' } });
+    expect(t.story.slice(2, 5)).toEqual([
+      'create postgres-plugin postgres-plugin-pod',
+      'cp /var/lib/containers/overlay/abc/merged/plugin postgres-plugin:/plugin',
       'gate stops listening',
     ]);
   });
@@ -237,26 +257,56 @@ describe('handBackPorts', () => {
     const t = world({ old: true, backends });
     let signalled = false;
     t.engine.on(['create'], () => {
-      t.story.push(`create postgres-plugin-next${signalled ? '' : ` (${how})`}`);
+      t.story.push(`create postgres-plugin${signalled ? '' : ` (${how})`}`);
       if (signalled) {
-        t.containers.set('postgres-plugin-next', NEW);
+        t.containers.set('postgres-plugin', NEW);
         return {};
       }
       signalled = true;
       return ended;
     });
     expect((await handBack(t)).status).toBe('healthy');
-    expect(t.story.slice(0, 5)).toEqual([
+    expect(t.story.slice(0, 6)).toEqual([
+      'rename postgres-plugin postgres-plugin-old',
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
-      `create postgres-plugin-next (${how})`,
+      `create postgres-plugin (${how})`,
       'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
-      'create postgres-plugin-next',
+      'create postgres-plugin',
       'gate stops listening',
     ]);
   });
 
-  it("what an interrupted watch left under the new container's names (its pod, the container) is removed, then made again", async () => {
+  it('a rename that a signal ended quietly (exit 0, not renamed): the create finds the name taken, and the preparation starts over with the rename', async () => {
     const t = world({ old: true, backends });
+    let quiet = true;
+    t.engine.on(['rename', 'postgres-plugin'], (args) => {
+      if (quiet) {
+        quiet = false;
+        t.story.push('rename postgres-plugin postgres-plugin-old (signalled, exit 0)');
+        return {};
+      }
+      t.story.push(`rename ${args[1]} ${args[2]}`);
+      t.containers.set(args[2]!, t.containers.get(args[1]!)!);
+      t.containers.delete(args[1]!);
+      return {};
+    });
+    expect((await handBack(t)).status).toBe('healthy');
+    expect(t.story.slice(0, 8)).toEqual([
+      'rename postgres-plugin postgres-plugin-old (signalled, exit 0)',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin postgres-plugin-pod (name taken)',
+      'rename postgres-plugin postgres-plugin-old',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin postgres-plugin-pod',
+      'gate stops listening',
+      'start postgres-plugin',
+    ]);
+    // The running old container was never removed.
+    expect(t.story.filter((step) => step.startsWith('rm '))).toEqual([]);
+  });
+
+  it("what an interrupted watch left (its pod, a container under the old one's retired name) is removed, then made again", async () => {
+    const t = world({ old: true, backends, others: { 'postgres-plugin-old': 'c0ffee12ab34' } });
     let podTaken = true;
     t.engine.on(['pod', 'create'], (args) => {
       t.story.push(`pod create ${args[args.indexOf('--name') + 1]}${podTaken ? ' (name taken)' : ''}`);
@@ -264,45 +314,44 @@ describe('handBackPorts', () => {
       podTaken = false;
       return { exitCode: 125, stderr: 'Error: adding pod to state: name "postgres-plugin-pod" is in use: pod already exists' };
     });
-    let nameTaken = true;
-    t.engine.on(['create'], () => {
-      t.story.push(`create postgres-plugin-next${nameTaken ? ' (name taken)' : ''}`);
-      if (!nameTaken) return {};
-      nameTaken = false;
-      return { exitCode: 125, stderr: 'Error: creating container storage: the container name "postgres-plugin-next" is already in use' };
-    });
     expect((await handBack(t)).status).toBe('healthy');
-    expect(t.story.slice(0, 7)).toEqual([
+    expect(t.story.slice(0, 9)).toEqual([
+      'rename postgres-plugin postgres-plugin-old (name taken)',
+      'rm postgres-plugin-old (killed)',
+      'pod rm c0ffee12ab34',
+      'rename postgres-plugin postgres-plugin-old',
       'pod create postgres-plugin-pod (name taken)',
       'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod',
-      'create postgres-plugin-next (name taken)',
-      'rm postgres-plugin-next',
-      'create postgres-plugin-next',
+      'create postgres-plugin postgres-plugin-pod',
       'gate stops listening',
     ]);
   });
 
-  it('a new container that fails its health check is removed; the old one keeps its name and runs on, and the gate still closes', async () => {
+  it('a new container that fails its health check is removed; the old one gets its name back and runs on, and the gate still closes', async () => {
     const t = world({ old: true, backends, healthy: false });
     const result = await handBack(t);
     expect(result).toMatchObject({ status: 'failed' });
     expect(t.story).toContain('gate stops listening');
-    expect(t.story.at(-1)).toBe('rm postgres-plugin-next');
-    expect(t.story.filter((step) => /rename|SIGKILL/.test(step))).toEqual([]);
-    expect([...t.containers.keys()]).toEqual(['postgres-plugin']);
+    expect(t.story.slice(-2)).toEqual(['rm postgres-plugin', 'rename postgres-plugin-old postgres-plugin']);
+    expect(t.story.filter((step) => /SIGKILL/.test(step))).toEqual([]);
+    expect([...t.containers.entries()]).toEqual([['postgres-plugin', OLD]]);
   });
 
-  it('when the old container cannot be renamed out of the way, it is removed first, then the new one takes the name', async () => {
+  it('when the old container cannot be renamed out of the way, the new one is made as -next; the old one is removed first, then the new one takes the name', async () => {
     const t = world({ old: true, backends });
     t.engine.on(['rename', 'postgres-plugin'], () => {
       t.story.push('rename postgres-plugin postgres-plugin-old (refused)');
-      return { exitCode: 125, stderr: 'name in use' };
+      return { exitCode: 125, stderr: 'Error: renaming a container in a state that cannot be renamed' };
     });
     const result = await handBack(t);
     expect(result.status).toBe('healthy');
-    expect(t.story.slice(4)).toEqual([
+    expect(t.story).toEqual([
       'rename postgres-plugin postgres-plugin-old (refused)',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'create postgres-plugin-next postgres-plugin-pod',
+      'gate stops listening',
+      'start postgres-plugin-next',
       'pod rm postgres-plugin-pod-41000 (SIGKILL after 2 s)',
       'rename postgres-plugin-next postgres-plugin',
       '(ports back)',

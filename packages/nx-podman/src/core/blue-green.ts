@@ -46,7 +46,10 @@ function servingPod(spec: ContainerRunSpec, backends: Backends | undefined): str
   return backends === undefined ? spec.pod : backendSpec(spec, spec.name, backends).pod;
 }
 
-async function removeContainerAndPod(ports: ReplacePorts, name: string, pod: string | undefined, stopTimeoutSeconds?: number): Promise<void> {
+/** Podman calls only: what the removals need. */
+type Removing = { engine: Pick<PodmanEngine, 'exec'>; logger: ReplacePorts['logger'] };
+
+async function removeContainerAndPod(ports: Removing, name: string, pod: string | undefined, stopTimeoutSeconds?: number): Promise<void> {
   await ports.engine.exec(buildRemoveArgs(name, stopTimeoutSeconds));
   if (pod !== undefined) await ports.engine.exec(buildPodRemoveArgs(pod));
 }
@@ -150,8 +153,12 @@ const HAND_BACK_GRACE_MS = 500;
 /** What a hand-back needs besides podman: the gate's listeners and how long the old container may take to stop. */
 export interface HandBackPorts extends ReplacePorts {
   backends: Backends | undefined;
-  /** The old container runs live-updated code: its binary at `path` goes into the new container (through `hostFile`). */
-  carry?: { path: string; hostFile: string };
+  /**
+   * The old container runs live-updated code: its binary at `path` goes into the new container, from `hostPath` when
+   * that is the old container's file as this host sees it (root podman, its root file system mounted), else copied out
+   * through `hostFile`.
+   */
+  carry?: { path: string; hostFile: string; hostPath?: string };
   /** Stops the gate listening on the project's ports (they must be free for podman to publish them). */
   closeListeners(): Promise<void>;
   /** How long the old container gets between SIGTERM and SIGKILL (Nx kills the watcher ~5 s after Ctrl-C). */
@@ -174,73 +181,101 @@ export type HandBackResult =
 
 /**
  * At the watcher's exit, with the containers left running: podman publishes the ports again. Ordered for Nx's
- * shutdown, which signals the task's process tree in its first moments and SIGKILLs it ~5 s later:
- * 1. while the gate still serves, a container with the project's own spec (configured ports, pod `<name>-pod`) is
- *    created next to the one behind the gate (podman binds ports only at start), with the live-updated binary copied
- *    in; a podman call that a signal ended makes the whole preparation start over;
+ * shutdown, which signals the task's process tree in its first moments and SIGKILLs it ~5 s later, and with as few
+ * podman calls as it can (each costs a podman process, one hand-back per plugin at once):
+ * 1. while the gate still serves, the old container is renamed out of the way (`<name>-old`) and a container with the
+ *    project's own spec and name (configured ports, pod `<name>-pod`) is created (podman binds ports only at start),
+ *    with the live-updated binary copied in; a podman call that a signal ended makes the preparation start over;
  * 2. the gate stops listening, the new container starts and passes its health check;
- * 3. it takes the project's name at once (the old one is renamed out of the way), so that from here on an exit cut
- *    short leaves the right container under the right name;
- * 4. (`retire`) the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it
+ * 3. (`retire`) the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it
  *    is gone, it stops by itself and the next watch removes it ({@link removeRetired}).
+ * When the old container cannot be renamed, the new one is made as `<name>-next`, and the old one is removed before
+ * the new one takes the name. When the new container fails, it is removed and the old one gets its name back.
  */
 export async function handBackPorts(request: ReplaceRequest, ports: HandBackPorts): Promise<HandBackResult> {
   const { engine, clock, logger } = ports;
   const spec = request.container;
   const begin = clock.now();
-  const next: ContainerRunSpec = { ...spec, name: nextContainerName(spec.name) };
-  let prepared = await prepareNext(request, ports, next);
+  const progress: HandBackProgress = { outOfTheWay: false, created: undefined };
+  let prepared = await prepareNext(request, ports, progress);
   for (let attempt = 2; !prepared.ok && prepared.signalled && attempt <= PREPARE_ATTEMPTS; attempt++) {
     logger.debug('podman call ended by a signal; preparing the hand-back again', { plugin: spec.project, reason: prepared.reason });
     await clock.sleep(PREPARE_RETRY_PAUSE_MS);
-    prepared = await prepareNext(request, ports, next);
+    prepared = await prepareNext(request, ports, progress);
   }
+  const old = { name: progress.outOfTheWay ? retiredContainerName(spec.name) : spec.name, pod: servingPod(spec, ports.backends) };
+  const next: ContainerRunSpec = { ...spec, name: progress.outOfTheWay ? spec.name : nextContainerName(spec.name) };
   await ports.closeListeners();
   const started = prepared.ok ? await startPrepared(request, ports, next) : prepared;
   if (!started.ok) {
     logger.error('could not hand the ports back to podman', { plugin: spec.project, reason: started.reason, fix: `nx run ${spec.project}:podman-run` });
-    await engine.exec(buildRemoveArgs(next.name));
+    if (progress.created !== undefined) await engine.exec(buildRemoveArgs(progress.created));
+    if (progress.outOfTheWay) await engine.exec(buildRenameArgs(old.name, spec.name));
     return { status: 'failed', message: started.reason };
   }
-  // Renames are quick; the old container's stop is not: the new one takes the name first.
-  const old = { name: retiredContainerName(spec.name), pod: servingPod(spec, ports.backends) };
   const timeoutSeconds = Math.min(spec.stopTimeoutSeconds, ports.retireTimeoutSeconds);
-  const outOfTheWay = (await engine.exec(buildRenameArgs(spec.name, old.name))).exitCode === 0;
-  if (!outOfTheWay) await retire(ports, { ...old, name: spec.name }, timeoutSeconds);
-  await engine.exec(buildRenameArgs(next.name, spec.name));
+  if (!progress.outOfTheWay) {
+    // The old container still has the name: it goes first (its stop is waited for), then the new one takes the name.
+    await retire(ports, old, timeoutSeconds);
+    await engine.exec(buildRenameArgs(next.name, spec.name));
+  }
   return {
     status: 'healthy',
     durationMs: clock.now() - begin,
-    retire: outOfTheWay ? (seconds) => retire(ports, old, Math.min(spec.stopTimeoutSeconds, seconds)) : async () => undefined,
+    retire: progress.outOfTheWay ? (seconds) => retire(ports, old, Math.min(spec.stopTimeoutSeconds, seconds)) : async () => undefined,
   };
+}
+
+/** What a hand-back's preparations have done so far, kept across attempts. */
+interface HandBackProgress {
+  /** The old container is `<name>-old`, and the new one is made as `<name>`. */
+  outOfTheWay: boolean;
+  /** The new container, once a `create` made it. */
+  created: string | undefined;
 }
 
 type Prepared = { ok: true } | { ok: false; reason: string; signalled: boolean };
 
 /**
- * Step 1 of a hand-back: the new container created (not started: its ports are still the gate's) with the binary in.
- * `signalled` when a signal (Nx's, in its first moments after Ctrl-C) ended one of its podman calls.
+ * Step 1 of a hand-back: the old container out of the way, the new one created (not started: its ports are still the
+ * gate's) with the binary in. `signalled` when a signal (Nx's, in its first moments after Ctrl-C) ended one of its
+ * podman calls.
  */
-async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: ContainerRunSpec): Promise<Prepared> {
+async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, progress: HandBackProgress): Promise<Prepared> {
+  const spec = request.container;
   let signalled = false;
   const engine: Pick<PodmanEngine, 'exec'> = {
     async exec(args, options) {
       const result = await ports.engine.exec(args, options);
-      // `pod create` and `create` print the new id; `rm` and `cp` may print nothing.
-      if (endedBySignal(result, args[0] === 'create' || (args[0] === 'pod' && args[1] === 'create'))) signalled = true;
+      // `pod create` and `create` print the new id; `rename`, `rm` and `cp` print nothing unless they fail.
+      const printsOnSuccess = args[0] === 'create' || (args[0] === 'pod' && args[1] === 'create');
+      if (endedBySignal(result, printsOnSuccess) || (result.exitCode !== 0 && !result.stderr.trim() && !result.stdout.trim())) signalled = true;
       return result;
     },
   };
-  if (next.pod === undefined) await engine.exec(buildRemoveArgs(next.name));
-  else {
-    // A next container an interrupted hand-back left sits in this pod: a pod made again removes it.
+  if (!progress.outOfTheWay) progress.outOfTheWay = await renameOutOfTheWay({ ...ports, engine }, spec);
+  if (signalled) return { ok: false, reason: 'podman rename ended by a signal', signalled };
+  const next: ContainerRunSpec = { ...spec, name: progress.outOfTheWay ? spec.name : nextContainerName(spec.name) };
+  const source = progress.outOfTheWay ? retiredContainerName(spec.name) : spec.name;
+  // Only a `-next` name, or a container this hand-back made, may be removed blindly: `<name>` may still be the old one.
+  const ours = next.name !== spec.name || progress.created === next.name;
+  if (next.pod === undefined) {
+    if (ours) await engine.exec(buildRemoveArgs(next.name));
+  } else {
+    // A container an interrupted hand-back made sits in this pod (never the old one's): a pod made again removes it.
     const failure = await makeFreshPod({ engine, logger: ports.logger }, { ...next, pod: next.pod });
     if (failure) return { ok: false, reason: failure, signalled };
   }
+  progress.created = undefined; // removed just now, if there was one
   const { args, env } = buildRunArgs(next, request.imageId);
   const create = () => engine.exec(['create', ...args.slice(2)], { env });
   let created = await create();
   if (created.exitCode !== 0 && nameTaken(created)) {
+    if (next.name === spec.name) {
+      // The rename did not happen after all (a signal ended it, quietly): the preparation starts over with it.
+      progress.outOfTheWay = false;
+      return { ok: false, reason: `the name "${spec.name}" is still the old container's`, signalled: true };
+    }
     // A next container an interrupted replace or hand-back left in another pod.
     await engine.exec(buildRemoveArgs(next.name));
     created = await create();
@@ -251,14 +286,33 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, next: 
     signalled,
   });
   if (created.exitCode !== 0) return failed('podman create', created);
+  progress.created = next.name;
   const carry = ports.carry;
   if (carry) {
-    const out = await engine.exec(['cp', `${request.container.name}:${carry.path}`, carry.hostFile]);
-    if (out.exitCode !== 0) return failed('podman cp from the old container', out);
-    const into = await engine.exec(['cp', carry.hostFile, `${next.name}:${carry.path}`]);
+    let from = carry.hostPath;
+    if (from === undefined) {
+      const out = await engine.exec(['cp', `${source}:${carry.path}`, carry.hostFile]);
+      if (out.exitCode !== 0) return failed('podman cp from the old container', out);
+      from = carry.hostFile;
+    }
+    const into = await engine.exec(['cp', from, `${next.name}:${carry.path}`]);
     if (into.exitCode !== 0) return failed('podman cp into the new container', into);
   }
   return signalled ? { ok: false, reason: 'a podman call ended by a signal', signalled } : { ok: true };
+}
+
+/**
+ * The old container takes the name `<name>-old`; one an earlier watch's exit left under that name (killed before it
+ * could remove it) is removed first. False when it keeps its name.
+ */
+async function renameOutOfTheWay(ports: Removing, spec: ContainerRunSpec): Promise<boolean> {
+  const rename = () => ports.engine.exec(buildRenameArgs(spec.name, retiredContainerName(spec.name)));
+  let renamed = await rename();
+  if (renamed.exitCode !== 0 && nameTaken(renamed)) {
+    await removeRetired(ports, spec);
+    renamed = await rename();
+  }
+  return renamed.exitCode === 0;
 }
 
 /** Step 2: the prepared container starts (podman publishes the ports) and passes its health check. */
@@ -289,7 +343,7 @@ async function retire(ports: ReplacePorts, old: { name: string; pod: string | un
  * The container an earlier watch's hand-back renamed out of the way and could not remove before Nx killed it
  * (`<name>-old`, behind that watch's gate): removed with the pod it runs in.
  */
-export async function removeRetired(ports: ReplacePorts, spec: ContainerRunSpec): Promise<void> {
+export async function removeRetired(ports: Removing, spec: ContainerRunSpec): Promise<void> {
   const name = retiredContainerName(spec.name);
   const state = await inspect(ports, name);
   if (state === undefined) return;

@@ -71,7 +71,7 @@ export type ReplaceResult =
 export type StartResult = { ok: true; healthyAt: number; startedAt: number } | { ok: false; reason: string; created: boolean; aborted: boolean };
 
 /** The container's state, or undefined when it does not exist. */
-export async function inspect(ports: Pick<ReplacePorts, 'engine'>, name: string): Promise<ContainerState | undefined> {
+export async function inspect(ports: { engine: Pick<PodmanEngine, 'exec'> }, name: string): Promise<ContainerState | undefined> {
   const result = await ports.engine.exec(buildInspectArgs(name));
   return result.exitCode === 0 ? parseContainerInspect(result.stdout) : undefined;
 }

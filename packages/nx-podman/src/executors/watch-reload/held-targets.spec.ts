@@ -5,6 +5,9 @@ import { containerRunSpec } from '../../testing/container-run-spec';
 import { FakeClock } from '../../testing/fake-clock';
 import { FakeEngine } from '../../testing/fake-engine';
 import { recordingLogger } from '../../testing/recording-logger';
+import { createTempDir } from '../../testing/temp-dir';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { releasePorts, type HeldTargetUnits } from './held-targets';
 import { normalizeWatchReloadOptions } from './normalize-options';
 import type { RequestGates } from './request-gates';
@@ -61,13 +64,12 @@ describe('releasePorts (the exit with holdRequests)', () => {
     const releasing = releasePorts(t.units, { handBack: true, timeoutSeconds: 2, settled }, () => undefined);
     await flush();
     // postgres is handed back; kafka's job has not ended yet: nothing is stopped meanwhile.
-    expect(t.steps).toEqual(['postgres gate stops listening', 'rename postgres-plugin-old', 'rename postgres-plugin']);
+    expect(t.steps).toEqual(['rename postgres-plugin-old', 'postgres gate stops listening']);
     kafkaSettled();
     await releasing;
-    expect(t.steps.slice(3)).toEqual([
-      'kafka gate stops listening',
+    expect(t.steps.slice(2)).toEqual([
       'rename kafka-plugin-old',
-      'rename kafka-plugin',
+      'kafka gate stops listening',
       'stop kafka-plugin-pod-39091, SIGKILL after 2 s',
       'stop postgres-plugin-pod-39090, SIGKILL after 2 s',
       'kafka gate closed',
@@ -114,6 +116,38 @@ describe('releasePorts (the exit with holdRequests)', () => {
       return { exitCode: 130, signal: 'SIGINT' };
     });
     await releasePorts(t.units, { handBack: true, timeoutSeconds: 2 }, () => undefined);
-    expect(t.steps).toContain('rename kafka-plugin');
+    expect(t.steps).toContain('rename kafka-plugin-old');
+    expect(t.steps).toContain('stop kafka-plugin-pod-39091, SIGKILL after 2 s');
+  });
+
+  describe('live-updated code', () => {
+    const rootfs = createTempDir('nx-podman-rootfs-');
+    afterAll(() => rootfs.cleanup());
+
+    const liveWorld = (mergedDir: string) => {
+      const t = world();
+      const engine = t.units.engineFor(t.units.runOptions('kafka', undefined).connection) as FakeEngine;
+      engine.on(['container', 'inspect'], () => ({
+        stdout: JSON.stringify([{ Image: IMAGE, State: { Status: 'running', Running: true, ExitCode: 0 }, GraphDriver: { Data: { MergedDir: mergedDir } } }]),
+      }));
+      return { ...t, engine };
+    };
+
+    it("is copied into the new container straight from the old one's file system when this host sees it (root podman): one podman cp", async () => {
+      mkdirSync(join(rootfs.path, 'app'), { recursive: true });
+      writeFileSync(join(rootfs.path, 'app', 'plugin'), 'binary');
+      const t = liveWorld(rootfs.path);
+      await releasePorts(t.units, { handBack: true, timeoutSeconds: 2 }, (project) => (project === 'kafka' ? '/app/plugin' : undefined));
+      expect(t.engine.callsStartingWith('cp')).toEqual([['cp', join(rootfs.path, 'app', 'plugin'), 'kafka-plugin:/app/plugin']]);
+    });
+
+    it('is copied out of the old container through a host file when this host does not see the file there', async () => {
+      const t = liveWorld(join(rootfs.path, 'not-mounted'));
+      await releasePorts(t.units, { handBack: true, timeoutSeconds: 2 }, (project) => (project === 'kafka' ? '/app/plugin' : undefined));
+      const copies = t.engine.callsStartingWith('cp');
+      expect(copies).toHaveLength(2);
+      expect(copies[0]!.slice(0, 2)).toEqual(['cp', 'kafka-plugin-old:/app/plugin']);
+      expect(copies[1]!.slice(1)).toEqual([copies[0]![2], 'kafka-plugin:/app/plugin']);
+    });
   });
 });

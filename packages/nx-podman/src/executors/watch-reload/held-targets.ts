@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHealthProbe } from '../../adapters/health-probe';
@@ -134,8 +135,10 @@ async function handBack(
     });
     return undefined;
   }
-  // A container running live-updated code: its binary goes into the new container (podman cp through a host file).
-  const dir = path === undefined ? undefined : await mkdtemp(join(tmpdir(), 'nx-podman-handback-'));
+  // A container running live-updated code: its binary goes into the new container, read where this host sees the old
+  // container's file system (root podman), else copied out through a host file.
+  const hostPath = path === undefined ? undefined : await visibleInContainer(engine, state.rootfs, path);
+  const dir = path === undefined || hostPath !== undefined ? undefined : await mkdtemp(join(tmpdir(), 'nx-podman-handback-'));
   try {
     const result = await handBackPorts(
       { container: normalized.container, imageId: state.imageId, health: normalized.health, rollback: false },
@@ -145,7 +148,7 @@ async function handBack(
         clock,
         logger,
         backends: gate.backends,
-        carry: path === undefined || dir === undefined ? undefined : { path, hostFile: join(dir, 'binary') },
+        carry: path === undefined ? undefined : { path, hostFile: join(dir ?? '', 'binary'), hostPath },
         closeListeners: gate.closeListeners,
         retireTimeoutSeconds: gate.timeoutSeconds,
       },
@@ -156,4 +159,19 @@ async function handBack(
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Where this host sees `path` of a running container, when it does: podman runs here, not remotely, and the
+ * container's root file system (inspect's `rootfs`, mounted while it runs under root podman) holds the file.
+ */
+async function visibleInContainer(engine: PodmanEngine, rootfs: string, path: string): Promise<string | undefined> {
+  if (engine.connection.remote || engine.connection.connection || !rootfs) return undefined;
+  const hostPath = join(rootfs, path);
+  return (await access(hostPath, constants.R_OK).then(
+    () => true,
+    () => false,
+  ))
+    ? hostPath
+    : undefined;
 }
