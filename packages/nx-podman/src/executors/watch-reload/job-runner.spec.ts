@@ -112,6 +112,31 @@ describe('createJobRunner', () => {
     await expect(job).resolves.toBe('succeeded');
   });
 
+  it('at shutdown a job still building its image can no longer touch its container: it counts as settled at once, one replacing it does not', async () => {
+    const building = setup(OFF);
+    building.hold(new Promise<void>(() => undefined)); // podman takes seconds to end an aborted build
+    void building.runJob('p');
+    await new Promise((resolve) => setImmediate(resolve));
+    building.runner.beginShutdown();
+    building.runner.abortBuild('p');
+    await building.runner.settled('p'); // does not wait for the build to end
+
+    const replacing = setup(OFF);
+    let release!: () => void;
+    replacing.holdRun(new Promise<void>((resolve) => (release = resolve)));
+    const job = replacing.runJob('p');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(replacing.calls).toEqual(['build p', `run p sha256:${HEX}`]);
+    replacing.runner.beginShutdown();
+    let settled = false;
+    const settling = replacing.runner.settled('p').then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    release();
+    await settling;
+    await job;
+  });
+
   it('an up-to-date image the container already runs is not run again, whatever the id form (sha256: prefix or not)', async () => {
     // podman-run reports the bare hex (podman inspect), the build record the sha256: form.
     const { runJob, calls, lines } = setup(OFF, {

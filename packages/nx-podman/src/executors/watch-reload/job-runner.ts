@@ -67,7 +67,10 @@ export interface JobRunner extends SchedulerDriver {
   beginShutdown(): void;
   /** Resolves once every running job has ended. */
   idle(): Promise<void>;
-  /** Resolves once the running job of `project` (if any) has ended. */
+  /**
+   * Resolves once the running job of `project` (if any) can no longer change its container: it has ended, or (after
+   * `beginShutdown`) it is building an image, which it will not go on to run.
+   */
   settled(project: string): Promise<void>;
 }
 
@@ -103,18 +106,7 @@ export function createJobRunner(deps: {
   const liveOn = isLiveUpdateOn(options) && targets.live !== undefined;
   let stopping = false;
 
-  const images = createBuildPruneGate();
-  const guardedBuild = images.build;
-  const prune = async (project: string) => {
-    if (options.keepImages === 0 || stopping) return;
-    await images.prune(
-      () => stopping,
-      () =>
-        targets
-          .prune(project, { cancelled: () => stopping })
-          .catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message })),
-    );
-  };
+  const { build: guardedBuild, prune } = imageRetention(deps, () => stopping);
 
   /** The live path; undefined when the job takes the full path. */
   const liveUpdate = async (request: Pick<BuildRequest, 'project' | 'files' | 'fullReason'>, job: Job): Promise<JobResult | undefined> => {
@@ -203,7 +195,11 @@ export function createJobRunner(deps: {
     async idle() {
       await Promise.all([...jobs.values()].map((job) => job.done));
     },
-    settled: async (project) => jobs.get(project)?.done,
+    async settled(project) {
+      const job = jobs.get(project);
+      // Once stopping, a job building its image never goes on to its container (an aborted build takes podman seconds).
+      if (job && !(stopping && job.phase === 'build')) await job.done;
+    },
   };
 }
 
@@ -283,6 +279,24 @@ async function reloadContainer(
   logger.error('reload failed', { plugin: project, reason: ran.message });
   job.report.failure = { step: 'reload', message: ran.message };
   return 'failed';
+}
+
+/**
+ * Image builds, and image retention after them (never overlapping, see build-prune-gate.ts): a prune neither starts
+ * nor goes on once `stopping()`.
+ */
+function imageRetention(deps: { options: NormalizedWatchReloadOptions; targets: WatchTargets; logger: Logger }, stopping: () => boolean) {
+  const { options, targets, logger } = deps;
+  const images = createBuildPruneGate();
+  const prune = async (project: string) => {
+    if (options.keepImages === 0 || stopping()) return;
+    await images.prune(stopping, () =>
+      targets
+        .prune(project, { cancelled: stopping })
+        .catch((error: Error) => logger.debug('image retention failed', { plugin: project, reason: error.message })),
+    );
+  };
+  return { build: images.build, prune };
 }
 
 /** A job enters a phase: the runner knows it (what an abort means now), and the watch state shows it. */

@@ -506,6 +506,22 @@ describe('runWatchReload: shutdown (semantic 8) and watcher fallback (semantic 9
   });
 
   it('at exit each container is released as soon as its own job has ended, not after every job', async () => {
+    const h = harness({ projects: ['tag:plugin'], reload: true, stopOnExit: true });
+    await h.start();
+    h.change('plugins/postgres/main.go');
+    await h.advance(1000);
+    h.builds[0]!.result.resolve({ status: 'built', imageId: 'sha256:abc', durationMs: 5 });
+    await flush();
+    expect(h.runs.map((r) => r.project)).toEqual(['postgres']); // replacing postgres's container
+    const stopping = h.stop();
+    await flush();
+    expect(h.stopped).toEqual(['kafka', 'redis']);
+    h.runs[0]!.result.resolve({ status: 'failed', message: 'aborted', aborted: true });
+    await expect(stopping).resolves.toEqual({ success: true });
+    expect(h.stopped).toEqual(['kafka', 'redis', 'postgres']);
+  });
+
+  it("at exit a job still building its image does not hold its container's release up: the aborted build ends meanwhile", async () => {
     const h = harness({ projects: ['tag:plugin'], reload: true, stopOnExit: true }, { slowAbort: true });
     await h.start();
     h.change('plugins/postgres/main.go');
@@ -514,10 +530,10 @@ describe('runWatchReload: shutdown (semantic 8) and watcher fallback (semantic 9
     const stopping = h.stop();
     await flush();
     expect(h.builds[0]!.signal.aborted).toBe(true);
-    expect(h.stopped).toEqual(['kafka', 'redis']);
+    expect(h.stopped).toEqual(['kafka', 'postgres', 'redis']);
     h.builds[0]!.result.resolve({ status: 'aborted' });
     await expect(stopping).resolves.toEqual({ success: true });
-    expect(h.stopped).toEqual(['kafka', 'redis', 'postgres']);
+    expect(h.runs).toEqual([]);
   });
 
   it('containers keep running by default', async () => {
