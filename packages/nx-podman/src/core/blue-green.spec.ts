@@ -1,7 +1,7 @@
 import { quietLogger } from '../testing/recording-logger';
 import { FakeEngine } from '../testing/fake-engine';
 import { containerRunSpec } from '../testing/container-run-spec';
-import { handBackPorts, replaceBlueGreen, type GateControl, type HandBackPorts } from './blue-green';
+import { handBackPorts, replaceBlueGreen, retireAll, type GateControl, type HandBackPorts } from './blue-green';
 import type { HealthSettings } from './health-check';
 import type { HealthProbe, SleepClock } from './ports';
 import type { Backends } from './request-hold';
@@ -190,7 +190,7 @@ describe('handBackPorts', () => {
     );
     if (result.status === 'healthy') {
       t.story.push('(ports back)');
-      await result.retire(2);
+      if (result.retired) await retireAll(t.ports, [result.retired], 2);
     }
     return result;
   };
@@ -371,5 +371,26 @@ describe("an old container an earlier watch's exit could not remove", () => {
     const t = world({ old: true, backends: new Map([[9090, 41000]]) });
     await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
     expect(t.engine.calls.filter((call) => call.includes('postgres-plugin-old'))).toEqual([]);
+  });
+});
+
+describe('retireAll', () => {
+  it('removes every old container in one podman call per kind and stop timeout: pods with their containers, containers without a pod', async () => {
+    const engine = new FakeEngine();
+    await retireAll(
+      { engine, logger: quietLogger },
+      [
+        { name: 'a-plugin-old', pod: 'a-plugin-pod-41000', stopTimeoutSeconds: 10 },
+        { name: 'b-plugin-old', pod: 'b-plugin-pod-41001', stopTimeoutSeconds: 10 },
+        { name: 'c-plugin-old', pod: undefined, stopTimeoutSeconds: 10 },
+        { name: 'd-plugin-old', pod: 'd-plugin-pod-41002', stopTimeoutSeconds: 0 },
+      ],
+      1.7,
+    );
+    expect(engine.calls).toEqual([
+      ['pod', 'rm', '--force', '--ignore', '--time', '1', 'a-plugin-pod-41000', 'b-plugin-pod-41001'],
+      ['rm', '--force', '--ignore', '--time', '1', 'c-plugin-old'],
+      ['pod', 'rm', '--force', '--ignore', '--time', '0', 'd-plugin-pod-41002'],
+    ]);
   });
 });

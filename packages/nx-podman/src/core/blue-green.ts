@@ -165,17 +165,25 @@ export interface HandBackPorts extends ReplacePorts {
   retireTimeoutSeconds: number;
 }
 
-/** What {@link handBackPorts} did: on success, `retire` removes the container that was behind the gate. */
+/** The container that was behind the gate, once a hand-back's container serves: {@link retireAll} removes it. */
+export interface Retired {
+  name: string;
+  /** Its pod (`<name>-pod-<port>`), removed with it. */
+  pod: string | undefined;
+  stopTimeoutSeconds: number;
+}
+
+/** What {@link handBackPorts} did: on success, `retired` is the container that was behind the gate. */
 export type HandBackResult =
   | {
       status: 'healthy';
       /** From the start until the new container served under the project's name. */
       durationMs: number;
       /**
-       * Step 4, left to the caller so that every plugin's ports come back before any old container is waited for: it
-       * gets at most `timeoutSeconds` (and its own stop timeout) between SIGTERM and SIGKILL.
+       * Step 3, left to the caller ({@link retireAll}) so that every plugin's ports come back before any old container
+       * is waited for; undefined when it is gone already.
        */
-      retire(timeoutSeconds: number): Promise<void>;
+      retired: Retired | undefined;
     }
   | { status: 'failed'; message: string };
 
@@ -187,7 +195,7 @@ export type HandBackResult =
  *    project's own spec and name (configured ports, pod `<name>-pod`) is created (podman binds ports only at start),
  *    with the live-updated binary copied in; a podman call that a signal ended makes the preparation start over;
  * 2. the gate stops listening, the new container starts and passes its health check;
- * 3. (`retire`) the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it
+ * 3. ({@link retireAll}) the old one gets SIGTERM, a bounded wait, then goes with its pod. If the watcher is killed before it
  *    is gone, it stops by itself and the next watch removes it ({@link removeRetired}).
  * When the old container cannot be renamed, the new one is made as `<name>-next`, and the old one is removed before
  * the new one takes the name. When the new container fails, it is removed and the old one gets its name back.
@@ -213,17 +221,13 @@ export async function handBackPorts(request: ReplaceRequest, ports: HandBackPort
     if (progress.outOfTheWay) await engine.exec(buildRenameArgs(old.name, spec.name));
     return { status: 'failed', message: started.reason };
   }
-  const timeoutSeconds = Math.min(spec.stopTimeoutSeconds, ports.retireTimeoutSeconds);
+  const retired: Retired = { ...old, stopTimeoutSeconds: Math.min(spec.stopTimeoutSeconds, ports.retireTimeoutSeconds) };
   if (!progress.outOfTheWay) {
     // The old container still has the name: it goes first (its stop is waited for), then the new one takes the name.
-    await retire(ports, old, timeoutSeconds);
+    await retireAll(ports, [retired], retired.stopTimeoutSeconds);
     await engine.exec(buildRenameArgs(next.name, spec.name));
   }
-  return {
-    status: 'healthy',
-    durationMs: clock.now() - begin,
-    retire: progress.outOfTheWay ? (seconds) => retire(ports, old, Math.min(spec.stopTimeoutSeconds, seconds)) : async () => undefined,
-  };
+  return { status: 'healthy', durationMs: clock.now() - begin, retired: progress.outOfTheWay ? retired : undefined };
 }
 
 /** What a hand-back's preparations have done so far, kept across attempts. */
@@ -328,15 +332,28 @@ async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next
 }
 
 /**
- * Step 4: the old container stops (SIGTERM, SIGKILL after `timeoutSeconds`, whole seconds) and goes with its pod, in
- * one podman call: at exit every call counts (each costs a podman process on a machine that runs one per plugin at
- * once). SIGTERM is sent first thing, so a watcher killed during the wait still leaves a container that stops by
- * itself, which the next watch removes.
+ * Step 3 of every plugin's hand-back at once: the old containers stop (SIGTERM, SIGKILL after at most
+ * `timeoutSeconds` and their own stop timeout, whole seconds) and go with their pods, in one podman call for them all
+ * (one more for containers without a pod, and one per other stop timeout): at exit every call counts, each a podman
+ * process on a machine that runs one hand-back per plugin at once. SIGTERM is sent first thing, so a watcher killed
+ * during the wait still leaves containers that stop by themselves, which the next watch removes.
  */
-async function retire(ports: ReplacePorts, old: { name: string; pod: string | undefined }, timeoutSeconds: number): Promise<void> {
-  const seconds = Math.max(0, Math.floor(timeoutSeconds));
-  // Removing the pod removes the container in it.
-  await ports.engine.exec(old.pod === undefined ? buildRemoveArgs(old.name, seconds) : buildPodRemoveArgs(old.pod, seconds));
+export async function retireAll(ports: Removing, retired: readonly Retired[], timeoutSeconds: number): Promise<void> {
+  const groups = new Map<number, { pods: string[]; containers: string[] }>();
+  for (const old of retired) {
+    const seconds = Math.max(0, Math.floor(Math.min(old.stopTimeoutSeconds, timeoutSeconds)));
+    const group = groups.get(seconds) ?? { pods: [], containers: [] };
+    groups.set(seconds, group);
+    // Removing the pod removes the container in it.
+    if (old.pod === undefined) group.containers.push(old.name);
+    else group.pods.push(old.pod);
+  }
+  await Promise.all(
+    [...groups].flatMap(([seconds, { pods, containers }]) => [
+      pods.length > 0 ? ports.engine.exec(buildPodRemoveArgs(pods, seconds)) : undefined,
+      containers.length > 0 ? ports.engine.exec(buildRemoveArgs(containers, seconds)) : undefined,
+    ]),
+  );
 }
 
 /**

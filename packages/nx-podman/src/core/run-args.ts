@@ -104,8 +104,8 @@ export function buildPodInspectArgs(pod: string): string[] {
  * `pod rm --force --ignore [--time N] NAME`: removes the pod, its infra container and any container left in it (a
  * running one stopped with SIGTERM, SIGKILL after N s, or its own stop timeout).
  */
-export function buildPodRemoveArgs(pod: string, stopTimeoutSeconds?: number): string[] {
-  return ['pod', 'rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), pod];
+export function buildPodRemoveArgs(pod: string | readonly string[], stopTimeoutSeconds?: number): string[] {
+  return ['pod', 'rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), ...[pod].flat()];
 }
 
 /** The pod's id in `podman pod inspect` output, or undefined when it is not a pod. */
@@ -146,8 +146,8 @@ export function buildWaitStoppedArgs(name: string): string[] {
  * `rm --force --ignore [--time N] NAME`: a missing container is not an error. With a stop timeout, a running
  * container is stopped (SIGTERM, SIGKILL after N s) and removed in one podman process instead of a `stop` and an `rm`.
  */
-export function buildRemoveArgs(name: string, stopTimeoutSeconds?: number): string[] {
-  return ['rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), name];
+export function buildRemoveArgs(name: string | readonly string[], stopTimeoutSeconds?: number): string[] {
+  return ['rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), ...[name].flat()];
 }
 
 /** `logs --tail N NAME`. */

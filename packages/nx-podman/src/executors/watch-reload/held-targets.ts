@@ -3,7 +3,7 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHealthProbe } from '../../adapters/health-probe';
-import { handBackPorts } from '../../core/blue-green';
+import { handBackPorts, retireAll, type Retired } from '../../core/blue-green';
 import type { HealthSettings } from '../../core/health-check';
 import { backendSpec } from '../../core/held-ports';
 import { formatSeconds } from '../../core/log-format';
@@ -81,32 +81,37 @@ export async function releasePorts(
       // A job still ending (an aborted replace) may change which container serves.
       await release.settled?.(project);
       const gate = gates.get(project);
-      if (!gate) return { retire: undefined, gate };
+      if (!gate) return { retired: undefined, gate };
       const backends = gate.backends();
-      if (!release.handBack || !gate.listening() || !backends) return { retire: undefined, gate };
+      if (!release.handBack || !gate.listening() || !backends) return { retired: undefined, gate };
       try {
-        const retire = await handBack(
+        const retired = await handBack(
           units,
           project,
           { backends, timeoutSeconds: release.timeoutSeconds, closeListeners: () => gate.closeListeners() },
           liveBinary(project),
         );
-        return { retire, gate };
+        return { retired, gate };
       } catch (error) {
         units.logger.warn('could not hand the ports back to podman', { plugin: project, reason: (error as Error).message });
-        return { retire: undefined, gate };
+        return { retired: undefined, gate };
       }
     }),
   );
   // What is left of Nx's grace period bounds the stops: a stop cut short by Nx's SIGKILL would leave the container.
   const seconds =
     release.deadline === undefined ? release.timeoutSeconds : Math.max(0, Math.min(release.timeoutSeconds, (release.deadline - units.clock.now()) / 1000));
+  // One removal for all of them (per podman connection): at exit every podman process counts.
+  const byEngine = new Map<PodmanEngine, Retired[]>();
+  for (const { retired } of released) if (retired) byEngine.set(retired.engine, [...(byEngine.get(retired.engine) ?? []), retired.old]);
   await Promise.all(
-    released.map(async ({ retire, gate }) => {
-      await retire?.(seconds).catch((error: Error) => units.logger.debug('could not remove the container that was behind the gate', { reason: error.message }));
-      await gate?.close();
-    }),
+    [...byEngine].map(([engine, old]) =>
+      retireAll({ engine, logger: units.logger }, old, seconds).catch((error: Error) =>
+        units.logger.debug('could not remove the containers that were behind the gates', { reason: error.message }),
+      ),
+    ),
   );
+  await Promise.all(released.map(({ gate }) => gate?.close()));
 }
 
 /**
@@ -118,7 +123,7 @@ async function handBack(
   project: string,
   gate: { backends: Backends; timeoutSeconds: number; closeListeners(): Promise<void> },
   path: string | undefined,
-): Promise<((timeoutSeconds: number) => Promise<void>) | undefined> {
+): Promise<{ old: Retired; engine: PodmanEngine } | undefined> {
   const { runOptions, engineFor, clock, logger, probe } = units;
   const normalized = runOptions(project, undefined);
   const engine = engineFor(normalized.connection);
@@ -155,7 +160,7 @@ async function handBack(
     );
     if (result.status !== 'healthy') return undefined;
     logger.info('ports handed back to podman', { plugin: project, took: formatSeconds(result.durationMs), live: path === undefined ? undefined : true });
-    return result.retire;
+    return result.retired && { old: result.retired, engine };
   } finally {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
