@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startLongRunning } from '../../scripts/lib/long-running.mjs';
-import { removeContainersAndPods } from '../../scripts/lib/podman-objects.mjs';
+import { removeBuildersOf, removeContainersAndPods } from '../../scripts/lib/podman-objects.mjs';
 import { BUSYBOX_IMAGE, GO_BUILDER_IMAGE, NX_ENV, nxBin, prepareTemplate } from '../../scripts/lib/workspace-template.mjs';
 
 /** Repository root. */
@@ -30,6 +30,7 @@ export interface E2eWorkspace {
   nx(args: string[], env?: Record<string, string>): { code: number; output: string };
   /** Starts a long-running `nx ...args` (watch-reload); the caller must `stop()` it. */
   spawnNx(args: string[], env?: Record<string, string>): LongRunning;
+  /** Removes the workspace, and the live update builders a killed watcher of it left. */
   cleanup(): void;
 }
 
@@ -81,7 +82,11 @@ export function createE2eWorkspace(name: string, options: { plugins?: unknown[] 
       }
     },
     spawnNx: (args, extra) => spawnLongRunning('node', [nx, ...args], root, env(extra)),
-    cleanup: () => rmSync(root, { recursive: true, force: true }),
+    cleanup: () => {
+      // The live update builders of a watcher the test SIGKILLed (it could not remove them itself).
+      removeBuildersOf(root);
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }
 

@@ -20,3 +20,13 @@ export function removeContainersAndPods(containers, { timeSeconds = 2 } = {}) {
   spawnSync('podman', ['rm', '-f', '--ignore', '--time', String(timeSeconds), ...withGateSiblings(containers)], { stdio: 'ignore' });
   spawnSync('podman', ['pod', 'rm', '-f', '--ignore', ...containers.map((name) => `${name}-pod`), ...gatePodsOf(containers)], { stdio: 'ignore' });
 }
+
+/**
+ * Removes the live update builders a watcher of `workspaceRoot` left (label `nx-podman.builder=<root>`): a watcher
+ * SIGKILLed (a test's clean-up) has no time to remove its own.
+ */
+export function removeBuildersOf(workspaceRoot) {
+  const listed = spawnSync('podman', ['ps', '-a', '-q', '--filter', `label=nx-podman.builder=${workspaceRoot}`], { encoding: 'utf8' }).stdout ?? '';
+  const ids = listed.split('\n').filter(Boolean);
+  if (ids.length > 0) spawnSync('podman', ['rm', '-f', '--ignore', '--time', '0', ...ids], { stdio: 'ignore' });
+}
