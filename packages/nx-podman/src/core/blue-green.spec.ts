@@ -1,3 +1,4 @@
+// Why this file is long: one story of podman and the gate (world below) drives every blue/green path: the replace, the takeover, the exit's hand-back and the retire; split, each file would need its own copy of it.
 import { quietLogger } from '../testing/recording-logger';
 import { FakeEngine } from '../testing/fake-engine';
 import { containerRunSpec } from '../testing/container-run-spec';
@@ -24,12 +25,15 @@ function world(options: {
   healthy?: boolean;
   /** Containers that exist besides the old one, with the pod they run in. */
   others?: Record<string, string>;
+  /** Pods that exist (a container created in another pod is refused). @default the project's own pod, kept since the takeover */
+  pods?: string[];
 }) {
   const story: string[] = [];
   const engine = new FakeEngine();
   const containers = new Map<string, string>();
   /** The pod each container runs in: removing a pod removes them. */
   const podOf = new Map<string, string>();
+  const pods = new Set(options.pods ?? ['postgres-plugin-pod']);
   if (options.old) containers.set('postgres-plugin', OLD);
   const oldPod = options.oldPod ?? (options.backends ? `postgres-plugin-pod-${[...options.backends.values()][0]}` : undefined);
   if (options.old && oldPod) podOf.set('postgres-plugin', oldPod);
@@ -50,6 +54,8 @@ function world(options: {
   engine.on(['create'], (args) => {
     const name = args[args.indexOf('--name') + 1]!;
     story.push(`create ${name} ${args[args.indexOf('--pod') + 1]}${containers.has(name) ? ' (name taken)' : ''}`);
+    const pod = args.includes('--pod') ? args[args.indexOf('--pod') + 1]! : undefined;
+    if (pod !== undefined && !pods.has(pod)) return { exitCode: 125, stderr: `Error: no pod with name or ID ${pod} found: no such pod` };
     if (containers.has(name)) return { exitCode: 125, stderr: `Error: creating container storage: the container name "${name}" is already in use` };
     containers.set(name, NEW);
     if (args.includes('--pod')) podOf.set(name, args[args.indexOf('--pod') + 1]!);
@@ -79,11 +85,17 @@ function world(options: {
   });
   engine.on(['pod', 'create'], (args) => {
     story.push(`pod create ${args[args.indexOf('--name') + 1]} ${args[args.lastIndexOf('-p') + 1]}`);
+    pods.add(args[args.indexOf('--name') + 1]!);
     return {};
+  });
+  engine.on(['pod', 'stop'], (args) => {
+    story.push(`pod stop ${args.at(-1)}`);
+    return { stdout: pods.has(args.at(-1)!) ? `${'e'.repeat(64)}\n` : '' };
   });
   engine.on(['pod', 'rm'], (args) => {
     story.push(`pod rm ${args.at(-1)}${args.includes('--time') ? ` (SIGKILL after ${args[args.indexOf('--time') + 1]} s)` : ''}`);
     for (const [name, pod] of podOf) if (pod === args.at(-1)) containers.delete(name);
+    pods.delete(args.at(-1)!);
     return {};
   });
   engine.on(['rename'], (args) => {
@@ -151,14 +163,14 @@ describe('replaceBlueGreen', () => {
     expect(t.containers.get('postgres-plugin')).toBe(OLD);
   });
 
-  it('the first replace takes the ports over from podman: the old container and its pod go only after the new one is healthy, then the gate listens', async () => {
+  it('the first replace takes the ports over from podman: the old container goes and its pod stops (kept for the exit) only after the new one is healthy, then the gate listens', async () => {
     const t = world({ old: true, listening: false });
     const result = await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
     expect(result.status).toBe('healthy');
     expect(t.story.slice(2)).toEqual([
       'run postgres-plugin-next postgres-plugin-pod-41000',
       'rm postgres-plugin (graceful)',
-      'pod rm postgres-plugin-pod',
+      'pod stop postgres-plugin-pod',
       'gate listens on 9090',
       'gate serves 41000',
       'rename postgres-plugin-next postgres-plugin',
@@ -201,7 +213,7 @@ describe('handBackPorts', () => {
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
       'rename postgres-plugin postgres-plugin-old',
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      // in the project's pod, stopped and kept since the takeover
       'create postgres-plugin postgres-plugin-pod',
       'gate stops listening',
       'start postgres-plugin',
@@ -231,7 +243,7 @@ describe('handBackPorts', () => {
   it('live-updated code goes with it: the binary is copied out of the old container into the new one before the gate closes', async () => {
     const t = world({ old: true, backends });
     await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary' } });
-    expect(t.story.slice(2, 6)).toEqual([
+    expect(t.story.slice(1, 5)).toEqual([
       'create postgres-plugin postgres-plugin-pod',
       'cp postgres-plugin-old:/plugin /tmp/x/binary',
       'cp /tmp/x/binary postgres-plugin:/plugin',
@@ -242,7 +254,7 @@ describe('handBackPorts', () => {
   it("where this host sees the old container's file system, its binary is copied in from there: one podman cp", async () => {
     const t = world({ old: true, backends });
     await handBack(t, { carry: { path: '/plugin', hostFile: '/tmp/x/binary', hostPath: '/var/lib/containers/overlay/abc/merged/plugin' } });
-    expect(t.story.slice(2, 5)).toEqual([
+    expect(t.story.slice(1, 4)).toEqual([
       'create postgres-plugin postgres-plugin-pod',
       'cp /var/lib/containers/overlay/abc/merged/plugin postgres-plugin:/plugin',
       'gate stops listening',
@@ -250,10 +262,11 @@ describe('handBackPorts', () => {
   });
 
   it.each([
-    ['ended by SIGINT', { exitCode: 130, signal: 'SIGINT' }],
-    // podman caught the signal itself: exit 0 without the id it prints when it creates.
-    ['exit 0, nothing printed', { exitCode: 0, stdout: '' }],
-  ] as const)("a create that Nx's signal ends (%s) while it prepares: the preparation starts over and the hand-back completes", async (how, ended) => {
+    ['ended by SIGINT', { exitCode: 130, signal: 'SIGINT' }, []],
+    // podman caught the signal itself: exit 0 without the id it prints when it creates. It may have made the
+    // container: this hand-back's own, removed before it is made again.
+    ['exit 0, nothing printed', { exitCode: 0, stdout: '' }, ['rm postgres-plugin']],
+  ] as const)("a create that Nx's signal ends (%s) while it prepares: the preparation starts over and the hand-back completes", async (how, ended, removed) => {
     const t = world({ old: true, backends });
     let signalled = false;
     t.engine.on(['create'], () => {
@@ -266,11 +279,10 @@ describe('handBackPorts', () => {
       return ended;
     });
     expect((await handBack(t)).status).toBe('healthy');
-    expect(t.story.slice(0, 6)).toEqual([
+    expect(t.story.slice(0, 4 + removed.length)).toEqual([
       'rename postgres-plugin postgres-plugin-old',
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       `create postgres-plugin (${how})`,
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      ...removed,
       'create postgres-plugin',
       'gate stops listening',
     ]);
@@ -291,12 +303,10 @@ describe('handBackPorts', () => {
       return {};
     });
     expect((await handBack(t)).status).toBe('healthy');
-    expect(t.story.slice(0, 8)).toEqual([
+    expect(t.story.slice(0, 6)).toEqual([
       'rename postgres-plugin postgres-plugin-old (signalled, exit 0)',
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       'create postgres-plugin postgres-plugin-pod (name taken)',
       'rename postgres-plugin postgres-plugin-old',
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
       'create postgres-plugin postgres-plugin-pod',
       'gate stops listening',
       'start postgres-plugin',
@@ -305,8 +315,21 @@ describe('handBackPorts', () => {
     expect(t.story.filter((step) => step.startsWith('rm '))).toEqual([]);
   });
 
-  it("what an interrupted watch left (its pod, a container under the old one's retired name) is removed, then made again", async () => {
+  it("what an interrupted watch left under the old one's retired name is removed with its pod, then the old one steps aside", async () => {
     const t = world({ old: true, backends, others: { 'postgres-plugin-old': 'c0ffee12ab34' } });
+    expect((await handBack(t)).status).toBe('healthy');
+    expect(t.story.slice(0, 6)).toEqual([
+      'rename postgres-plugin postgres-plugin-old (name taken)',
+      'rm postgres-plugin-old (killed)',
+      'pod rm c0ffee12ab34',
+      'rename postgres-plugin postgres-plugin-old',
+      'create postgres-plugin postgres-plugin-pod',
+      'gate stops listening',
+    ]);
+  });
+
+  it("without the project's pod (none was kept: a pod taken by an interrupted watch is made again), the pod is made, then the container", async () => {
+    const t = world({ old: true, backends, pods: [] });
     let podTaken = true;
     t.engine.on(['pod', 'create'], (args) => {
       t.story.push(`pod create ${args[args.indexOf('--name') + 1]}${podTaken ? ' (name taken)' : ''}`);
@@ -314,16 +337,21 @@ describe('handBackPorts', () => {
       podTaken = false;
       return { exitCode: 125, stderr: 'Error: adding pod to state: name "postgres-plugin-pod" is in use: pod already exists' };
     });
+    t.engine.on(['create'], (args) => {
+      const refused = podTaken;
+      t.story.push(`create ${args[args.indexOf('--name') + 1]}${refused ? ' (no such pod)' : ''}`);
+      if (refused) return { exitCode: 125, stderr: 'Error: no pod with name or ID postgres-plugin-pod found: no such pod' };
+      t.containers.set('postgres-plugin', NEW);
+      return {};
+    });
     expect((await handBack(t)).status).toBe('healthy');
-    expect(t.story.slice(0, 9)).toEqual([
-      'rename postgres-plugin postgres-plugin-old (name taken)',
-      'rm postgres-plugin-old (killed)',
-      'pod rm c0ffee12ab34',
+    expect(t.story.slice(0, 7)).toEqual([
       'rename postgres-plugin postgres-plugin-old',
+      'create postgres-plugin (no such pod)',
       'pod create postgres-plugin-pod (name taken)',
       'pod rm postgres-plugin-pod',
       'pod create postgres-plugin-pod',
-      'create postgres-plugin postgres-plugin-pod',
+      'create postgres-plugin',
       'gate stops listening',
     ]);
   });
@@ -348,7 +376,7 @@ describe('handBackPorts', () => {
     expect(result.status).toBe('healthy');
     expect(t.story).toEqual([
       'rename postgres-plugin postgres-plugin-old (refused)',
-      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+      'rm postgres-plugin-next', // one an interrupted replace may have left
       'create postgres-plugin-next postgres-plugin-pod',
       'gate stops listening',
       'start postgres-plugin-next',

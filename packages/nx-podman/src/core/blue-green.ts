@@ -18,7 +18,7 @@ import { formatSeconds } from './log-format';
 import type { PodmanEngine, ProcessResult } from './ports';
 import type { Backends } from './request-hold';
 import { endedBySignal, execRetryingSignals } from './podman-retry';
-import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
+import { buildPodRemoveArgs, buildPodStopArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
 
 /** What a blue/green replace drives besides podman: the project's gate on its published ports. */
 export interface GateControl {
@@ -52,6 +52,23 @@ type Removing = { engine: Pick<PodmanEngine, 'exec'>; logger: ReplacePorts['logg
 async function removeContainerAndPod(ports: Removing, name: string, pod: string | undefined, stopTimeoutSeconds?: number): Promise<void> {
   await ports.engine.exec(buildRemoveArgs(name, stopTimeoutSeconds));
   if (pod !== undefined) await ports.engine.exec(buildPodRemoveArgs(pod));
+}
+
+/**
+ * At the takeover, once the old container is gone: the project's own pod (`<name>-pod`, made by podman-run) stops, which
+ * frees the ports its infra container published, and is kept for the exit's hand-back to start its container in (one
+ * podman call fewer per plugin at exit, when Nx's grace period counts). The pod the old container ran in, when another
+ * one (a gate's pod a killed watch left), is removed.
+ */
+async function keepPodStopped(ports: Removing, spec: ContainerRunSpec, oldPod: string | undefined): Promise<void> {
+  if (spec.pod === undefined) {
+    if (oldPod !== undefined) await ports.engine.exec(buildPodRemoveArgs(oldPod));
+    return;
+  }
+  const stopped = await ports.engine.exec(buildPodStopArgs(spec.pod));
+  const keptId = stopped.exitCode === 0 ? stopped.stdout.trim() : '';
+  if (oldPod !== undefined && oldPod !== spec.pod && (keptId === '' || !(keptId.startsWith(oldPod) || oldPod.startsWith(keptId))))
+    await ports.engine.exec(buildPodRemoveArgs(oldPod));
 }
 
 /**
@@ -111,8 +128,8 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
         : servingPod(spec, previousBackends);
   if (!gate.listening()) {
     // The takeover: podman publishes the ports for the old container until it stops.
-    if (previous) await removeContainerAndPod(ports, spec.name, oldPod, spec.stopTimeoutSeconds);
-    else if (spec.pod !== undefined) await engine.exec(buildPodRemoveArgs(spec.pod));
+    if (previous) await engine.exec(buildRemoveArgs(spec.name, spec.stopTimeoutSeconds));
+    await keepPodStopped(ports, spec, oldPod);
     const refused = await gate.listen();
     gate.serve(backends);
     await engine.exec(buildRenameArgs(next.name, spec.name));
@@ -262,18 +279,17 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, progre
   const next: ContainerRunSpec = { ...spec, name: progress.outOfTheWay ? spec.name : nextContainerName(spec.name) };
   const source = progress.outOfTheWay ? retiredContainerName(spec.name) : spec.name;
   // Only a `-next` name, or a container this hand-back made, may be removed blindly: `<name>` may still be the old one.
-  const ours = next.name !== spec.name || progress.created === next.name;
-  if (next.pod === undefined) {
-    if (ours) await engine.exec(buildRemoveArgs(next.name));
-  } else {
-    // A container an interrupted hand-back made sits in this pod (never the old one's): a pod made again removes it.
-    const failure = await makeFreshPod({ engine, logger: ports.logger }, { ...next, pod: next.pod });
-    if (failure) return { ok: false, reason: failure, signalled };
-  }
+  if (next.name !== spec.name || progress.created === next.name) await engine.exec(buildRemoveArgs(next.name));
   progress.created = undefined; // removed just now, if there was one
   const { args, env } = buildRunArgs(next, request.imageId);
   const create = () => engine.exec(['create', ...args.slice(2)], { env });
+  // The project's pod, stopped and kept since the takeover, takes the container; without it, it is made first.
   let created = await create();
+  if (created.exitCode !== 0 && next.pod !== undefined && noSuchPod(created)) {
+    const failure = await makeFreshPod({ engine, logger: ports.logger }, { ...next, pod: next.pod });
+    if (failure) return { ok: false, reason: failure, signalled };
+    created = await create();
+  }
   if (created.exitCode !== 0 && nameTaken(created)) {
     if (next.name === spec.name) {
       // The rename did not happen after all (a signal ended it, quietly): the preparation starts over with it.
@@ -303,6 +319,11 @@ async function prepareNext(request: ReplaceRequest, ports: HandBackPorts, progre
     if (into.exitCode !== 0) return failed('podman cp into the new container', into);
   }
   return signalled ? { ok: false, reason: 'a podman call ended by a signal', signalled } : { ok: true };
+}
+
+/** Whether podman refused to create a container because its pod does not exist. */
+function noSuchPod(result: Pick<ProcessResult, 'stderr'>): boolean {
+  return /no such pod|no pod with name/.test(result.stderr);
 }
 
 /**

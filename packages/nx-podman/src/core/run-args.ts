@@ -108,6 +108,14 @@ export function buildPodRemoveArgs(pod: string | readonly string[], stopTimeoutS
   return ['pod', 'rm', '--force', '--ignore', ...(stopTimeoutSeconds === undefined ? [] : ['--time', String(stopTimeoutSeconds)]), ...[pod].flat()];
 }
 
+/**
+ * `pod stop --ignore POD`: its infra container stops and the ports it published are free; the pod stays for a container
+ * to start in later (starting a container in a stopped pod starts its infra first). Prints the pod's id.
+ */
+export function buildPodStopArgs(pod: string): string[] {
+  return ['pod', 'stop', '--ignore', pod];
+}
+
 /** The pod's id in `podman pod inspect` output, or undefined when it is not a pod. */
 export function parsePodId(json: string): string | undefined {
   try {
