@@ -177,6 +177,19 @@ describe('replaceBlueGreen', () => {
     ]);
   });
 
+  it('a first start with no pod to keep (the watch started the plugin) makes the pod once the gate serves, never started, for the exit', async () => {
+    const t = world({ listening: false, pods: [] });
+    const result = await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);
+    expect(result.status).toBe('healthy');
+    expect(t.story.slice(-4)).toEqual([
+      'gate listens on 9090',
+      'gate serves 41000',
+      'rename postgres-plugin-next postgres-plugin',
+      'pod create postgres-plugin-pod 127.0.0.1:9090:9090',
+    ]);
+    expect(t.story.filter((line) => /start|run postgres-plugin /.test(line))).toEqual([]);
+  });
+
   it('a container an earlier watch left behind its gate (stopOnExit) is removed with the pod it runs in, not left as an exited pod', async () => {
     const t = world({ old: true, oldPod: 'f3a9c2d1e0b8', listening: false });
     const result = await replaceBlueGreen({ container: spec, imageId: NEW, health, rollback: true }, t.ports);

@@ -58,17 +58,28 @@ async function removeContainerAndPod(ports: Removing, name: string, pod: string 
  * At the takeover, once the old container is gone: the project's own pod (`<name>-pod`, made by podman-run) stops, which
  * frees the ports its infra container published, and is kept for the exit's hand-back to start its container in (one
  * podman call fewer per plugin at exit, when Nx's grace period counts). The pod the old container ran in, when another
- * one (a gate's pod a killed watch left), is removed.
+ * one (a gate's pod a killed watch left), is removed. True when the project's pod was there to keep.
  */
-async function keepPodStopped(ports: Removing, spec: ContainerRunSpec, oldPod: string | undefined): Promise<void> {
+async function keepPodStopped(ports: Removing, spec: ContainerRunSpec, oldPod: string | undefined): Promise<boolean> {
   if (spec.pod === undefined) {
     if (oldPod !== undefined) await ports.engine.exec(buildPodRemoveArgs(oldPod));
-    return;
+    return false;
   }
   const stopped = await ports.engine.exec(buildPodStopArgs(spec.pod));
   const keptId = stopped.exitCode === 0 ? stopped.stdout.trim() : '';
   if (oldPod !== undefined && oldPod !== spec.pod && (keptId === '' || !(keptId.startsWith(oldPod) || oldPod.startsWith(keptId))))
     await ports.engine.exec(buildPodRemoveArgs(oldPod));
+  return keptId !== '';
+}
+
+/**
+ * Without a pod to keep (the watch started the plugin), the takeover makes it once the gate serves: created, never
+ * started, it binds no port (podman binds them when its infra starts), so it waits for the exit's hand-back. A failure
+ * only costs the exit a pod create.
+ */
+async function makePodForExit(ports: Removing, spec: ContainerRunSpec & { pod: string }): Promise<void> {
+  const failure = await makeFreshPod(ports, spec);
+  if (failure) ports.logger.debug('the pod for the exit is made at exit', { plugin: spec.project, reason: failure });
 }
 
 /**
@@ -129,10 +140,11 @@ export async function replaceBlueGreen(request: ReplaceRequest, ports: ReplacePo
   if (!gate.listening()) {
     // The takeover: podman publishes the ports for the old container until it stops.
     if (previous) await engine.exec(buildRemoveArgs(spec.name, spec.stopTimeoutSeconds));
-    await keepPodStopped(ports, spec, oldPod);
+    const kept = await keepPodStopped(ports, spec, oldPod);
     const refused = await gate.listen();
     gate.serve(backends);
     await engine.exec(buildRenameArgs(next.name, spec.name));
+    if (!kept && spec.pod !== undefined && refused === undefined) await makePodForExit(ports, { ...spec, pod: spec.pod });
     if (refused !== undefined) return { status: 'failed', rolledBack: false, message: refused };
   } else {
     gate.serve(backends);
