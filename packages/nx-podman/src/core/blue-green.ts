@@ -11,6 +11,7 @@ import {
   type ReplaceRequest,
   type ReplaceResult,
 } from './container-steps';
+import { keepPodStopped, makePodForExit } from './exit-pod';
 import { healthCheckLabel } from './health-check';
 import { backendHealth, backendSpec, type GateListener } from './held-ports';
 import { shortImageId } from './image-id';
@@ -18,7 +19,7 @@ import { formatSeconds } from './log-format';
 import type { PodmanEngine, ProcessResult } from './ports';
 import type { Backends } from './request-hold';
 import { endedBySignal, execRetryingSignals } from './podman-retry';
-import { buildPodRemoveArgs, buildPodStopArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
+import { buildPodRemoveArgs, buildRemoveArgs, buildRenameArgs, buildRunArgs, type ContainerRunSpec } from './run-args';
 
 /** What a blue/green replace drives besides podman: the project's gate on its published ports. */
 export interface GateControl {
@@ -52,34 +53,6 @@ type Removing = { engine: Pick<PodmanEngine, 'exec'>; logger: ReplacePorts['logg
 async function removeContainerAndPod(ports: Removing, name: string, pod: string | undefined, stopTimeoutSeconds?: number): Promise<void> {
   await ports.engine.exec(buildRemoveArgs(name, stopTimeoutSeconds));
   if (pod !== undefined) await ports.engine.exec(buildPodRemoveArgs(pod));
-}
-
-/**
- * At the takeover, once the old container is gone: the project's own pod (`<name>-pod`, made by podman-run) stops, which
- * frees the ports its infra container published, and is kept for the exit's hand-back to start its container in (one
- * podman call fewer per plugin at exit, when Nx's grace period counts). The pod the old container ran in, when another
- * one (a gate's pod a killed watch left), is removed. True when the project's pod was there to keep.
- */
-async function keepPodStopped(ports: Removing, spec: ContainerRunSpec, oldPod: string | undefined): Promise<boolean> {
-  if (spec.pod === undefined) {
-    if (oldPod !== undefined) await ports.engine.exec(buildPodRemoveArgs(oldPod));
-    return false;
-  }
-  const stopped = await ports.engine.exec(buildPodStopArgs(spec.pod));
-  const keptId = stopped.exitCode === 0 ? stopped.stdout.trim() : '';
-  if (oldPod !== undefined && oldPod !== spec.pod && (keptId === '' || !(keptId.startsWith(oldPod) || oldPod.startsWith(keptId))))
-    await ports.engine.exec(buildPodRemoveArgs(oldPod));
-  return keptId !== '';
-}
-
-/**
- * Without a pod to keep (the watch started the plugin), the takeover makes it once the gate serves: created, never
- * started, it binds no port (podman binds them when its infra starts), so it waits for the exit's hand-back. A failure
- * only costs the exit a pod create.
- */
-async function makePodForExit(ports: Removing, spec: ContainerRunSpec & { pod: string }): Promise<void> {
-  const failure = await makeFreshPod(ports, spec);
-  if (failure) ports.logger.debug('the pod for the exit is made at exit', { plugin: spec.project, reason: failure });
 }
 
 /**
