@@ -7,6 +7,7 @@ import {
   startAndWait,
   waitStarted,
   type StartResult,
+  type PodmanCalls,
   type ReplacePorts,
   type ReplaceRequest,
   type ReplaceResult,
@@ -47,10 +48,7 @@ function servingPod(spec: ContainerRunSpec, backends: Backends | undefined): str
   return backends === undefined ? spec.pod : backendSpec(spec, spec.name, backends).pod;
 }
 
-/** Podman calls only: what the removals need. */
-type Removing = { engine: Pick<PodmanEngine, 'exec'>; logger: ReplacePorts['logger'] };
-
-async function removeContainerAndPod(ports: Removing, name: string, pod: string | undefined, stopTimeoutSeconds?: number): Promise<void> {
+async function removeContainerAndPod(ports: PodmanCalls, name: string, pod: string | undefined, stopTimeoutSeconds?: number): Promise<void> {
   await ports.engine.exec(buildRemoveArgs(name, stopTimeoutSeconds));
   if (pod !== undefined) await ports.engine.exec(buildPodRemoveArgs(pod));
 }
@@ -315,7 +313,7 @@ function noSuchPod(result: Pick<ProcessResult, 'stderr'>): boolean {
  * The old container takes the name `<name>-old`; one an earlier watch's exit left under that name (killed before it
  * could remove it) is removed first. False when it keeps its name.
  */
-async function renameOutOfTheWay(ports: Removing, spec: ContainerRunSpec): Promise<boolean> {
+async function renameOutOfTheWay(ports: PodmanCalls, spec: ContainerRunSpec): Promise<boolean> {
   const rename = () => ports.engine.exec(buildRenameArgs(spec.name, retiredContainerName(spec.name)));
   let renamed = await rename();
   if (renamed.exitCode !== 0 && nameTaken(renamed)) {
@@ -344,7 +342,7 @@ async function startPrepared(request: ReplaceRequest, ports: HandBackPorts, next
  * process on a machine that runs one hand-back per plugin at once. SIGTERM is sent first thing, so a watcher killed
  * during the wait still leaves containers that stop by themselves, which the next watch removes.
  */
-export async function retireAll(ports: Removing, retired: readonly Retired[], timeoutSeconds: number): Promise<void> {
+export async function retireAll(ports: PodmanCalls, retired: readonly Retired[], timeoutSeconds: number): Promise<void> {
   const groups = new Map<number, { pods: string[]; containers: string[] }>();
   for (const old of retired) {
     const seconds = Math.max(0, Math.floor(Math.min(old.stopTimeoutSeconds, timeoutSeconds)));
@@ -366,7 +364,7 @@ export async function retireAll(ports: Removing, retired: readonly Retired[], ti
  * The container an earlier watch's hand-back renamed out of the way and could not remove before Nx killed it
  * (`<name>-old`, behind that watch's gate): removed with the pod it runs in.
  */
-export async function removeRetired(ports: Removing, spec: ContainerRunSpec): Promise<void> {
+export async function removeRetired(ports: PodmanCalls, spec: ContainerRunSpec): Promise<void> {
   const name = retiredContainerName(spec.name);
   const state = await inspect(ports, name);
   if (state === undefined) return;

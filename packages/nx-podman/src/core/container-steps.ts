@@ -149,12 +149,11 @@ async function podState(ports: ReplacePorts, spec: ContainerRunSpec & { pod: str
   return { state: config === podConfig(spec) ? 'current' : 'stale', id: parsePodId(result.stdout) };
 }
 
+/** Podman calls only (no health probe, no clock): what making a pod and the removals need. */
+export type PodmanCalls = { engine: Pick<PodmanEngine, 'exec'>; logger: Logger };
+
 /** Makes the spec's pod (after removing a stale one); the failure message, or undefined when the pod is ready. */
-export async function makePod(
-  ports: { engine: Pick<PodmanEngine, 'exec'>; logger: Logger },
-  spec: ContainerRunSpec & { pod: string },
-  stale: boolean,
-): Promise<string | undefined> {
+export async function makePod(ports: PodmanCalls, spec: ContainerRunSpec & { pod: string }, stale: boolean): Promise<string | undefined> {
   if (stale) {
     ports.logger.debug('pod has other ports or network; making it again', { plugin: spec.project, pod: spec.pod });
     await ports.engine.exec(buildPodRemoveArgs(spec.pod));
@@ -168,10 +167,7 @@ export async function makePod(
  * Makes the spec's pod where one of that name may be left from an interrupted watch: created at once (one podman call
  * in the usual case, where none is), and only when the name is taken is the old pod removed and the pod made again.
  */
-export async function makeFreshPod(
-  ports: { engine: Pick<PodmanEngine, 'exec'>; logger: Logger },
-  spec: ContainerRunSpec & { pod: string },
-): Promise<string | undefined> {
+export async function makeFreshPod(ports: PodmanCalls, spec: ContainerRunSpec & { pod: string }): Promise<string | undefined> {
   const created = await ports.engine.exec(buildPodCreateArgs(spec));
   if (created.exitCode === 0) return undefined;
   if (!nameTaken(created)) return podFailure(spec, created);

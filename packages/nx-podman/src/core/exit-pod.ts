@@ -2,12 +2,8 @@
  * The project's pod `<name>-pod` across a watch that holds requests: kept (stopped, or made and never started) from the
  * takeover on, so that the exit's hand-back only creates and starts its container in it.
  */
-import { makeFreshPod } from './container-steps';
-import type { Logger, PodmanEngine } from './ports';
+import { makeFreshPod, type PodmanCalls } from './container-steps';
 import { buildPodRemoveArgs, buildPodStopArgs, type ContainerRunSpec } from './run-args';
-
-/** Podman calls only. */
-type Removing = { engine: Pick<PodmanEngine, 'exec'>; logger: Logger };
 
 /**
  * At the takeover, once the old container is gone: the project's own pod (`<name>-pod`, made by podman-run) stops, which
@@ -15,7 +11,7 @@ type Removing = { engine: Pick<PodmanEngine, 'exec'>; logger: Logger };
  * podman call fewer per plugin at exit, when Nx's grace period counts). The pod the old container ran in, when another
  * one (a gate's pod a killed watch left), is removed. True when the project's pod was there to keep.
  */
-export async function keepPodStopped(ports: Removing, spec: ContainerRunSpec, oldPod: string | undefined): Promise<boolean> {
+export async function keepPodStopped(ports: PodmanCalls, spec: ContainerRunSpec, oldPod: string | undefined): Promise<boolean> {
   if (spec.pod === undefined) {
     if (oldPod !== undefined) await ports.engine.exec(buildPodRemoveArgs(oldPod));
     return false;
@@ -32,7 +28,7 @@ export async function keepPodStopped(ports: Removing, spec: ContainerRunSpec, ol
  * started, it binds no port (podman binds them when its infra starts), so it waits for the exit's hand-back. A failure
  * only costs the exit a pod create.
  */
-export async function makePodForExit(ports: Removing, spec: ContainerRunSpec & { pod: string }): Promise<void> {
+export async function makePodForExit(ports: PodmanCalls, spec: ContainerRunSpec & { pod: string }): Promise<void> {
   const failure = await makeFreshPod(ports, spec);
   if (failure) ports.logger.debug('the pod for the exit is made at exit', { plugin: spec.project, reason: failure });
 }
